@@ -1,0 +1,160 @@
+// The plain data that flows between stages: inputs -> install -> auth -> targets -> scan -> findings
+// -> policy -> reports -> publish. No classes, no I/O: every stage takes and returns these shapes.
+
+export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Higher is worse. UNKNOWN ranks lowest, as Trivy orders it. */
+export const SEVERITY_RANK: Record<Severity, number> = { CRITICAL: 4, HIGH: 3, MEDIUM: 2, LOW: 1, UNKNOWN: 0 };
+
+export type SeverityCounts = Record<Severity, number>;
+
+/** Where an image is referenced in the repository (Dockerfile FROM line, manifest image: line, ...). */
+export interface Origin {
+  file: string; // path relative to the workspace, forward slashes
+  line: number; // 1-based
+  column?: number;
+}
+
+export type TargetSource = 'listed' | 'registry' | 'file';
+
+export interface Target {
+  /** Normalised reference as scanned: `registry/repository[:tag][@digest]` (docker.io/library/alpine:3.19). */
+  ref: string;
+  /** What the user or the file wrote, for display. */
+  input: string;
+  registry: string; // host[:port], e.g. docker.io, ghcr.io, localhost:5000
+  repository: string; // e.g. library/alpine
+  tag?: string;
+  digest?: string; // sha256:...
+  /** Other tags that share this digest (registry discovery merges them). */
+  tags?: string[];
+  platform?: string;
+  origins: Origin[];
+  sources: TargetSource[];
+  /** Creation/push time when discovery knows it (newest-first ordering). */
+  createdAt?: string;
+}
+
+/** A target discovery found but did not scan (over max-images, unresolvable reference, ...). */
+export interface SkippedTarget {
+  ref: string;
+  reason: string;
+  origins?: Origin[];
+}
+
+export type FindingClass = 'os-pkgs' | 'lang-pkgs' | 'secret' | 'config' | 'license' | 'unknown';
+
+export interface Cvss {
+  score: number; // highest score across sources (v4 preferred over v3 at equal source? no: highest)
+  source: string; // e.g. nvd, redhat, ghsa
+  vector?: string;
+  version: '2' | '3' | '4';
+}
+
+export interface Finding {
+  id: string; // CVE-..., GHSA-..., DS-0002, secret rule id
+  aliases?: string[];
+  pkg: string; // package name ('' for secrets / misconfigurations)
+  pkgId?: string;
+  pkgPath?: string;
+  purl?: string;
+  installed?: string;
+  /** Fixed version(s) as Trivy wrote them; may be a comma-separated list. */
+  fixed?: string;
+  status?: string; // fixed, affected, will_not_fix, ...
+  severity: Severity;
+  severitySource?: string;
+  cvss?: Cvss;
+  /** CVSS v3 score of the severity source (what Trivy's SARIF uses for security-severity). */
+  cvssV3OfSource?: number;
+  title?: string;
+  description?: string;
+  url?: string;
+  class: FindingClass;
+  /** Trivy's Result.Target, e.g. "alpine:3.10 (alpine 3.10.2)" or "usr/local/app/package-lock.json". */
+  target: string;
+  type?: string; // Trivy's Result.Type (alpine, debian, npm, dockerfile, ...)
+  layer?: { digest?: string; diffId?: string };
+  publishedDate?: string;
+}
+
+export type ImageStatus = 'scanned' | 'reused' | 'failed' | 'skipped';
+
+export interface ImageResult {
+  target: Target;
+  digest?: string; // repo digest sha256:... of what was actually scanned
+  imageId?: string;
+  os?: { family: string; name: string; eosl?: boolean };
+  status: ImageStatus;
+  error?: string; // Trivy's own error text when failed
+  findings: Finding[];
+  trivyVersion?: string;
+  dbUpdatedAt?: string;
+  /** Path (relative to output-dir) of the raw Trivy report, when one was written. */
+  rawReport?: string;
+  durationMs?: number;
+}
+
+export interface Violation {
+  rule: string; // 'fail-on' | 'max-critical' | 'max-cvss' | 'failed-image' | 'expired-ignore' | ...
+  image?: string; // ref
+  findings: string[]; // finding ids (with package) that raised it
+  threshold: string; // human readable: 'HIGH', '> 10', '>= 9.0'
+  message: string;
+}
+
+export interface AppliedIgnore {
+  image: string;
+  findingId: string;
+  pkg: string;
+  rule: string; // where the ignore came from: policy file line, .trivyignore line
+  reason?: string;
+  expires?: string;
+}
+
+export interface ExpiredIgnore {
+  id: string;
+  expires: string;
+  source: string;
+  reason?: string;
+}
+
+export interface Verdict {
+  result: 'pass' | 'fail' | 'warn';
+  violations: Violation[];
+  ignored: AppliedIgnore[];
+  expiredIgnores: ExpiredIgnore[];
+  unusedIgnores: { id: string; source: string }[];
+  /** The effective policy, for display. */
+  policy?: unknown;
+}
+
+export const RESULTS_SCHEMA = 'image-scan-gate/results@1';
+
+/** The results file: everything after scanning is a function of this. */
+export interface ResultsFile {
+  schema: typeof RESULTS_SCHEMA;
+  tool: { name: 'image-scan-gate'; version: string };
+  trivyVersion?: string;
+  dbUpdatedAt?: string;
+  createdAt: string;
+  images: ImageResult[];
+  skipped: SkippedTarget[];
+  verdict?: Verdict;
+}
+
+export function emptyCounts(): SeverityCounts {
+  return { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, UNKNOWN: 0 };
+}
+
+export function countBySeverity(findings: readonly Finding[]): SeverityCounts {
+  const counts = emptyCounts();
+  for (const f of findings) counts[f.severity]++;
+  return counts;
+}
+
+/** A finding is fixable when Trivy names at least one fixed version. */
+export function isFixable(f: Finding): boolean {
+  return (f.fixed ?? '').split(',').some((v) => v.trim() !== '');
+}
