@@ -1,0 +1,163 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { ConfigurationError } from '../../src/errors.js';
+import {
+  loadIgnoreFile,
+  parseIgnoreFile,
+  parseTrivyIgnore,
+  parseTrivyIgnoreYaml,
+} from '../../src/policy/ignore-files.js';
+
+describe('.trivyignore (one ID per line)', () => {
+  test('IDs, comments, blank lines, exp: dates and other fields as Trivy reads them', () => {
+    const text = [
+      '# vulnerabilities',
+      'CVE-2019-0001',
+      '',
+      '  CVE-2019-0004 exp:2020-01-01',
+      'CVE-2019-0006 exp:9999-01-01 key2:value2',
+      'CVE-2019-0007 # not exploitable here',
+      'AVD-DS-0002',
+      'generic-unwanted-rule',
+    ].join('\n');
+    expect(parseTrivyIgnore(text, '.trivyignore')).toEqual([
+      { id: 'CVE-2019-0001', source: '.trivyignore:2' },
+      { id: 'CVE-2019-0004', expires: '2020-01-01', source: '.trivyignore:4' },
+      { id: 'CVE-2019-0006', expires: '9999-01-01', source: '.trivyignore:5' },
+      { id: 'CVE-2019-0007', source: '.trivyignore:6' },
+      { id: 'AVD-DS-0002', source: '.trivyignore:7' },
+      { id: 'generic-unwanted-rule', source: '.trivyignore:8' },
+    ]);
+  });
+
+  test('Windows line endings', () => {
+    expect(parseTrivyIgnore('CVE-1\r\nCVE-2 exp:2026-01-31\r\n', 'x')).toEqual([
+      { id: 'CVE-1', source: 'x:1' },
+      { id: 'CVE-2', expires: '2026-01-31', source: 'x:2' },
+    ]);
+  });
+
+  test.each(['exp:2026-02-30', 'exp:31/01/2026', 'exp:'])('a bad expiry (%s) is refused with file:line', (exp) => {
+    const e = (() => {
+      try {
+        parseTrivyIgnore(`CVE-1\nCVE-2 ${exp}\n`, '.trivyignore');
+      } catch (err) {
+        return err as ConfigurationError;
+      }
+      throw new Error('expected a refusal');
+    })();
+    expect(e).toBeInstanceOf(ConfigurationError);
+    expect(e.input).toBe('ignore-file');
+    expect(e.message).toContain('.trivyignore:2:');
+    expect(e.message).toContain('exp:YYYY-MM-DD');
+  });
+});
+
+describe('.trivyignore.yaml (Trivy structured format)', () => {
+  test('sections map to finding kinds; statement is the reason; purls restrict packages; paths kept', () => {
+    const text = [
+      'vulnerabilities:',
+      '  - id: CVE-2019-0001',
+      '    paths:',
+      '      - "**/*-lock.json"',
+      '  - id: CVE-2019-0005',
+      '    expired_at: 2023-01-01',
+      '    statement: Accept the risk',
+      '  - id: CVE-2019-0007',
+      '    purls:',
+      '      - "pkg:golang/github.com/aquasecurity/bar"',
+      '  - purls: ["pkg:deb/ubuntu/linux-libc-dev"]',
+      '    statement: Kernel headers, not exercised at runtime',
+      'misconfigurations:',
+      '  - id: DS002',
+      'secrets:',
+      '  - id: generic-unwanted-rule',
+      'licenses:',
+      '  - id: GPL-3.0',
+    ].join('\n');
+    const vuln = ['os-pkgs', 'lang-pkgs'];
+    expect(parseTrivyIgnoreYaml(text, '.trivyignore.yaml')).toEqual([
+      { id: 'CVE-2019-0001', paths: ['**/*-lock.json'], classes: vuln, source: '.trivyignore.yaml:2' },
+      { id: 'CVE-2019-0005', expires: '2023-01-01', reason: 'Accept the risk', classes: vuln, source: '.trivyignore.yaml:5' },
+      {
+        id: 'CVE-2019-0007',
+        packages: ['pkg:golang/github.com/aquasecurity/bar'],
+        classes: vuln,
+        source: '.trivyignore.yaml:8',
+      },
+      {
+        packages: ['pkg:deb/ubuntu/linux-libc-dev'],
+        reason: 'Kernel headers, not exercised at runtime',
+        classes: vuln,
+        source: '.trivyignore.yaml:11',
+      },
+      { id: 'DS002', classes: ['config'], source: '.trivyignore.yaml:14' },
+      { id: 'generic-unwanted-rule', classes: ['secret'], source: '.trivyignore.yaml:16' },
+      { id: 'GPL-3.0', classes: ['license'], source: '.trivyignore.yaml:18' },
+    ]);
+  });
+
+  test('empty sections are fine', () => {
+    expect(parseTrivyIgnoreYaml('vulnerabilities:\nsecrets:\nlicenses:\n', 'i.yaml')).toEqual([]);
+  });
+
+  test.each<[string, string, string[]]>([
+    ['typo in an entry key', 'vulnerabilities:\n  - id: CVE-1\n    expired-at: 2026-01-01\n', ['i.yaml:3:5:', 'unknown key "expired-at"', 'did you mean "expired_at"']],
+    ['unknown section', 'vulnerabilites:\n  - id: CVE-1\n', ['i.yaml:1:1:', 'unknown key "vulnerabilites"', 'vulnerabilities']],
+    ['bad date', 'vulnerabilities:\n  - id: CVE-1\n    expired_at: 2026-02-30\n', ['i.yaml:3:17:', 'vulnerabilities[0].expired_at:', 'YYYY-MM-DD']],
+    ['an entry that selects nothing', 'secrets:\n  - statement: everything?\n', ['i.yaml:2:5:', 'secrets[0]:', 'missing key "id"', 'paths or purls']],
+    ['a PURL that is not one', 'vulnerabilities:\n  - id: CVE-1\n    purls: [openssl]\n', ['i.yaml:3:13:', 'vulnerabilities[0].purls[0]:', 'pkg:deb']],
+  ])('refused: %s', (_name, text, expected) => {
+    let error: unknown;
+    try {
+      parseTrivyIgnoreYaml(text, 'i.yaml');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).input).toBe('ignore-file');
+    for (const part of expected) expect((error as Error).message).toContain(part);
+  });
+
+  test('parseIgnoreFile picks the syntax by extension, as Trivy does', () => {
+    expect(parseIgnoreFile('vulnerabilities:\n  - id: CVE-1\n', 'custom.yml')[0].classes).toEqual(['os-pkgs', 'lang-pkgs']);
+    expect(parseIgnoreFile('CVE-1\n', 'ignores.txt')).toEqual([{ id: 'CVE-1', source: 'ignores.txt:1' }]);
+  });
+});
+
+describe('loadIgnoreFile', () => {
+  async function workspace(files: Record<string, string>): Promise<string> {
+    const ws = await mkdtemp(path.join(os.tmpdir(), 'ignores-'));
+    for (const [name, text] of Object.entries(files)) await writeFile(path.join(ws, name), text);
+    return ws;
+  }
+
+  test('no input and no file: no ignores', async () => {
+    expect(await loadIgnoreFile(undefined, await workspace({}))).toEqual([]);
+  });
+
+  test('no input: .trivyignore.yaml is preferred over .trivyignore', async () => {
+    const ws = await workspace({ '.trivyignore': 'CVE-1\n', '.trivyignore.yaml': 'vulnerabilities:\n  - id: CVE-2\n' });
+    expect((await loadIgnoreFile(undefined, ws)).map((r) => r.source)).toEqual(['.trivyignore.yaml:2']);
+  });
+
+  test('no input: .trivyignore when it is the only one', async () => {
+    const ws = await workspace({ '.trivyignore': '# c\nCVE-1\n' });
+    expect(await loadIgnoreFile(undefined, ws)).toEqual([{ id: 'CVE-1', source: '.trivyignore:2' }]);
+  });
+
+  test('an explicit path is read with its own name in the sources', async () => {
+    const ws = await workspace({ 'security-ignores.yaml': 'vulnerabilities:\n  - id: CVE-9\n', '.trivyignore': 'CVE-1\n' });
+    const rules = await loadIgnoreFile('security-ignores.yaml', ws);
+    expect(rules.map((r) => [r.id, r.source])).toEqual([['CVE-9', 'security-ignores.yaml:2']]);
+  });
+
+  test('an explicit path that does not exist is a ConfigurationError naming ignore-file', async () => {
+    const err = await loadIgnoreFile('missing.trivyignore', await workspace({})).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as ConfigurationError).input).toBe('ignore-file');
+    expect((err as Error).message).toContain('"missing.trivyignore" does not exist');
+  });
+});

@@ -1,0 +1,37 @@
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { runProcess, type ProcessResult } from '../../src/infra/exec.js';
+import { projectRoot } from '../../test-support/paths.js';
+
+export const standinPath = path.join(projectRoot, 'test-support', 'trivy-standin', 'trivy.mjs');
+
+/** Runs the stand-in with a clean environment: no TRIVY_* from the developer's shell, HOME in a temp dir. */
+export function runStandin(args: string[], env: Record<string, string | undefined>, home: string): Promise<ProcessResult> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TRIVY_') && !k.startsWith('STANDIN_')));
+  return runProcess({
+    command: standinPath,
+    args,
+    env: { ...base, HOME: home, DOCKER_CONFIG: path.join(home, '.docker'), ...env },
+    timeoutMs: 60_000,
+  });
+}
+
+export interface StandinLogLine {
+  argv: string[];
+  pid: number;
+  start: number;
+  end: number;
+  exitCode: number;
+  command: string;
+  credentialEnv: string[];
+  dbRepositories?: string[];
+  image?: string;
+}
+
+export function readStandinLog(file: string): StandinLogLine[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as StandinLogLine);
+}

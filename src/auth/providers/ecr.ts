@@ -1,0 +1,60 @@
+import {
+  ECRClient,
+  GetAuthorizationTokenCommand,
+  type GetAuthorizationTokenCommandOutput,
+} from '@aws-sdk/client-ecr';
+import { ConfigurationError, errorMessage } from '../../errors.js';
+import type { Logger } from '../../infra/logger.js';
+
+// Amazon ECR: GetAuthorizationToken with the ambient AWS credentials (env, OIDC role from
+// aws-actions/configure-aws-credentials, instance profile...). The token is base64 `AWS:<password>`, valid 12 h.
+
+/** What the provider needs of an ECR client; tests pass a client pointed at a local endpoint. */
+export interface EcrClientLike {
+  send(command: GetAuthorizationTokenCommand): Promise<GetAuthorizationTokenCommandOutput>;
+}
+
+export type EcrClientFactory = (region: string) => EcrClientLike;
+
+export const defaultEcrClientFactory: EcrClientFactory = (region) => new ECRClient({ region });
+
+/** `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]` or the dual-stack `<account>.dkr-ecr.<region>.on.aws`. */
+export function ecrRegion(host: string): string | undefined {
+  const m =
+    /^\d{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(host) ??
+    /^\d{12}\.dkr-ecr(?:-fips)?\.([a-z0-9-]+)\.on\.aws$/.exec(host);
+  return m?.[1];
+}
+
+export async function ecrCredential(
+  host: string,
+  via: string,
+  deps: { logger: Logger; ecrClientFactory?: EcrClientFactory },
+): Promise<{ username: string; password: string }> {
+  const region = ecrRegion(host);
+  if (!region) {
+    throw new ConfigurationError(
+      `${via}: provider ecr needs an ECR registry host like 123456789012.dkr.ecr.eu-west-1.amazonaws.com, not ${host}.`,
+      'registry-auth',
+    );
+  }
+  const client = (deps.ecrClientFactory ?? defaultEcrClientFactory)(region);
+  let output: GetAuthorizationTokenCommandOutput;
+  try {
+    output = await client.send(new GetAuthorizationTokenCommand({}));
+  } catch (e) {
+    throw new Error(
+      `${via}: could not get an ECR token for ${host} (${errorMessage(e)}). Give the job AWS credentials first, ` +
+        'e.g. aws-actions/configure-aws-credentials with a role allowed ecr:GetAuthorizationToken.',
+    );
+  }
+  const encoded = output.authorizationData?.[0]?.authorizationToken;
+  if (!encoded) throw new Error(`${via}: ECR answered without an authorization token for ${host}.`);
+  deps.logger.setSecret(encoded);
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw new Error(`${via}: ECR's authorization token for ${host} is not "user:password".`);
+  const password = decoded.slice(colon + 1);
+  deps.logger.setSecret(password);
+  return { username: decoded.slice(0, colon), password };
+}

@@ -1,0 +1,300 @@
+import os from 'node:os';
+import path from 'node:path';
+import * as core from '@actions/core';
+import type { Config, FailOn, GateInputs, GateMode, Mode, RegistryAuthEntry } from './config.js';
+import { ConfigurationError } from './errors.js';
+import { SEVERITIES, type Severity } from './model.js';
+
+/** Reads one input as the runner gives it (INPUT_<NAME>); '' when absent. */
+export type InputReader = (name: string) => string;
+
+export const actionsInputReader: InputReader = (name) => core.getInput(name);
+
+/** Parses `registry-auth` (YAML) — injected so inputs.ts stays free of the auth stage's details. */
+export type RegistryAuthParser = (yamlText: string) => RegistryAuthEntry[];
+
+const TRUE = new Set(['true', 'True', 'TRUE']);
+const FALSE = new Set(['false', 'False', 'FALSE']);
+
+/**
+ * Every input read and validated once, before any work. A bad value is a ConfigurationError that names the input
+ * and says what is allowed, so the user can fix it from the message alone.
+ */
+export function parseInputs(
+  get: InputReader,
+  env: NodeJS.ProcessEnv,
+  deps: { parseRegistryAuth: RegistryAuthParser; maskSecret: (value: string) => void },
+): Config {
+  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const tempDir = env.RUNNER_TEMP || os.tmpdir();
+  const secret = (name: string): string | undefined => {
+    const v = get(name).trim();
+    if (v) deps.maskSecret(v);
+    return v || undefined;
+  };
+
+  const mode = oneOf<Mode>(get, 'mode', ['scan', 'discover', 'report'], 'scan');
+  const gate = oneOf<GateMode>(get, 'gate', ['enforce', 'warn', 'off'], 'enforce');
+  const registryPassword = secret('registry-password');
+  const registryToken = secret('registry-token');
+  const githubToken = secret('github-token');
+  const registryAuthText = get('registry-auth');
+  if (registryAuthText.trim()) deps.maskSecret(registryAuthText.trim());
+
+  const config: Config = {
+    mode,
+    images: splitList(get('images')),
+    discovery: {
+      registry: optional(get('registry'))?.replace(/^(https?:\/\/)/, '').replace(/\/+$/, ''),
+      repositories: splitList(get('repositories') || '**'),
+      excludeRepositories: splitList(get('exclude-repositories')),
+      tags: splitList(get('tags') || '*'),
+      excludeTags: splitList(get('exclude-tags')),
+      maxImagesPerRepository: integer(get, 'max-images-per-repository', 5, 0),
+      maxImages: integer(get, 'max-images', 500, 1),
+      discoverFiles: splitList(get('discover-files')),
+    },
+    registryUsername: optional(get('registry-username')),
+    registryPassword,
+    registryToken,
+    registryAuth: registryAuthText.trim() ? deps.parseRegistryAuth(registryAuthText) : [],
+    githubToken,
+    trivy: {
+      version: trivyVersion(get('trivy-version') || '0.74.0'),
+      downloadUrl: url(get, 'trivy-download-url', 'https://github.com/aquasecurity/trivy/releases/download'),
+      checksum: checksum(get('trivy-checksum')),
+      path: optional(get('trivy-path')),
+      dbRepositories: splitList(get('db-repository')),
+      javaDbRepositories: splitList(get('java-db-repository')),
+      cacheDb: boolean(get, 'cache-db', true),
+      scanners: subset(get, 'scanners', ['vuln', 'misconfig', 'secret', 'license'], ['vuln']),
+      pkgTypes: subset(get, 'pkg-types', ['os', 'library'], ['os', 'library']),
+      platform: platform(get('platform')),
+      timeoutMs: duration(get, 'timeout', '10m'),
+      parallel: integer(get, 'parallel', 4, 1, 64),
+    },
+    ignoreFile: optional(get('ignore-file')),
+    severity: severities(get),
+    policyFile: optional(get('policy')),
+    gate: gateInputs(get, gate),
+    uploadSarif: boolean(get, 'upload-sarif', true),
+    sarifCategory: category(get),
+    annotations: boolean(get, 'annotations', true),
+    prComment: oneOf(get, 'pr-comment', ['auto', 'always', 'never'], 'auto'),
+    summary: boolean(get, 'summary', true),
+    outputDir: path.resolve(workspace, get('output-dir') || 'image-scan-results'),
+    reports: splitList(get('reports')),
+    shards: integer(get, 'shards', 0, 0, 256),
+    cacheResults: boolean(get, 'cache-results', true),
+    workspace,
+    tempDir,
+  };
+
+  checkCombinations(config);
+  return config;
+}
+
+export function readInputs(deps: { parseRegistryAuth: RegistryAuthParser }): Config {
+  return parseInputs(actionsInputReader, process.env, { ...deps, maskSecret: (v) => core.setSecret(v) });
+}
+
+function checkCombinations(c: Config): void {
+  if (c.mode === 'report' && c.reports.length === 0) {
+    throw new ConfigurationError(
+      'mode "report" needs `reports`: globs of results files or Trivy JSON reports from earlier runs ' +
+        '(e.g. reports: image-scan-results/**/results.json).',
+      'reports',
+    );
+  }
+  if (c.mode !== 'report' && c.images.length === 0 && !c.discovery.registry && c.discovery.discoverFiles.length === 0) {
+    throw new ConfigurationError(
+      'Nothing to scan: give `images` (references, one per line), `registry` (discover images there) or ' +
+        '`discover-files` (globs of Dockerfiles/manifests), or use mode: report with `reports`.',
+      'images',
+    );
+  }
+  if (c.shards > 0 && c.mode !== 'discover') {
+    throw new ConfigurationError('`shards` only applies with `mode: discover` (it plans the matrix).', 'shards');
+  }
+  if (c.registryPassword && !c.registryUsername) {
+    throw new ConfigurationError('`registry-password` is set but `registry-username` is empty: give both.', 'registry-username');
+  }
+  if (c.registryUsername && !c.registryPassword) {
+    throw new ConfigurationError('`registry-username` is set but `registry-password` is empty: give both.', 'registry-password');
+  }
+}
+
+export function splitList(raw: string): string[] {
+  return raw
+    .split(/[\n,]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && !s.startsWith('#'));
+}
+
+function optional(v: string): string | undefined {
+  const t = v.trim();
+  return t === '' ? undefined : t;
+}
+
+function oneOf<T extends string>(get: InputReader, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = get(name).trim();
+  if (raw === '') return fallback;
+  const v = raw.toLowerCase() as T;
+  if (!allowed.includes(v)) {
+    throw new ConfigurationError(`\`${name}\` is "${raw}"; allowed: ${allowed.join(', ')}.`, name);
+  }
+  return v;
+}
+
+function boolean(get: InputReader, name: string, fallback: boolean): boolean {
+  return optionalBoolean(get, name) ?? fallback;
+}
+
+function optionalBoolean(get: InputReader, name: string): boolean | undefined {
+  const raw = get(name).trim();
+  if (raw === '') return undefined;
+  if (TRUE.has(raw)) return true;
+  if (FALSE.has(raw)) return false;
+  throw new ConfigurationError(`\`${name}\` is "${raw}"; use true or false.`, name);
+}
+
+function integer(get: InputReader, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  return optionalInteger(get, name, min, max) ?? fallback;
+}
+
+function optionalInteger(get: InputReader, name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  const raw = get(name).trim();
+  if (raw === '') return undefined;
+  if (!/^-?\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`;
+    throw new ConfigurationError(`\`${name}\` is "${raw}"; use ${range}.`, name);
+  }
+  return Number(raw);
+}
+
+const FAIL_ON = ['critical', 'high', 'medium', 'low', 'unknown', 'none'] as const;
+
+function gateInputs(get: InputReader, gate: GateMode): GateInputs {
+  const failOnRaw = get('fail-on').trim();
+  let failOn: FailOn | undefined;
+  if (failOnRaw) {
+    const v = failOnRaw.toLowerCase();
+    if (!(FAIL_ON as readonly string[]).includes(v)) {
+      throw new ConfigurationError(`\`fail-on\` is "${failOnRaw}"; allowed: ${FAIL_ON.join(', ')}.`, 'fail-on');
+    }
+    failOn = v.toUpperCase() as FailOn;
+  }
+  const max: GateInputs['max'] = {};
+  for (const sev of ['critical', 'high', 'medium', 'low'] as const) {
+    const n = optionalInteger(get, `max-${sev}`, 0);
+    if (n !== undefined) max[sev.toUpperCase() as Uppercase<typeof sev>] = n;
+  }
+  let maxCvss: number | undefined;
+  const cvssRaw = get('max-cvss').trim();
+  if (cvssRaw) {
+    maxCvss = Number(cvssRaw);
+    if (!/^\d+(\.\d+)?$/.test(cvssRaw) || maxCvss < 0 || maxCvss > 10) {
+      throw new ConfigurationError(`\`max-cvss\` is "${cvssRaw}"; use a CVSS score from 0 to 10, e.g. 9.0.`, 'max-cvss');
+    }
+  }
+  return { failOn, max, maxCvss, ignoreUnfixed: optionalBoolean(get, 'ignore-unfixed'), gate };
+}
+
+function severities(get: InputReader): Severity[] {
+  const raw = get('severity').trim();
+  if (!raw) return [...SEVERITIES];
+  const out: Severity[] = [];
+  for (const s of splitList(raw)) {
+    const v = s.toUpperCase();
+    if (!(SEVERITIES as readonly string[]).includes(v)) {
+      throw new ConfigurationError(`\`severity\` has "${s}"; allowed: ${[...SEVERITIES].reverse().join(', ')}.`, 'severity');
+    }
+    if (!out.includes(v as Severity)) out.push(v as Severity);
+  }
+  return out;
+}
+
+function subset(get: InputReader, name: string, allowed: string[], fallback: string[]): string[] {
+  const raw = get(name).trim();
+  if (!raw) return fallback;
+  const values = splitList(raw).map((v) => v.toLowerCase());
+  for (const v of values) {
+    if (!allowed.includes(v)) throw new ConfigurationError(`\`${name}\` has "${v}"; allowed: ${allowed.join(', ')}.`, name);
+  }
+  return [...new Set(values)];
+}
+
+function trivyVersion(raw: string): string {
+  const v = raw.trim().replace(/^v/, '');
+  if (v === 'latest') return v;
+  if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(v)) {
+    throw new ConfigurationError(`\`trivy-version\` is "${raw}"; use an exact version such as 0.74.0, or latest.`, 'trivy-version');
+  }
+  if (v === '0.69.4') {
+    throw new ConfigurationError(
+      '`trivy-version` 0.69.4 is the malicious release withdrawn in March 2026 (GHSA-69fq-xp46-6x23); use 0.74.0.',
+      'trivy-version',
+    );
+  }
+  return v;
+}
+
+function checksum(raw: string): string | undefined {
+  const v = raw.trim().toLowerCase().replace(/^sha256:/, '');
+  if (!v) return undefined;
+  if (!/^[0-9a-f]{64}$/.test(v)) {
+    throw new ConfigurationError('`trivy-checksum` must be the archive\'s SHA-256: 64 hex characters.', 'trivy-checksum');
+  }
+  return v;
+}
+
+function url(get: InputReader, name: string, fallback: string): string {
+  const raw = get(name).trim() || fallback;
+  try {
+    const u = new URL(raw);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('protocol');
+  } catch {
+    throw new ConfigurationError(`\`${name}\` is "${raw}"; use an http(s) URL such as ${fallback}.`, name);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function platform(raw: string): string | undefined {
+  const v = raw.trim();
+  if (!v) return undefined;
+  if (!/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(v)) {
+    throw new ConfigurationError(`\`platform\` is "${raw}"; use os/arch, e.g. linux/amd64 or linux/arm64/v8.`, 'platform');
+  }
+  return v;
+}
+
+/** Go-style durations as Trivy takes them (90s, 10m, 1h30m); a bare number means seconds. */
+export function parseDuration(raw: string): number | undefined {
+  const v = raw.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(v)) return undefined;
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  for (const m of v.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(m[1]) * unit[m[2]];
+  return total;
+}
+
+function duration(get: InputReader, name: string, fallback: string): number {
+  const raw = get(name).trim() || fallback;
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms <= 0) {
+    throw new ConfigurationError(`\`${name}\` is "${raw}"; use a duration such as 90s, 10m or 1h.`, name);
+  }
+  return ms;
+}
+
+function category(get: InputReader): string {
+  const raw = get('sarif-category').trim() || 'image-scan';
+  if (!/^[A-Za-z0-9_.\-/]+$/.test(raw)) {
+    throw new ConfigurationError(
+      `\`sarif-category\` is "${raw}"; use letters, digits, '-', '_', '.', '/'.`,
+      'sarif-category',
+    );
+  }
+  return raw.replace(/\/+$/, '');
+}

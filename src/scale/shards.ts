@@ -1,0 +1,64 @@
+import type { Target } from '../model.js';
+
+// `mode: discover` + `shards`: the images split into matrix entries, one scan job each. Pure.
+//
+// Work is one Trivy scan per unique image, so the unit dealt out is an image — a digest with every ref that points
+// at it (they must land in one shard, or two jobs would scan the same digest). Images are sorted by their first
+// ref and cut into contiguous runs whose sizes differ by at most one: the same targets in any order give the same
+// matrix, and neighbouring repositories share a job.
+
+export interface ShardEntry {
+  /** 1-based, for job names. */
+  shard: number;
+  /** The refs to scan, one per line: the `images` input of the shard's job. */
+  images: string;
+  /** How many refs `images` holds. */
+  count: number;
+}
+
+export interface ShardMatrix {
+  include: ShardEntry[];
+}
+
+export function planShards(targets: readonly Target[], shards: number): ShardMatrix {
+  const units = imageUnits(targets);
+  const n = Math.max(1, Math.min(Math.floor(shards), units.length));
+  if (units.length === 0) return { include: [] };
+
+  const include: ShardEntry[] = [];
+  const base = Math.floor(units.length / n);
+  const extra = units.length % n;
+  let next = 0;
+  for (let i = 0; i < n; i++) {
+    const size = base + (i < extra ? 1 : 0);
+    const refs = units.slice(next, next + size).flat();
+    next += size;
+    include.push({ shard: i + 1, images: refs.join('\n'), count: refs.length });
+  }
+  return { include };
+}
+
+/** Refs grouped by digest (refs without one stand alone), each group sorted, groups sorted by first ref. */
+function imageUnits(targets: readonly Target[]): string[][] {
+  const byKey = new Map<string, Set<string>>();
+  for (const t of targets) {
+    const key = t.digest ? `digest\u0000${t.digest}` : `ref\u0000${t.ref}`;
+    const refs = byKey.get(key) ?? new Set<string>();
+    refs.add(t.ref);
+    byKey.set(key, refs);
+  }
+  const units = [...byKey.values()].map((refs) => [...refs].sort(compareText));
+  // One ref without a digest can also appear in a digest group (listed by tag and found by digest): keep it once.
+  const placed = new Set<string>();
+  const unique: string[][] = [];
+  for (const unit of units.sort((a, b) => b.length - a.length || compareText(a[0], b[0]))) {
+    const fresh = unit.filter((r) => !placed.has(r));
+    for (const r of fresh) placed.add(r);
+    if (fresh.length > 0) unique.push(fresh);
+  }
+  return unique.sort((a, b) => compareText(a[0], b[0]));
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

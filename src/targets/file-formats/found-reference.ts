@@ -1,0 +1,25 @@
+import type { Origin } from '../../model.js';
+
+// What a per-format parser reports for one file; file-references.ts turns these into Targets.
+
+/** An image reference as written in a file, variables already substituted. */
+export interface FoundReference {
+  image: string;
+  origin: Origin;
+  /** `--platform` of a Dockerfile FROM, when it is a fixed value. */
+  platform?: string;
+}
+
+/** A reference that cannot be known without guessing (`${VAR}` with no default, `${{ expr }}`). */
+export interface UnresolvedReference {
+  text: string;
+  reason: string;
+  origin: Origin;
+}
+
+export interface FileFindings {
+  found: FoundReference[];
+  unresolved: UnresolvedReference[];
+  /** Why the whole file was passed over (a Helm template, YAML that does not parse). */
+  skipped?: { reason: string; level: 'debug' | 'warning' };
+}

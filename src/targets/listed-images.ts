@@ -1,0 +1,55 @@
+import { ConfigurationError } from '../errors.js';
+import type { Target } from '../model.js';
+import { invalidReferenceMessage, tryParseImageReference } from './reference.js';
+
+// The `images` input: references the user listed. Pure.
+
+/**
+ * Splits the `images` input: one per line or comma-separated; blanks and `#` comments (whole line, or after
+ * whitespace) are dropped. References cannot contain `#`, `,` or whitespace, so nothing valid is cut.
+ */
+export function parseImagesInput(raw: string): string[] {
+  return raw
+    .split(/\r?\n/)
+    .map((line) => line.replace(/(^|\s)#.*$/, ''))
+    .flatMap((line) => line.split(','))
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
+/**
+ * Every entry parsed and normalised before any work: all bad entries are reported together in one
+ * ConfigurationError, so the user fixes them in one go. Entries naming the same image are merged (scanned once).
+ */
+export function resolveListedTargets(entries: readonly string[], opts: { platform?: string } = {}): Target[] {
+  const problems: string[] = [];
+  const byRef = new Map<string, Target>();
+  for (const entry of entries) {
+    const parsed = tryParseImageReference(entry);
+    if (!parsed.ok) {
+      problems.push(invalidReferenceMessage(entry, parsed.reason));
+      continue;
+    }
+    const { ref, registry, repository, tag, digest } = parsed.value;
+    if (byRef.has(ref)) continue;
+    byRef.set(ref, {
+      ref,
+      input: entry.trim(),
+      registry,
+      repository,
+      ...(tag ? { tag } : {}),
+      ...(digest ? { digest } : {}),
+      ...(opts.platform ? { platform: opts.platform } : {}),
+      origins: [],
+      sources: ['listed'],
+    });
+  }
+  if (problems.length === 1) throw new ConfigurationError(problems[0], 'images');
+  if (problems.length > 1) {
+    throw new ConfigurationError(
+      `images: ${problems.length} entries are not valid image references:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      'images',
+    );
+  }
+  return [...byRef.values()];
+}

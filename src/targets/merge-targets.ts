@@ -1,0 +1,47 @@
+import type { Origin, Target, TargetSource } from '../model.js';
+
+// One Target per image however it was found (listed, discovered in a registry, referenced in files). Pure.
+
+/**
+ * Merges target lists by normalised ref, keeping the order in which refs were first seen. The first occurrence's
+ * fields win (the listed entry, as the user wrote it, before a discovered or file one); origins, sources and
+ * tags are unions without duplicates, and fields the first lacked (digest, createdAt, platform) are filled in.
+ */
+export function mergeTargets(...lists: readonly (readonly Target[])[]): Target[] {
+  const byRef = new Map<string, Target>();
+  for (const list of lists) {
+    for (const target of list) {
+      const seen = byRef.get(target.ref);
+      if (!seen) {
+        byRef.set(target.ref, copyTarget(target));
+        continue;
+      }
+      addOrigins(seen.origins, target.origins);
+      for (const source of target.sources) addSource(seen.sources, source);
+      if (target.tags?.length) seen.tags = [...new Set([...(seen.tags ?? []), ...target.tags])];
+      seen.digest ??= target.digest;
+      seen.createdAt ??= target.createdAt;
+      seen.platform ??= target.platform;
+    }
+  }
+  return [...byRef.values()];
+}
+
+function copyTarget(t: Target): Target {
+  const origins: Origin[] = [];
+  addOrigins(origins, t.origins);
+  const sources: TargetSource[] = [];
+  for (const s of t.sources) addSource(sources, s);
+  return { ...t, origins, sources, ...(t.tags ? { tags: [...new Set(t.tags)] } : {}) };
+}
+
+function addOrigins(into: Origin[], more: readonly Origin[]): void {
+  for (const o of more) {
+    if (!into.some((x) => x.file === o.file && x.line === o.line && x.column === o.column))
+      into.push({ ...o });
+  }
+}
+
+function addSource(into: TargetSource[], source: TargetSource): void {
+  if (!into.includes(source)) into.push(source);
+}

@@ -1,0 +1,151 @@
+import pLimit from 'p-limit';
+import type { DiscoveryConfig } from '../config.js';
+import { ConfigurationError } from '../errors.js';
+import type { Logger } from '../infra/logger.js';
+import type { SkippedTarget, Target } from '../model.js';
+import type { CatalogImage, RegistryCatalog } from '../registry/catalog.js';
+import { RegistryAuthError, RegistryNotListableError } from '../registry/errors.js';
+import { compileRepositoryFilter, compileTagFilter } from './filters.js';
+
+// Registry discovery: list repositories (under a namespace), filter them, list each one's tags with digest and
+// creation time, filter tags, merge tags that share a digest into one image, keep the newest per repository, then
+// cap the whole registry at max-images, listing the rest as skipped (never dropped silently).
+//
+// A discovered Target's `ref` is `host/repository:tag` with the newest tag of its digest, and `digest` is set:
+// the ref reads well in reports, the digest pins what was discovered (the scan stage scans by digest).
+
+export interface DiscoveryResult {
+  targets: Target[];
+  skipped: SkippedTarget[];
+  /** Requests the catalog sent, when it counts them. */
+  requests?: number;
+}
+
+export interface DiscoveryDeps {
+  catalog: RegistryCatalog;
+  logger: Logger;
+  /** Repositories described at once (default 16). */
+  concurrency?: number;
+}
+
+/** `host[:port][/namespace]` -> parts; docker.io aliases normalise to `docker.io`. */
+export function parseRegistryLocation(registry: string): { host: string; namespace?: string } {
+  const trimmed = registry.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
+  const slash = trimmed.indexOf('/');
+  let host = slash < 0 ? trimmed : trimmed.slice(0, slash);
+  const namespace = slash < 0 ? undefined : trimmed.slice(slash + 1) || undefined;
+  if (!host) throw new ConfigurationError('`registry` is empty: give host[:port][/namespace], e.g. ghcr.io/acme.', 'registry');
+  if (['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'].includes(host.toLowerCase())) host = 'docker.io';
+  return { host, namespace };
+}
+
+/** Newest first: createdAt descending (unknown last), then tag name, so the order never depends on the network. */
+function byNewest(a: { createdAt?: string; tag: string }, b: { createdAt?: string; tag: string }): number {
+  const ta = a.createdAt ? Date.parse(a.createdAt) : Number.NEGATIVE_INFINITY;
+  const tb = b.createdAt ? Date.parse(b.createdAt) : Number.NEGATIVE_INFINITY;
+  if (ta !== tb) return tb > ta ? 1 : -1;
+  return a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0;
+}
+
+/** Tags sharing a digest become one image: its tag is the newest (name as tiebreak), `tags` lists them all. */
+export function mergeByDigest(images: readonly CatalogImage[]): { tag: string; tags: string[]; digest?: string; createdAt?: string }[] {
+  const sorted = [...images].sort(byNewest);
+  const groups = new Map<string, { tag: string; tags: string[]; digest?: string; createdAt?: string }>();
+  for (const image of sorted) {
+    const key = image.digest ?? `tag:${image.tag}`;
+    const group = groups.get(key);
+    if (group) group.tags.push(image.tag);
+    else groups.set(key, { tag: image.tag, tags: [image.tag], digest: image.digest, createdAt: image.createdAt });
+  }
+  return [...groups.values()].sort(byNewest);
+}
+
+export async function discoverRegistryImages(cfg: DiscoveryConfig, deps: DiscoveryDeps): Promise<DiscoveryResult> {
+  if (!cfg.registry) return { targets: [], skipped: [] };
+  const { host, namespace } = parseRegistryLocation(cfg.registry);
+  const { catalog, logger } = deps;
+  // compile before any request: a bad pattern is the user's to fix, not a network failure
+  const repoFilter = compileRepositoryFilter(cfg.repositories, cfg.excludeRepositories, namespace);
+  const tagFilter = compileTagFilter(cfg.tags, cfg.excludeTags);
+
+  let repositories: string[];
+  try {
+    repositories = await catalog.listRepositories(namespace);
+  } catch (e) {
+    if (e instanceof RegistryNotListableError || e instanceof RegistryAuthError || e instanceof ConfigurationError) throw e;
+    throw new Error(`Cannot list the repositories of ${cfg.registry}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  const selected = repositories.filter(repoFilter).sort();
+  logger.info(`${cfg.registry}: ${repositories.length} repositories, ${selected.length} selected by the filters`);
+
+  const limit = pLimit(deps.concurrency ?? 16);
+  const skipped: SkippedTarget[] = [];
+  let overPerRepository = 0;
+  const perRepository = await Promise.all(
+    selected.map((repository) =>
+      limit(async (): Promise<Target[]> => {
+        let images: CatalogImage[];
+        try {
+          images = await catalog.listImages(repository);
+        } catch (e) {
+          if (e instanceof RegistryAuthError) throw e;
+          const reason = `cannot list tags: ${e instanceof Error ? e.message : String(e)}`;
+          logger.warning(`${host}/${repository}: ${reason}`);
+          skipped.push({ ref: `${host}/${repository}`, reason });
+          return [];
+        }
+        const merged = mergeByDigest(images.filter((i) => tagFilter(i.tag)));
+        const kept = cfg.maxImagesPerRepository > 0 ? merged.slice(0, cfg.maxImagesPerRepository) : merged;
+        overPerRepository += merged.length - kept.length;
+        return kept.map(
+          (image): Target => ({
+            ref: `${host}/${repository}:${image.tag}`,
+            input: `${host}/${repository}:${image.tag}`,
+            registry: host,
+            repository,
+            tag: image.tag,
+            ...(image.digest ? { digest: image.digest } : {}),
+            tags: image.tags,
+            origins: [],
+            sources: ['registry'],
+            ...(image.createdAt ? { createdAt: image.createdAt } : {}),
+          }),
+        );
+      }),
+    ),
+  );
+  if (overPerRepository > 0) {
+    logger.info(`${cfg.registry}: ${overPerRepository} older images left out by max-images-per-repository (${cfg.maxImagesPerRepository})`);
+  }
+
+  // Across the registry: newest first, then the cap on unique images (a digest found in several repositories is
+  // one image to scan, so only its first appearance counts).
+  const all = perRepository.flat().sort((a, b) => byNewest({ createdAt: a.createdAt, tag: a.ref }, { createdAt: b.createdAt, tag: b.ref }));
+  const targets: Target[] = [];
+  const counted = new Set<string>();
+  const over: Target[] = [];
+  for (const t of all) {
+    const key = t.digest ?? t.ref;
+    if (counted.has(key)) {
+      targets.push(t);
+      continue;
+    }
+    if (counted.size >= cfg.maxImages) {
+      over.push(t);
+      continue;
+    }
+    counted.add(key);
+    targets.push(t);
+  }
+  if (over.length > 0) {
+    const reason = `over max-images (${cfg.maxImages})`;
+    for (const t of over) skipped.push({ ref: t.digest ? `${t.ref}@${t.digest}` : t.ref, reason });
+    logger.warning(
+      `${cfg.registry}: ${counted.size + over.length} images match; scanning the newest ${cfg.maxImages} (max-images), ` +
+        `${over.length} listed as skipped. Raise max-images or narrow repositories / tags to change this.`,
+    );
+  }
+  const requests = catalog.requestCount?.();
+  logger.info(`${cfg.registry}: ${targets.length} images to scan${requests !== undefined ? ` (${requests} registry requests)` : ''}`);
+  return { targets, skipped, ...(requests !== undefined ? { requests } : {}) };
+}

@@ -1,0 +1,884 @@
+#!/usr/bin/env node
+// A stand-in for Trivy, for tests only (TESTING.md §1): Trivy's releases and DB cannot be downloaded here.
+// It behaves like Trivy at the edges the action touches and is honest about them:
+// - argv is parsed strictly against Trivy's real flag set (../../shared/trivy/cli/*.md); unknown flags are refused;
+// - `--download-db-only` / `--download-java-db-only` write the real cache layout; `--skip-db-update` on an empty
+//   cache is an error;
+// - the fs scan cache takes an exclusive lock, so two scans sharing one --cache-dir conflict as with Trivy >= 0.66;
+// - `image REF` really talks to the registry: scheme fallback, challenge-driven auth with the credentials Trivy
+//   would use (TRIVY_USERNAME/TRIVY_PASSWORD, TRIVY_REGISTRY_TOKEN, $DOCKER_CONFIG/config.json), manifest (index ->
+//   platform), config blob. Registry errors are reported with the registry's own status and text.
+// Only the findings are canned: they come from a template report chosen by the image's `standin.report` label.
+// Env for tests: STANDIN_TRIVY_VERSION, STANDIN_SCAN_DELAY_MS, STANDIN_LOG (one JSON line per invocation),
+// STANDIN_DB_DENY (comma list of DB repositories that answer TOOMANYREQUESTS, to exercise the fallback).
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const EMBEDDED_REPORTS = null; // replaced by the release mirror when it packs the stand-in into an archive
+
+const VERSION = process.env.STANDIN_TRIVY_VERSION || '0.74.0';
+const startedAt = Date.now();
+const invocation = { argv: process.argv.slice(2), pid: process.pid, start: startedAt };
+let heldLock;
+let quiet = false;
+
+// ---- flag sets, from Trivy's CLI reference -------------------------------------------------------------------
+
+const GLOBAL = {
+  value: ['cacert', 'cache-dir', 'config', 'timeout'],
+  bool: ['debug', 'generate-default-config', 'insecure', 'quiet', 'version', 'help'],
+  short: { c: 'config', d: 'debug', q: 'quiet', v: 'version', h: 'help' },
+};
+const ROOT = { value: ['format'], bool: [], short: { f: 'format' } };
+const VERSION_CMD = { value: ['format'], bool: [], short: { f: 'format' } };
+const IMAGE = {
+  value: (
+    'ansible-extra-vars ansible-inventory ansible-playbook cache-backend cache-ttl check-namespaces ' +
+    'checks-bundle-repository compliance config-check config-data config-file-schemas custom-headers db-repository ' +
+    'detection-priority distro docker-host enable-modules exit-code exit-on-eol file-patterns format ' +
+    'helm-api-versions helm-kube-version helm-set helm-set-file helm-set-string helm-values ignore-policy ' +
+    'ignore-status ignored-licenses ignorefile image-config-scanners image-src input java-db-repository ' +
+    'license-confidence-level max-image-size misconfig-scanners module-dir output output-plugin-arg parallel ' +
+    'password pkg-relationships pkg-types platform podman-host raw-config-scanners redis-ca redis-cert redis-key ' +
+    'registry-token rego-error-limit rekor-url render-cause report sbom-sources scanners secret-config server ' +
+    'severity skip-dirs skip-files table-mode template token token-header username vex vuln-severity-source'
+  ).split(' '),
+  bool: (
+    'dependency-tree disable-telemetry download-db-only download-java-db-only ignore-unfixed ' +
+    'include-deprecated-checks include-non-failures license-full list-all-pkgs no-progress offline-scan ' +
+    'password-stdin redis-tls removed-pkgs show-suppressed skip-check-update skip-db-update skip-java-db-update ' +
+    'skip-version-check skip-vex-repo-update tf-exclude-downloaded-modules trace-rego'
+  ).split(' '),
+  short: { f: 'format', o: 'output', s: 'severity', t: 'template' },
+};
+const COMMANDS = {
+  image: IMAGE,
+  i: IMAGE,
+  version: VERSION_CMD,
+};
+// Trivy's other commands exist; the stand-in does not implement them and says so.
+const OTHER_COMMANDS = new Set(
+  'clean config convert filesystem fs kubernetes k8s module plugin registry repository repo rootfs sbom server s vex vm'.split(
+    ' ',
+  ),
+);
+const LIST_FLAGS = new Set([
+  'db-repository',
+  'java-db-repository',
+  'scanners',
+  'pkg-types',
+  'severity',
+  'username',
+  'password',
+  'image-src',
+]);
+
+const SEVERITIES = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
+const SCANNERS = ['vuln', 'misconfig', 'secret', 'license'];
+const PKG_TYPES = ['os', 'library'];
+const FORMATS = ['table', 'json', 'template', 'sarif', 'cyclonedx', 'spdx', 'spdx-json', 'github', 'cosign-vuln'];
+const DEFAULT_DB_REPOS = ['mirror.gcr.io/aquasec/trivy-db:2', 'ghcr.io/aquasecurity/trivy-db:2'];
+const DEFAULT_JAVA_DB_REPOS = ['mirror.gcr.io/aquasec/trivy-java-db:1', 'ghcr.io/aquasecurity/trivy-java-db:1'];
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+];
+
+// ---- logging, exit -------------------------------------------------------------------------------------------
+
+function stamp() {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+}
+function logInfo(message) {
+  if (!quiet) process.stderr.write(`${stamp()}\tINFO\t${message}\n`);
+}
+function logWarn(message) {
+  if (!quiet) process.stderr.write(`${stamp()}\tWARN\t${message}\n`);
+}
+/** Trivy's main: log.Fatal("Fatal error", err) -> exit 1. Fatal lines are printed even with --quiet. */
+function fatal(message) {
+  process.stderr.write(`${stamp()}\tFATAL\tFatal error\t${message}\n`);
+  process.exit(1);
+}
+
+process.on('exit', (code) => {
+  if (heldLock) {
+    try {
+      fs.unlinkSync(heldLock);
+    } catch {
+      // already gone
+    }
+  }
+  if (process.env.STANDIN_LOG) {
+    const credentialEnv = ['TRIVY_USERNAME', 'TRIVY_PASSWORD', 'TRIVY_REGISTRY_TOKEN', 'DOCKER_CONFIG'].filter(
+      (n) => process.env[n],
+    );
+    const line = JSON.stringify({ ...invocation, end: Date.now(), exitCode: code, credentialEnv });
+    fs.appendFileSync(process.env.STANDIN_LOG, `${line}\n`);
+  }
+});
+process.on('SIGTERM', () => process.exit(143));
+process.on('SIGINT', () => process.exit(130));
+
+// ---- argv ----------------------------------------------------------------------------------------------------
+
+/** pflag semantics: --name=value, --name value, -x value, -xvalue, bool shorthands combined (-qd), `--`. */
+function parseArgs(args, spec) {
+  const value = new Set([...GLOBAL.value, ...spec.value]);
+  const bool = new Set([...GLOBAL.bool, ...spec.bool]);
+  const short = { ...GLOBAL.short, ...spec.short };
+  const flags = new Map();
+  const positionals = [];
+  const set = (name, v) => {
+    if (bool.has(name)) {
+      const b = parseBool(v);
+      if (b === undefined) {
+        fatal(`invalid argument "${v}" for "--${name}" flag: strconv.ParseBool: parsing "${v}": invalid syntax`);
+      }
+      flags.set(name, b);
+    } else if (LIST_FLAGS.has(name)) {
+      flags.set(name, [...(flags.get(name) ?? []), ...splitList(v)]);
+    } else {
+      flags.set(name, v);
+    }
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+      const inline = eq < 0 ? undefined : a.slice(eq + 1);
+      if (bool.has(name)) set(name, inline ?? 'true');
+      else if (value.has(name)) {
+        if (inline !== undefined) set(name, inline);
+        else if (i + 1 < args.length) set(name, args[++i]);
+        else fatal(`flag needs an argument: --${name}`);
+      } else fatal(`unknown flag: --${name}`);
+    } else if (a.startsWith('-') && a.length > 1) {
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j];
+        const name = short[c];
+        if (!name) fatal(`unknown shorthand flag: '${c}' in ${a}`);
+        if (bool.has(name)) {
+          if (a[j + 1] === '=') {
+            set(name, a.slice(j + 2));
+            break;
+          }
+          set(name, 'true');
+        } else {
+          const rest = a.slice(j + 1).replace(/^=/, '');
+          if (rest) set(name, rest);
+          else if (i + 1 < args.length) set(name, args[++i]);
+          else fatal(`flag needs an argument: '${c}' in -${c}`);
+          break;
+        }
+      }
+    } else positionals.push(a);
+  }
+  // Every flag also reads TRIVY_<FLAG> (viper), when not given on the command line.
+  for (const name of [...value, ...bool]) {
+    if (flags.has(name)) continue;
+    const env = process.env[`TRIVY_${name.toUpperCase().replace(/-/g, '_')}`];
+    if (env !== undefined && env !== '') set(name, env);
+  }
+  return { flags, positionals };
+}
+
+function parseBool(v) {
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
+  return undefined;
+}
+
+function splitList(v) {
+  return String(v)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Go's time.ParseDuration, in milliseconds. */
+function parseGoDuration(s) {
+  if (s === '0') return 0;
+  const units = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  let total = 0;
+  let pos = 0;
+  while (pos < s.length) {
+    re.lastIndex = pos;
+    const m = re.exec(s);
+    if (!m) return undefined;
+    total += Number(m[1]) * units[m[2]];
+    pos = re.lastIndex;
+  }
+  return s.length ? total : undefined;
+}
+
+/** Splits off the command: the first positional not consumed as a flag value. */
+function findCommand(argv) {
+  const valueFlags = new Set([...GLOBAL.value, ...ROOT.value].map((n) => `--${n}`));
+  const valueShorts = new Set(['-c', '-f']);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return { name: undefined, rest: argv };
+    if (a.startsWith('-')) {
+      if ((valueFlags.has(a) || valueShorts.has(a)) && !a.includes('=')) i++;
+      continue;
+    }
+    return { name: a, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+  }
+  return { name: undefined, rest: argv };
+}
+
+// ---- cache dir, DB -------------------------------------------------------------------------------------------
+
+function defaultCacheDir() {
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'trivy');
+}
+
+function readJson(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function downloadDb(cacheDir, kind, repositories) {
+  const java = kind === 'java-db';
+  const denied = new Set(splitList(process.env.STANDIN_DB_DENY ?? ''));
+  const label = java ? 'javadb' : 'vulndb';
+  logInfo(`[${label}] ${java ? 'Downloading Java DB...' : 'Need to update DB'}`);
+  let used;
+  for (const repo of repositories) {
+    if (denied.has(repo)) {
+      logWarn(
+        `[${label}] Failed to download artifact	repo="${repo}" err="GET https://${repo.split('/')[0]}/: TOOMANYREQUESTS: rate limited"`,
+      );
+      continue;
+    }
+    used = repo;
+    break;
+  }
+  if (!used) {
+    fatal(
+      `run error: init error: DB error: failed to download ${java ? 'Java' : 'vulnerability'} DB: OCI artifact error: failed to download artifact from any source`,
+    );
+  }
+  logInfo(`[${label}] Downloading artifact...\trepo="${used}"`);
+  const now = new Date();
+  const updated = new Date(now);
+  updated.setUTCMinutes(0, 0, 0);
+  const next = new Date(updated.getTime() + (java ? 3 * 24 : 6) * 3_600_000);
+  const iso = (d) => d.toISOString().replace(/\.\d+Z$/, 'Z');
+  const dir = path.join(cacheDir, kind);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, 'metadata.json'),
+    JSON.stringify({
+      Version: java ? 1 : 2,
+      NextUpdate: iso(next),
+      UpdatedAt: iso(updated),
+      DownloadedAt: now.toISOString(),
+    }),
+  );
+  fs.writeFileSync(path.join(dir, java ? 'trivy-java.db' : 'trivy.db'), `trivy stand-in ${kind} from ${used}\n`);
+  (invocation.dbRepositories ??= []).push(used);
+  logInfo(`[${label}] Artifact successfully downloaded\trepo="${used}"`);
+}
+
+function dbNeedsUpdate(cacheDir) {
+  const meta = readJson(path.join(cacheDir, 'db', 'metadata.json'));
+  return !meta || Date.parse(meta.NextUpdate) <= Date.now();
+}
+
+// ---- the fs scan cache lock (BoltDB flock with a 5 s timeout) -------------------------------------------------
+
+async function lockFsCache(cacheDir) {
+  const dir = path.join(cacheDir, 'fanal');
+  fs.mkdirSync(dir, { recursive: true });
+  const lock = path.join(dir, 'fanal.db.lock');
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      const fd = fs.openSync(lock, 'wx');
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
+      heldLock = lock;
+      fs.closeSync(fs.openSync(path.join(dir, 'fanal.db'), 'a'));
+      return;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+    // A flock dies with its process; emulate that for a holder killed with SIGKILL.
+    const holder = Number(fs.readFileSync(lock, 'utf8') || 0);
+    if (holder && !alive(holder)) {
+      fs.rmSync(lock, { force: true });
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      fatal(
+        'run error: init error: unable to initialize fs cache: unable to open cache DB: cache may be in use by another process: timeout',
+      );
+    }
+    await sleep(100);
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// ---- image references ----------------------------------------------------------------------------------------
+
+function parseReference(ref) {
+  let rest = ref;
+  let digest;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  }
+  let tag;
+  const lastSlash = rest.lastIndexOf('/');
+  const colon = rest.lastIndexOf(':');
+  if (colon > lastSlash) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+  }
+  const name = rest;
+  const parts = rest.split('/');
+  let host = 'docker.io';
+  if (parts.length > 1 && (parts[0].includes('.') || parts[0].includes(':') || parts[0] === 'localhost')) {
+    host = parts.shift();
+  }
+  let repository = parts.join('/');
+  if (host === 'docker.io' && parts.length === 1) repository = `library/${repository}`;
+  if (!repository || !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(repository)) {
+    return undefined;
+  }
+  if (digest && !/^sha256:[0-9a-f]{64}$/.test(digest)) return undefined;
+  if (!digest && !tag) tag = 'latest';
+  const apiHost = host === 'docker.io' ? 'registry-1.docker.io' : host;
+  return { name, host, apiHost, repository, tag, digest, reference: digest ?? tag };
+}
+
+// ---- a small registry client ---------------------------------------------------------------------------------
+
+function request(url, { method = 'GET', headers = {}, insecure = false, signal } = {}, hops = 0) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const mod = u.protocol === 'https:' ? https : http;
+    const req = mod.request(
+      u,
+      { method, headers: { 'user-agent': `trivy/${VERSION}`, ...headers }, rejectUnauthorized: !insecure, signal },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const location = res.headers.location;
+          if ([301, 302, 303, 307, 308].includes(res.statusCode) && location && hops < 5) {
+            const next = new URL(location, url);
+            const h = { ...headers };
+            if (next.host !== u.host) delete h.Authorization;
+            resolve(request(next.toString(), { method, headers: h, insecure, signal }, hops + 1));
+            return;
+          }
+          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), url });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Go's %v of decoded JSON, as go-containerregistry prints error details. */
+function goFormat(v) {
+  if (v === null || v === undefined) return '<nil>';
+  if (Array.isArray(v)) return `[${v.map(goFormat).join(' ')}]`;
+  if (typeof v === 'object') {
+    return `map[${Object.keys(v)
+      .sort()
+      .map((k) => `${k}:${goFormat(v[k])}`)
+      .join(' ')}]`;
+  }
+  return String(v);
+}
+
+/** go-containerregistry's transport.Error text: "GET url: CODE: message; detail" or the raw status and body. */
+function registryErrorText(method, url, res) {
+  try {
+    const parsed = JSON.parse(res.body.toString('utf8'));
+    if (Array.isArray(parsed.errors) && parsed.errors.length) {
+      const parts = parsed.errors.map((e) => {
+        const detail = e.detail === undefined ? '' : `; ${goFormat(e.detail)}`;
+        return `${e.code}: ${e.message}${detail}`;
+      });
+      return `${method} ${url}: ${parts.join('; ')}`;
+    }
+  } catch {
+    // not the distribution error shape
+  }
+  const text = res.body.toString('utf8').trim();
+  return `${method} ${url}: unexpected status code ${res.status} ${http.STATUS_CODES[res.status] ?? ''}${text ? `: ${text}` : ''}`;
+}
+
+function parseChallenge(header) {
+  if (!header) return undefined;
+  const m = /^\s*(\w+)\s*(.*)$/.exec(header);
+  if (!m) return undefined;
+  const params = {};
+  for (const p of m[2].matchAll(/(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]*))/g)) params[p[1].toLowerCase()] = p[2] ?? p[3];
+  return { scheme: m[1].toLowerCase(), params };
+}
+
+function isLocalHost(host) {
+  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return h === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::1' || h.endsWith('.local');
+}
+
+function goNetError(method, url, e) {
+  return `${method} ${url}: ${e.code ? `${e.code}: ` : ''}${e.message}`;
+}
+
+/** go-containerregistry pings https first; for local hosts (or --insecure) it falls back to http. */
+async function pickBaseUrl(ref, opts) {
+  const candidates = [`https://${ref.apiHost}`];
+  if (isLocalHost(ref.apiHost) || opts.insecure) candidates.push(`http://${ref.apiHost}`);
+  let lastError;
+  for (const base of candidates) {
+    try {
+      await request(`${base}/v2/`, { insecure: opts.insecure, signal: opts.signal });
+      return base;
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      lastError = goNetError('GET', `${base}/v2/`, e);
+    }
+  }
+  throw new Error(lastError);
+}
+
+/** The authenticators Trivy tries, in its order (pkg/remote authOptions). */
+function authenticators(ref, opts) {
+  if (opts.registryToken) return [{ kind: 'bearer', token: opts.registryToken, source: 'registry-token' }];
+  const users = opts.usernames;
+  const passwords = opts.passwords;
+  if (users.length !== passwords.length) fatal('run error: the number of usernames and passwords must match');
+  const list = users.map((u, i) => ({ kind: 'basic', username: u, password: passwords[i], source: 'username' }));
+  list.push(dockerConfigAuth(ref.host));
+  return list;
+}
+
+function dockerConfigAuth(host) {
+  const dir = process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker');
+  const config = readJson(path.join(dir, 'config.json'));
+  const auths = config?.auths ?? {};
+  const keys =
+    host === 'docker.io'
+      ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io']
+      : [host, `https://${host}`, `http://${host}`, `https://${host}/v1/`, `https://${host}/v2/`];
+  for (const k of keys) {
+    const a = auths[k];
+    if (!a) continue;
+    if (a.registrytoken) return { kind: 'bearer', token: a.registrytoken, source: 'docker-config' };
+    if (a.identitytoken) return { kind: 'refresh', token: a.identitytoken, source: 'docker-config' };
+    if (a.auth) {
+      const decoded = Buffer.from(a.auth, 'base64').toString('utf8');
+      const i = decoded.indexOf(':');
+      return {
+        kind: 'basic',
+        username: decoded.slice(0, i),
+        password: decoded.slice(i + 1),
+        source: 'docker-config',
+      };
+    }
+    if (a.username) return { kind: 'basic', username: a.username, password: a.password ?? '', source: 'docker-config' };
+  }
+  return { kind: 'anonymous', source: 'anonymous' };
+}
+
+class RegistrySession {
+  constructor(base, ref, auth, opts) {
+    this.base = base;
+    this.ref = ref;
+    this.auth = auth;
+    this.opts = opts;
+    this.authorization = auth.kind === 'bearer' ? `Bearer ${auth.token}` : undefined;
+  }
+
+  async get(pathname, headers = {}) {
+    const url = `${this.base}${pathname}`;
+    const send = () =>
+      request(url, {
+        headers: { ...headers, ...(this.authorization ? { Authorization: this.authorization } : {}) },
+        insecure: this.opts.insecure,
+        signal: this.opts.signal,
+      }).catch((e) => {
+        throw new Error(goNetError('GET', url, e));
+      });
+    let res = await send();
+    if (res.status === 401 && !this.retried) {
+      this.retried = true;
+      const challenge = parseChallenge(res.headers['www-authenticate']);
+      if (challenge?.scheme === 'basic' && this.auth.kind === 'basic') {
+        this.authorization = `Basic ${b64(`${this.auth.username}:${this.auth.password}`)}`;
+        res = await send();
+      } else if (challenge?.scheme === 'bearer' && this.auth.kind !== 'bearer') {
+        this.authorization = `Bearer ${await this.fetchToken(challenge.params)}`;
+        res = await send();
+      }
+    }
+    if (res.status !== 200) throw new Error(registryErrorText('GET', url, res));
+    return res;
+  }
+
+  async fetchToken(params) {
+    if (!params.realm) throw new Error('bearer challenge without realm');
+    const u = new URL(params.realm);
+    if (params.service) u.searchParams.set('service', params.service);
+    u.searchParams.set('scope', params.scope || `repository:${this.ref.repository}:pull`);
+    const headers = {};
+    if (this.auth.kind === 'basic') headers.Authorization = `Basic ${b64(`${this.auth.username}:${this.auth.password}`)}`;
+    const url = u.toString();
+    const res = await request(url, { headers, insecure: this.opts.insecure, signal: this.opts.signal }).catch((e) => {
+      throw new Error(goNetError('GET', url, e));
+    });
+    if (res.status !== 200) throw new Error(registryErrorText('GET', url, res));
+    const body = JSON.parse(res.body.toString('utf8'));
+    const token = body.token || body.access_token;
+    if (!token) throw new Error(`GET ${url}: no token in response`);
+    return token;
+  }
+}
+
+function b64(s) {
+  return Buffer.from(s, 'utf8').toString('base64');
+}
+
+function sha256(buf) {
+  return `sha256:${crypto.createHash('sha256').update(buf).digest('hex')}`;
+}
+
+async function fetchImage(ref, opts) {
+  const base = await pickBaseUrl(ref, opts);
+  const errors = [];
+  for (const auth of authenticators(ref, opts)) {
+    const session = new RegistrySession(base, ref, auth, opts);
+    try {
+      const accept = { Accept: MANIFEST_TYPES.join(', ') };
+      const top = await session.get(`/v2/${ref.repository}/manifests/${ref.reference}`, accept);
+      const digest = top.headers['docker-content-digest'] || sha256(top.body);
+      let manifest = JSON.parse(top.body.toString('utf8'));
+      if (ref.digest && sha256(top.body) !== ref.digest) {
+        throw new Error(`manifest digest: "${sha256(top.body)}" does not match requested digest: "${ref.digest}"`);
+      }
+      if (Array.isArray(manifest.manifests)) {
+        const [wantOs, wantArch, wantVariant] = (opts.platform || 'linux/amd64').split('/');
+        const child = manifest.manifests.find(
+          (m) =>
+            m.platform?.os === wantOs &&
+            m.platform?.architecture === wantArch &&
+            (!wantVariant || m.platform?.variant === wantVariant),
+        );
+        if (!child) throw new Error(`no child with platform ${opts.platform || 'linux/amd64'} in index ${ref.name}`);
+        const res = await session.get(`/v2/${ref.repository}/manifests/${child.digest}`, accept);
+        manifest = JSON.parse(res.body.toString('utf8'));
+      }
+      if (!manifest.config?.digest) throw new Error(`unsupported manifest media type ${manifest.mediaType}`);
+      const blob = await session.get(`/v2/${ref.repository}/blobs/${manifest.config.digest}`);
+      if (sha256(blob.body) !== manifest.config.digest) {
+        throw new Error(`error verifying sha256 checksum of ${manifest.config.digest}; got "${sha256(blob.body)}"`);
+      }
+      return { digest, manifest, configDigest: manifest.config.digest, config: JSON.parse(blob.body.toString('utf8')) };
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      errors.push(e.message);
+    }
+  }
+  throw new Error(errors.length === 1 ? errors[0] : errors.join('; '));
+}
+
+// ---- the report ----------------------------------------------------------------------------------------------
+
+function loadTemplate(name) {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`label standin.report "${name}" is not a template name`);
+  if (EMBEDDED_REPORTS) {
+    const t = EMBEDDED_REPORTS[name];
+    if (!t) throw new Error(`no stand-in report template "${name}"`);
+    return structuredClone(t);
+  }
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'reports');
+  const file = path.join(dir, `${name}.json`);
+  if (!fs.existsSync(file)) throw new Error(`no stand-in report template "${name}"`);
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+function buildReport(refText, ref, image, opts) {
+  const labels = image.config?.config?.Labels ?? {};
+  const report = loadTemplate(labels['standin.report'] ?? 'clean');
+  const layers = (image.manifest.layers ?? []).map((l, i) => ({
+    Size: l.size,
+    Digest: l.digest,
+    DiffID: image.config?.rootfs?.diff_ids?.[i],
+  }));
+  const lastLayer = layers.at(-1);
+  const out = {
+    SchemaVersion: 2,
+    Trivy: { Version: VERSION },
+    ReportID: crypto.randomUUID(),
+    CreatedAt: new Date().toISOString(),
+    ArtifactID: image.configDigest,
+    ArtifactName: refText,
+    ArtifactType: 'container_image',
+    Metadata: {
+      Size: layers.reduce((n, l) => n + (l.Size ?? 0), 0),
+      ...(report.Metadata?.OS ? { OS: report.Metadata.OS } : {}),
+      ImageID: image.configDigest,
+      DiffIDs: image.config?.rootfs?.diff_ids ?? [],
+      RepoTags: ref.tag ? [`${ref.name}:${ref.tag}`] : [],
+      RepoDigests: [`${ref.name}@${image.digest}`],
+      Reference: refText,
+      ImageConfig: image.config,
+      Layers: layers,
+    },
+    Results: [],
+  };
+  for (const result of report.Results ?? []) {
+    const r = { ...result, Target: String(result.Target).replaceAll('{{ARTIFACT}}', refText) };
+    if (r.Class === 'os-pkgs' && !opts.pkgTypes.includes('os')) continue;
+    if (r.Class === 'lang-pkgs' && !opts.pkgTypes.includes('library')) continue;
+    if (r.Class === 'secret' && !opts.scanners.includes('secret')) continue;
+    if ((r.Class === 'os-pkgs' || r.Class === 'lang-pkgs') && !opts.scanners.includes('vuln')) continue;
+    if (!opts.listAllPkgs) delete r.Packages;
+    if (r.Vulnerabilities) {
+      r.Vulnerabilities = r.Vulnerabilities.filter(
+        (v) => opts.severities.includes(v.Severity) && (!opts.ignoreUnfixed || v.FixedVersion),
+      ).map((v) => ({
+        ...v,
+        Layer: v.Layer ?? (lastLayer ? { Digest: lastLayer.Digest, DiffID: lastLayer.DiffID } : {}),
+      }));
+      if (!r.Vulnerabilities.length) delete r.Vulnerabilities;
+    }
+    if (r.Secrets) {
+      r.Secrets = r.Secrets.filter((s) => opts.severities.includes(s.Severity));
+      if (!r.Secrets.length) continue;
+    }
+    out.Results.push(r);
+  }
+  return out;
+}
+
+// ---- commands ------------------------------------------------------------------------------------------------
+
+function printVersion(cacheDir, format) {
+  const db = readJson(path.join(cacheDir, 'db', 'metadata.json'));
+  const javaDb = readJson(path.join(cacheDir, 'java-db', 'metadata.json'));
+  if (format === 'json') {
+    const out = { Version: VERSION };
+    if (db) out.VulnerabilityDB = db;
+    if (javaDb) out.JavaDB = javaDb;
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+    return;
+  }
+  let text = `Version: ${VERSION}\n`;
+  for (const [title, meta] of [
+    ['Vulnerability DB', db],
+    ['Java DB', javaDb],
+  ]) {
+    if (!meta) continue;
+    text += `${title}:\n  Version: ${meta.Version}\n  UpdatedAt: ${meta.UpdatedAt}\n  NextUpdate: ${meta.NextUpdate}\n  DownloadedAt: ${meta.DownloadedAt}\n`;
+  }
+  process.stdout.write(text);
+}
+
+function listFlag(flags, name, fallback, allowed) {
+  const values = flags.get(name) ?? fallback;
+  for (const v of values) {
+    if (!allowed.includes(v)) fatal(`flag error: ${name.replace(/-/g, ' ')} error: invalid value "${v}" (allowed values: ${allowed.join(',')})`);
+  }
+  return values;
+}
+
+async function runImage(flags, positionals) {
+  const cacheDir = flags.get('cache-dir') ?? defaultCacheDir();
+  const format = flags.get('format') ?? 'table';
+  if (!FORMATS.includes(format)) fatal(`flag error: report flag error: unknown format: ${format}`);
+  const timeoutText = flags.get('timeout') ?? '5m0s';
+  const timeoutMs = parseGoDuration(timeoutText);
+  if (timeoutMs === undefined) {
+    fatal(`invalid argument "${timeoutText}" for "--timeout" flag: time: invalid duration "${timeoutText}"`);
+  }
+  const severities = listFlag(flags, 'severity', SEVERITIES, SEVERITIES);
+  const scanners = listFlag(flags, 'scanners', ['vuln', 'secret'], SCANNERS);
+  const pkgTypes = listFlag(flags, 'pkg-types', PKG_TYPES, PKG_TYPES);
+  const imageSources = listFlag(flags, 'image-src', ['docker', 'containerd', 'podman', 'remote'], [
+    'docker',
+    'containerd',
+    'podman',
+    'remote',
+  ]);
+  const backend = flags.get('cache-backend') ?? 'fs';
+  if (backend !== 'fs' && backend !== 'memory') {
+    fatal(`run error: init error: unable to initialize cache: the Trivy stand-in supports only the fs and memory cache backends, not "${backend}"`);
+  }
+  const dbRepos = flags.get('db-repository') ?? DEFAULT_DB_REPOS;
+  const javaDbRepos = flags.get('java-db-repository') ?? DEFAULT_JAVA_DB_REPOS;
+
+  if (flags.get('download-db-only') || flags.get('download-java-db-only')) {
+    if (positionals.length) fatal(`run error: the --download-db-only flag takes no image`);
+    if (flags.get('download-db-only')) downloadDb(cacheDir, 'db', dbRepos);
+    if (flags.get('download-java-db-only')) downloadDb(cacheDir, 'java-db', javaDbRepos);
+    return;
+  }
+  if (flags.has('server')) fatal('run error: client/server mode is not implemented by the Trivy stand-in');
+  if (flags.has('input')) fatal('run error: --input is not implemented by the Trivy stand-in');
+  if (positionals.length !== 1) fatal(`accepts 1 arg(s), received ${positionals.length}`);
+  const refText = positionals[0];
+  invocation.image = refText;
+
+  const controller = new AbortController();
+  if (timeoutMs > 0) {
+    setTimeout(() => {
+      controller.abort();
+      process.stderr.write(
+        `${stamp()}\tERROR\t[vuln] Provide a higher timeout value, see https://trivy.dev/latest/docs/references/troubleshooting/#timeout\n`,
+      );
+      fatal('run error: image scan error: scan error: scan failed: failed analysis: analyze error: timeout: context deadline exceeded');
+    }, timeoutMs).unref();
+  }
+
+  const metaFile = path.join(cacheDir, 'db', 'metadata.json');
+  if (flags.get('skip-db-update')) {
+    if (!fs.existsSync(metaFile)) {
+      fatal('run error: init error: DB error: failed to download vulnerability DB: --skip-db-update cannot be specified on the first run');
+    }
+  } else if (dbNeedsUpdate(cacheDir)) {
+    downloadDb(cacheDir, 'db', dbRepos);
+  }
+  if (backend === 'fs') await lockFsCache(cacheDir);
+
+  const ref = parseReference(refText);
+  if (!ref) fatal(`run error: image scan error: scan error: unable to initialize a scan service: unable to initialize an image scan service: could not parse reference: ${refText}`);
+  logInfo(`[vuln] Vulnerability scanning is enabled`);
+
+  let image;
+  const sourceErrors = [];
+  for (const src of imageSources) {
+    if (src === 'docker') {
+      sourceErrors.push(
+        `docker error: unable to inspect the image (${refText}): Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?`,
+      );
+    } else if (src === 'containerd') {
+      sourceErrors.push('containerd error: containerd socket not found: /run/containerd/containerd.sock');
+    } else if (src === 'podman') {
+      sourceErrors.push(
+        'podman error: unable to initialize Podman client: no podman socket found: stat podman/podman.sock: no such file or directory',
+      );
+    } else {
+      try {
+        image = await fetchImage(ref, {
+          usernames: flags.get('username') ?? [],
+          passwords: flags.get('password') ?? [],
+          registryToken: flags.get('registry-token'),
+          insecure: flags.get('insecure') === true,
+          platform: flags.get('platform'),
+          signal: controller.signal,
+        });
+        break;
+      } catch (e) {
+        sourceErrors.push(`remote error: ${e.message}`);
+      }
+    }
+  }
+  if (!image) {
+    const quoted = imageSources.map((s) => `"${s}"`).join(' ');
+    const n = sourceErrors.length;
+    fatal(
+      `run error: image scan error: scan error: unable to initialize a scan service: unable to initialize an image scan service: ` +
+        `unable to find the specified image "${refText}" in [${quoted}]: ${n} error${n === 1 ? '' : 's'} occurred:\n` +
+        sourceErrors.map((e) => `\t* ${e}`).join('\n') +
+        '\n',
+    );
+  }
+
+  const delay = Number(process.env.STANDIN_SCAN_DELAY_MS || 0);
+  if (delay > 0) await sleep(delay);
+
+  let report;
+  try {
+    report = buildReport(refText, ref, image, {
+      severities,
+      scanners,
+      pkgTypes,
+      listAllPkgs: flags.get('list-all-pkgs') ?? true,
+      ignoreUnfixed: flags.get('ignore-unfixed') === true,
+    });
+  } catch (e) {
+    fatal(`run error: image scan error: scan error: ${e.message}`);
+  }
+  if (format !== 'json') fatal(`run error: report error: the Trivy stand-in writes only --format json, not ${format}`);
+  const text = `${JSON.stringify(report, null, 2)}\n`;
+  const output = flags.get('output');
+  if (output) {
+    try {
+      fs.writeFileSync(output, text);
+    } catch (e) {
+      fatal(`run error: failed to create an output file: ${e.message}`);
+    }
+  } else process.stdout.write(text);
+  const exitCode = Number(flags.get('exit-code') ?? 0);
+  const found = report.Results.some((r) => r.Vulnerabilities?.length || r.Secrets?.length);
+  if (exitCode && found) process.exitCode = exitCode;
+}
+
+async function main() {
+  const { name, rest } = findCommand(process.argv.slice(2));
+  if (name && OTHER_COMMANDS.has(name)) fatal(`the Trivy stand-in does not implement "trivy ${name}"`);
+  if (name && !COMMANDS[name]) fatal(`unknown command "${name}" for "trivy"`);
+  const spec = name ? COMMANDS[name] : ROOT;
+  const { flags, positionals } = parseArgs(rest, spec);
+  quiet = flags.get('quiet') === true;
+  invocation.command = name ?? 'trivy';
+  const cacheDir = flags.get('cache-dir') ?? defaultCacheDir();
+  if (flags.get('help')) {
+    process.stdout.write(`Usage:\n  trivy ${name ?? ''} [flags]\n\n(Trivy stand-in for tests)\n`);
+    return;
+  }
+  if (!name || name === 'version') {
+    if (name === 'version' || flags.get('version')) return printVersion(cacheDir, flags.get('format'));
+    if (positionals.length) fatal(`unknown command "${positionals[0]}" for "trivy"`);
+    process.stdout.write('Usage:\n  trivy [command]\n');
+    return;
+  }
+  if (flags.get('version')) return printVersion(cacheDir, flags.get('format'));
+  await runImage(flags, positionals);
+}
+
+main().then(
+  () => process.exit(),
+  (e) => fatal(e?.stack ?? String(e)),
+);
