@@ -97,7 +97,7 @@ export interface ImageResult {
 }
 
 export interface Violation {
-  rule: string; // 'fail-on' | 'max-critical' | 'max-cvss' | 'failed-image' | 'expired-ignore' | ...
+  rule: string; // 'fail-on' | 'max-<severity>' | 'max-cvss' | 'scan-error' | 'expired-ignore'
   image?: string; // ref
   findings: string[]; // finding ids (with package) that raised it
   threshold: string; // human readable: 'HIGH', '> 10', '>= 9.0'
@@ -108,6 +108,7 @@ export interface AppliedIgnore {
   image: string;
   findingId: string;
   pkg: string;
+  pkgPath?: string;
   rule: string; // where the ignore came from: policy file line, .trivyignore line
   reason?: string;
   expires?: string;
@@ -123,6 +124,8 @@ export interface ExpiredIgnore {
 export interface Verdict {
   result: 'pass' | 'fail' | 'warn';
   violations: Violation[];
+  /** Problems the policy downgrades to warnings (scan-errors: warn, expired-ignores: warn). */
+  warnings?: Violation[];
   ignored: AppliedIgnore[];
   expiredIgnores: ExpiredIgnore[];
   unusedIgnores: { id: string; source: string }[];

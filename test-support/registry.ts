@@ -92,7 +92,10 @@ export const DEFAULT_USERS: Record<string, string> = { tester: 's3cret-Pa55word'
 
 const execFileAsync = promisify(execFile);
 
-export async function createSelfSignedCertificate(dir: string, name: string): Promise<{ certFile: string; keyFile: string }> {
+export async function createSelfSignedCertificate(
+  dir: string,
+  name: string,
+): Promise<{ certFile: string; keyFile: string }> {
   const certFile = path.join(dir, `${name}.crt`);
   const keyFile = path.join(dir, `${name}.key`);
   await execFileAsync('openssl', [
@@ -117,7 +120,8 @@ function tarEntry(name: string, body: Buffer): Buffer {
     base = name.slice(cut + 1);
   }
   const header = Buffer.alloc(512);
-  const field = (offset: number, length: number, value: string) => header.write(value, offset, length, 'ascii');
+  const field = (offset: number, length: number, value: string) =>
+    header.write(value, offset, length, 'ascii');
   field(0, 100, base);
   field(100, 8, '0000644\0');
   field(108, 8, '0000000\0');
@@ -214,7 +218,9 @@ function rawRequest(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
         res.on('error', reject);
       },
     );
@@ -274,7 +280,11 @@ export async function writeSeedStorage(rootDirectory: string, spec: SeedSpec): P
       // distinct per tag and per repository, shuffled against tag order
       const minutes = Math.floor(random() * 500_000) * 3 + (k % 3);
       const created = new Date(base + minutes * 60_000 + i * 1000).toISOString();
-      images.push({ tag: `1.${k}.0`, image: buildImage(layer, created, 'linux/amd64', { index: String(i) }), created });
+      images.push({
+        tag: `1.${k}.0`,
+        image: buildImage(layer, created, 'linux/amd64', { index: String(i) }),
+        created,
+      });
     }
     if (shareEvery > 0 && i % shareEvery === 0 && images.length > 0) {
       const newest = [...images].sort((a, b) => b.created.localeCompare(a.created))[0];
@@ -298,7 +308,9 @@ export async function writeSeedStorage(rootDirectory: string, spec: SeedSpec): P
     let stderr = '';
     tar.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     tar.on('error', reject);
-    tar.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar -x failed (${code}): ${stderr}`))));
+    tar.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`tar -x failed (${code}): ${stderr}`)),
+    );
     tar.stdin.end(tarArchive(entries));
   });
   return seeded;
@@ -329,9 +341,15 @@ function registryConfig(o: {
     '  addr: 127.0.0.1:0',
     '  secret: image-scan-gate-test',
   ];
-  if (o.tls) lines.push('  tls:', `    certificate: ${JSON.stringify(o.tls.certFile)}`, `    key: ${JSON.stringify(o.tls.keyFile)}`);
+  if (o.tls)
+    lines.push(
+      '  tls:',
+      `    certificate: ${JSON.stringify(o.tls.certFile)}`,
+      `    key: ${JSON.stringify(o.tls.keyFile)}`,
+    );
   lines.push('catalog:', `  maxentries: ${o.maxEntries}`);
-  if (o.htpasswd) lines.push('auth:', '  htpasswd:', '    realm: test-registry', `    path: ${JSON.stringify(o.htpasswd)}`);
+  if (o.htpasswd)
+    lines.push('auth:', '  htpasswd:', '    realm: test-registry', `    path: ${JSON.stringify(o.htpasswd)}`);
   if (o.token) {
     lines.push(
       'auth:',
@@ -350,7 +368,10 @@ function waitForPort(child: ChildProcess, log: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     let buffered = '';
     let found = false;
-    const timer = setTimeout(() => reject(new Error(`docker-registry did not start:\n${log.join('\n')}`)), 15_000);
+    const timer = setTimeout(
+      () => reject(new Error(`docker-registry did not start:\n${log.join('\n')}`)),
+      15_000,
+    );
     child.stderr?.on('data', (d: Buffer) => {
       buffered += d.toString('utf8');
       const lines = buffered.split('\n');
@@ -416,7 +437,9 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
   let htpasswd: string | undefined;
   if (auth === 'htpasswd') {
     htpasswd = path.join(dir, 'htpasswd');
-    const lines = Object.entries(users).map(([u, p]) => `${u}:${bcrypt.hashSync(p, 5).replace(/^\$2[ab]\$/, '$2y$')}`);
+    const lines = Object.entries(users).map(
+      ([u, p]) => `${u}:${bcrypt.hashSync(p, 5).replace(/^\$2[ab]\$/, '$2y$')}`,
+    );
     await writeFile(htpasswd, lines.join('\n') + '\n');
   }
   let tokenServer: TokenServer | undefined;
@@ -430,10 +453,18 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
       keyPem: await readFile(signing.keyFile, 'utf8'),
       expiresIn: opts.tokenExpiresIn,
     });
-    token = { realm: tokenServer.realm, service: tokenServer.service, issuer: tokenServer.issuer, bundle: signing.certFile };
+    token = {
+      realm: tokenServer.realm,
+      service: tokenServer.service,
+      issuer: tokenServer.issuer,
+      bundle: signing.certFile,
+    };
   }
   const configFile = path.join(dir, 'config.yml');
-  await writeFile(configFile, registryConfig({ storage, tls, htpasswd, token, maxEntries: opts.catalogMaxEntries ?? 1000 }));
+  await writeFile(
+    configFile,
+    registryConfig({ storage, tls, htpasswd, token, maxEntries: opts.catalogMaxEntries ?? 1000 }),
+  );
 
   const child = spawn(REGISTRY_BINARY, ['serve', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
@@ -464,7 +495,9 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
     tokenUrl.searchParams.set('scope', `repository:${repository}:pull,push`);
     const res = await rawRequest(tokenUrl.toString(), {
       method: 'GET',
-      headers: { authorization: `Basic ${Buffer.from(`${firstUser[0]}:${firstUser[1]}`).toString('base64')}` },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${firstUser[0]}:${firstUser[1]}`).toString('base64')}`,
+      },
     });
     const value = `Bearer ${(JSON.parse(res.body.toString('utf8')) as { token: string }).token}`;
     pushAuth.set(repository, value);
@@ -473,10 +506,19 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
 
   async function uploadBlob(repository: string, digest: string, data: Buffer): Promise<void> {
     const headers = await authorization(repository);
-    const head = await rawRequest(`${url}/v2/${repository}/blobs/${digest}`, { method: 'HEAD', headers, ca: caPem });
+    const head = await rawRequest(`${url}/v2/${repository}/blobs/${digest}`, {
+      method: 'HEAD',
+      headers,
+      ca: caPem,
+    });
     if (head.status === 200) return;
-    const start = await rawRequest(`${url}/v2/${repository}/blobs/uploads/`, { method: 'POST', headers, ca: caPem });
-    if (start.status !== 202) throw new Error(`blob upload start ${repository}: ${start.status} ${start.body.toString()}`);
+    const start = await rawRequest(`${url}/v2/${repository}/blobs/uploads/`, {
+      method: 'POST',
+      headers,
+      ca: caPem,
+    });
+    if (start.status !== 202)
+      throw new Error(`blob upload start ${repository}: ${start.status} ${start.body.toString()}`);
     const location = new URL(String(start.headers.location), url);
     location.searchParams.set('digest', digest);
     const done = await rawRequest(location.toString(), {
@@ -485,10 +527,16 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
       body: data,
       ca: caPem,
     });
-    if (done.status !== 201) throw new Error(`blob upload ${repository}@${digest}: ${done.status} ${done.body.toString()}`);
+    if (done.status !== 201)
+      throw new Error(`blob upload ${repository}@${digest}: ${done.status} ${done.body.toString()}`);
   }
 
-  async function putManifest(repository: string, reference: string, mediaType: string, body: Buffer): Promise<void> {
+  async function putManifest(
+    repository: string,
+    reference: string,
+    mediaType: string,
+    body: Buffer,
+  ): Promise<void> {
     const headers = await authorization(repository);
     const res = await rawRequest(`${url}/v2/${repository}/manifests/${reference}`, {
       method: 'PUT',
@@ -496,7 +544,8 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
       body,
       ca: caPem,
     });
-    if (res.status !== 201) throw new Error(`manifest ${repository}:${reference}: ${res.status} ${res.body.toString()}`);
+    if (res.status !== 201)
+      throw new Error(`manifest ${repository}:${reference}: ${res.status} ${res.body.toString()}`);
   }
 
   async function pushOne(repository: string, reference: string, image: BuiltImage): Promise<void> {
@@ -520,13 +569,27 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
       if (!pushOpts.platforms) {
         const image = buildImage(layer, created, 'linux/amd64', pushOpts.labels);
         await pushOne(repository, tag, image);
-        return { digest: image.digest, configDigest: image.configDigest, mediaType: MEDIA_TYPES.dockerManifest };
+        return {
+          digest: image.digest,
+          configDigest: image.configDigest,
+          mediaType: MEDIA_TYPES.dockerManifest,
+        };
       }
-      const manifests: { mediaType: string; size: number; digest: string; platform: Record<string, string> }[] = [];
+      const manifests: {
+        mediaType: string;
+        size: number;
+        digest: string;
+        platform: Record<string, string>;
+      }[] = [];
       let amd64Config: string | undefined;
       for (const platform of pushOpts.platforms) {
         // each platform has its own created time offset so the test can tell which config was read
-        const image = buildImage(layer, platform === 'linux/amd64' ? created : '2001-01-01T00:00:00Z', platform, pushOpts.labels);
+        const image = buildImage(
+          layer,
+          platform === 'linux/amd64' ? created : '2001-01-01T00:00:00Z',
+          platform,
+          pushOpts.labels,
+        );
         await pushOne(repository, image.digest, image);
         const [osName, architecture, variant] = platform.split('/');
         manifests.push({
@@ -537,7 +600,9 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
         });
         if (platform === 'linux/amd64') amd64Config = image.configDigest;
       }
-      const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests }));
+      const index = Buffer.from(
+        JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests }),
+      );
       await putManifest(repository, tag, MEDIA_TYPES.ociIndex, index);
       return { digest: sha256(index), configDigest: amd64Config ?? '', mediaType: MEDIA_TYPES.ociIndex };
     },

@@ -106,7 +106,14 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
     const access = user || opts.anonymousAccess ? scopes.map(parseScope).filter((a): a is Access => !!a) : [];
     const token = issue(user ?? '', access);
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ token, access_token: token, expires_in: expiresIn, issued_at: new Date().toISOString() }));
+    res.end(
+      JSON.stringify({
+        token,
+        access_token: token,
+        expires_in: expiresIn,
+        issued_at: new Date().toISOString(),
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -37,18 +37,41 @@ describe('effectivePolicy: input > per-image rule > policy file > default', () =
 
   test('the file overrides the defaults', () => {
     const p = effectivePolicy(file, noInputs);
-    expect(p.rules).toEqual({ failOn: 'HIGH', max: { CRITICAL: 0, HIGH: 10 }, maxCvss: 9, ignoreUnfixed: true });
-    expect(p.sources).toMatchObject({ failOn: 'policy file', max: { CRITICAL: 'policy file', HIGH: 'policy file' } });
+    expect(p.rules).toEqual({
+      failOn: 'HIGH',
+      max: { CRITICAL: 0, HIGH: 10 },
+      maxCvss: 9,
+      ignoreUnfixed: true,
+    });
+    expect(p.sources).toMatchObject({
+      failOn: 'policy file',
+      max: { CRITICAL: 'policy file', HIGH: 'policy file' },
+    });
     expect(p.expiredIgnores).toBe('fail');
   });
 
   test.each<[string, Partial<GateInputs>, object, object]>([
     ['fail-on input', { failOn: 'MEDIUM' }, { failOn: 'MEDIUM' }, { failOn: 'input' }],
     ['fail-on none input', { failOn: 'NONE' }, { failOn: 'NONE' }, { failOn: 'input' }],
-    ['max-high input, critical from file', { max: { HIGH: 3 } }, { max: { CRITICAL: 0, HIGH: 3 } }, { max: { CRITICAL: 'policy file', HIGH: 'input' } }],
-    ['max-low input adds a severity', { max: { LOW: 100 } }, { max: { CRITICAL: 0, HIGH: 10, LOW: 100 } }, { max: { LOW: 'input' } }],
+    [
+      'max-high input, critical from file',
+      { max: { HIGH: 3 } },
+      { max: { CRITICAL: 0, HIGH: 3 } },
+      { max: { CRITICAL: 'policy file', HIGH: 'input' } },
+    ],
+    [
+      'max-low input adds a severity',
+      { max: { LOW: 100 } },
+      { max: { CRITICAL: 0, HIGH: 10, LOW: 100 } },
+      { max: { LOW: 'input' } },
+    ],
     ['max-cvss input', { maxCvss: 7 }, { maxCvss: 7 }, { maxCvss: 'input' }],
-    ['ignore-unfixed false input beats true in the file', { ignoreUnfixed: false }, { ignoreUnfixed: false }, { ignoreUnfixed: 'input' }],
+    [
+      'ignore-unfixed false input beats true in the file',
+      { ignoreUnfixed: false },
+      { ignoreUnfixed: false },
+      { ignoreUnfixed: 'input' },
+    ],
   ])('%s overrides the file', (_name, inputs, rules, sources) => {
     const p = effectivePolicy(file, { ...noInputs, ...inputs, max: inputs.max ?? {} });
     expect(p.rules).toMatchObject(rules);
@@ -57,13 +80,23 @@ describe('effectivePolicy: input > per-image rule > policy file > default', () =
 
   test('a per-image rule overrides the file, per severity for max', () => {
     const p = effectivePolicy(file, noInputs);
-    expect(rulesFor(p, p.images[0])).toEqual({ failOn: 'CRITICAL', max: { CRITICAL: 0, HIGH: 50 }, maxCvss: 10, ignoreUnfixed: true });
+    expect(rulesFor(p, p.images[0])).toEqual({
+      failOn: 'CRITICAL',
+      max: { CRITICAL: 0, HIGH: 50 },
+      maxCvss: 10,
+      ignoreUnfixed: true,
+    });
     expect(rulesFor(p, undefined)).toBe(p.rules);
   });
 
   test('an explicit input also beats a per-image rule (a file cannot weaken what the workflow asks for)', () => {
     const p = effectivePolicy(file, { ...noInputs, failOn: 'HIGH', max: { HIGH: 5 } });
-    expect(rulesFor(p, p.images[0])).toEqual({ failOn: 'HIGH', max: { CRITICAL: 0, HIGH: 5 }, maxCvss: 10, ignoreUnfixed: true });
+    expect(rulesFor(p, p.images[0])).toEqual({
+      failOn: 'HIGH',
+      max: { CRITICAL: 0, HIGH: 5 },
+      maxCvss: 10,
+      ignoreUnfixed: true,
+    });
   });
 });
 

@@ -13,7 +13,15 @@ import { parsePolicyFile } from '../../src/policy/policy-file.js';
 function image(ref: string, findings: Finding[], over: Partial<ImageResult> = {}): ImageResult {
   const m = /^([^/]+)\/(.+?)(?::([^:@/]+))?(@sha256:.+)?$/.exec(ref)!;
   return {
-    target: { ref, input: ref, registry: m[1], repository: m[2], tag: m[3], origins: [], sources: ['listed'] },
+    target: {
+      ref,
+      input: ref,
+      registry: m[1],
+      repository: m[2],
+      tag: m[3],
+      origins: [],
+      sources: ['listed'],
+    },
     status: 'scanned',
     findings,
     ...over,
@@ -21,7 +29,16 @@ function image(ref: string, findings: Finding[], over: Partial<ImageResult> = {}
 }
 
 function vuln(id: string, pkg: string, severity: Severity, over: Partial<Finding> = {}): Finding {
-  return { id, pkg, severity, class: 'os-pkgs', target: 'img (debian 12)', installed: '1.0', fixed: '1.1', ...over };
+  return {
+    id,
+    pkg,
+    severity,
+    class: 'os-pkgs',
+    target: 'img (debian 12)',
+    installed: '1.0',
+    fixed: '1.1',
+    ...over,
+  };
 }
 
 const NGINX = 'docker.io/library/nginx:1.25';
@@ -34,7 +51,13 @@ function policyOf(yaml: string | undefined, inputs: Partial<GateInputs> = {}): E
   return effectivePolicy(file, { max: {}, gate: 'enforce', ...inputs });
 }
 
-function evaluate(images: ImageResult[], yaml?: string, inputs: Partial<GateInputs> = {}, ignores?: IgnoreRule[], now = NOW) {
+function evaluate(
+  images: ImageResult[],
+  yaml?: string,
+  inputs: Partial<GateInputs> = {},
+  ignores?: IgnoreRule[],
+  now = NOW,
+) {
   const policy = policyOf(yaml, inputs);
   const file = yaml === undefined ? undefined : parsePolicyFile(yaml, 'policy.yml');
   return evaluatePolicy(images, policy, ignores ?? file?.ignore ?? [], now);
@@ -42,22 +65,118 @@ function evaluate(images: ImageResult[], yaml?: string, inputs: Partial<GateInpu
 
 describe('each rule on its boundary', () => {
   test.each<[string, ImageResult[], string | undefined, Partial<GateInputs>, string[]]>([
-    ['default fail-on CRITICAL: a critical fails', [image(NGINX, [vuln('CVE-1', 'openssl', 'CRITICAL')])], undefined, {}, ['fail-on']],
-    ['default fail-on CRITICAL: a high passes', [image(NGINX, [vuln('CVE-1', 'openssl', 'HIGH')])], undefined, {}, []],
-    ['fail-on high: a high fails', [image(NGINX, [vuln('CVE-1', 'openssl', 'HIGH')])], 'fail-on: high', {}, ['fail-on']],
-    ['fail-on high: a medium passes', [image(NGINX, [vuln('CVE-1', 'openssl', 'MEDIUM')])], 'fail-on: high', {}, []],
-    ['fail-on unknown: an unknown fails', [image(NGINX, [vuln('CVE-1', 'x', 'UNKNOWN')])], 'fail-on: unknown', {}, ['fail-on']],
-    ['fail-on none: nothing fails', [image(NGINX, [vuln('CVE-1', 'x', 'CRITICAL')])], 'fail-on: none', {}, []],
-    ['max high 1: one high is allowed', [image(NGINX, [vuln('CVE-1', 'a', 'HIGH')])], 'fail-on: none\nmax: { high: 1 }', {}, []],
-    ['max high 1: two highs exceed it', [image(NGINX, [vuln('CVE-1', 'a', 'HIGH'), vuln('CVE-2', 'b', 'HIGH')])], 'fail-on: none\nmax: { high: 1 }', {}, ['max-high']],
-    ['max high counts only HIGH (not CRITICAL)', [image(NGINX, [vuln('CVE-1', 'a', 'CRITICAL'), vuln('CVE-2', 'b', 'HIGH')])], 'fail-on: none\nmax: { high: 1 }', {}, []],
-    ['max critical 0: one critical exceeds it', [image(NGINX, [vuln('CVE-1', 'a', 'CRITICAL')])], 'fail-on: none\nmax: { critical: 0 }', {}, ['max-critical']],
-    ['max counts per image, not across images', [image(NGINX, [vuln('CVE-1', 'a', 'HIGH')]), image(API, [vuln('CVE-2', 'b', 'HIGH')])], 'fail-on: none\nmax: { high: 1 }', {}, []],
-    ['max-cvss 9.0: a 9.0 is at the threshold', [image(NGINX, [vuln('CVE-1', 'a', 'MEDIUM', { cvss: { score: 9.0, source: 'nvd', version: '3' } })])], 'max-cvss: 9.0', {}, ['max-cvss']],
-    ['max-cvss 9.0: an 8.9 is below', [image(NGINX, [vuln('CVE-1', 'a', 'MEDIUM', { cvss: { score: 8.9, source: 'nvd', version: '3' } })])], 'max-cvss: 9.0', {}, []],
-    ['max-cvss: a finding without a score never matches', [image(NGINX, [vuln('CVE-1', 'a', 'HIGH')])], 'max-cvss: 0', {}, []],
-    ['max-cvss input', [image(NGINX, [vuln('CVE-1', 'a', 'LOW', { cvss: { score: 7.5, source: 'ghsa', version: '3' } })])], undefined, { maxCvss: 7 }, ['max-cvss']],
-    ['all rules at once, in a fixed order', [image(NGINX, [vuln('CVE-1', 'a', 'CRITICAL', { cvss: { score: 9.8, source: 'nvd', version: '3' } })])], 'max: { critical: 0 }\nmax-cvss: 9', {}, ['fail-on', 'max-critical', 'max-cvss']],
+    [
+      'default fail-on CRITICAL: a critical fails',
+      [image(NGINX, [vuln('CVE-1', 'openssl', 'CRITICAL')])],
+      undefined,
+      {},
+      ['fail-on'],
+    ],
+    [
+      'default fail-on CRITICAL: a high passes',
+      [image(NGINX, [vuln('CVE-1', 'openssl', 'HIGH')])],
+      undefined,
+      {},
+      [],
+    ],
+    [
+      'fail-on high: a high fails',
+      [image(NGINX, [vuln('CVE-1', 'openssl', 'HIGH')])],
+      'fail-on: high',
+      {},
+      ['fail-on'],
+    ],
+    [
+      'fail-on high: a medium passes',
+      [image(NGINX, [vuln('CVE-1', 'openssl', 'MEDIUM')])],
+      'fail-on: high',
+      {},
+      [],
+    ],
+    [
+      'fail-on unknown: an unknown fails',
+      [image(NGINX, [vuln('CVE-1', 'x', 'UNKNOWN')])],
+      'fail-on: unknown',
+      {},
+      ['fail-on'],
+    ],
+    [
+      'fail-on none: nothing fails',
+      [image(NGINX, [vuln('CVE-1', 'x', 'CRITICAL')])],
+      'fail-on: none',
+      {},
+      [],
+    ],
+    [
+      'max high 1: one high is allowed',
+      [image(NGINX, [vuln('CVE-1', 'a', 'HIGH')])],
+      'fail-on: none\nmax: { high: 1 }',
+      {},
+      [],
+    ],
+    [
+      'max high 1: two highs exceed it',
+      [image(NGINX, [vuln('CVE-1', 'a', 'HIGH'), vuln('CVE-2', 'b', 'HIGH')])],
+      'fail-on: none\nmax: { high: 1 }',
+      {},
+      ['max-high'],
+    ],
+    [
+      'max high counts only HIGH (not CRITICAL)',
+      [image(NGINX, [vuln('CVE-1', 'a', 'CRITICAL'), vuln('CVE-2', 'b', 'HIGH')])],
+      'fail-on: none\nmax: { high: 1 }',
+      {},
+      [],
+    ],
+    [
+      'max critical 0: one critical exceeds it',
+      [image(NGINX, [vuln('CVE-1', 'a', 'CRITICAL')])],
+      'fail-on: none\nmax: { critical: 0 }',
+      {},
+      ['max-critical'],
+    ],
+    [
+      'max counts per image, not across images',
+      [image(NGINX, [vuln('CVE-1', 'a', 'HIGH')]), image(API, [vuln('CVE-2', 'b', 'HIGH')])],
+      'fail-on: none\nmax: { high: 1 }',
+      {},
+      [],
+    ],
+    [
+      'max-cvss 9.0: a 9.0 is at the threshold',
+      [image(NGINX, [vuln('CVE-1', 'a', 'MEDIUM', { cvss: { score: 9.0, source: 'nvd', version: '3' } })])],
+      'max-cvss: 9.0',
+      {},
+      ['max-cvss'],
+    ],
+    [
+      'max-cvss 9.0: an 8.9 is below',
+      [image(NGINX, [vuln('CVE-1', 'a', 'MEDIUM', { cvss: { score: 8.9, source: 'nvd', version: '3' } })])],
+      'max-cvss: 9.0',
+      {},
+      [],
+    ],
+    [
+      'max-cvss: a finding without a score never matches',
+      [image(NGINX, [vuln('CVE-1', 'a', 'HIGH')])],
+      'max-cvss: 0',
+      {},
+      [],
+    ],
+    [
+      'max-cvss input',
+      [image(NGINX, [vuln('CVE-1', 'a', 'LOW', { cvss: { score: 7.5, source: 'ghsa', version: '3' } })])],
+      undefined,
+      { maxCvss: 7 },
+      ['max-cvss'],
+    ],
+    [
+      'all rules at once, in a fixed order',
+      [image(NGINX, [vuln('CVE-1', 'a', 'CRITICAL', { cvss: { score: 9.8, source: 'nvd', version: '3' } })])],
+      'max: { critical: 0 }\nmax-cvss: 9',
+      {},
+      ['fail-on', 'max-critical', 'max-cvss'],
+    ],
   ])('%s', (_name, images, yaml, inputs, rules) => {
     const verdict = evaluate(images, yaml, inputs);
     expect(verdict.violations.map((v) => v.rule)).toEqual(rules);
@@ -66,7 +185,13 @@ describe('each rule on its boundary', () => {
 
   test('the fail-on violation names image, rule, threshold and findings (worst first, then by ID)', () => {
     const verdict = evaluate(
-      [image(NGINX, [vuln('CVE-2023-2', 'zlib', 'HIGH'), vuln('CVE-2023-9', 'curl', 'LOW'), vuln('CVE-2023-1', 'openssl', 'HIGH')])],
+      [
+        image(NGINX, [
+          vuln('CVE-2023-2', 'zlib', 'HIGH'),
+          vuln('CVE-2023-9', 'curl', 'LOW'),
+          vuln('CVE-2023-1', 'openssl', 'HIGH'),
+        ]),
+      ],
       'fail-on: high',
     );
     expect(verdict.violations).toEqual([
@@ -75,24 +200,40 @@ describe('each rule on its boundary', () => {
         image: NGINX,
         findings: ['CVE-2023-1 (openssl)', 'CVE-2023-2 (zlib)'],
         threshold: 'HIGH',
-        message: 'docker.io/library/nginx:1.25: 2 findings at or above HIGH (fail-on: high): CVE-2023-1 (openssl), CVE-2023-2 (zlib)',
+        message:
+          'docker.io/library/nginx:1.25: 2 findings at or above HIGH (fail-on: high): CVE-2023-1 (openssl), CVE-2023-2 (zlib)',
       },
     ]);
   });
 
   test('max and max-cvss messages state the count or score against the threshold', () => {
     const verdict = evaluate(
-      [image(API, [vuln('CVE-1', 'a', 'HIGH', { cvss: { score: 9.1, source: 'nvd', version: '3' } }), vuln('CVE-2', 'b', 'HIGH')])],
+      [
+        image(API, [
+          vuln('CVE-1', 'a', 'HIGH', { cvss: { score: 9.1, source: 'nvd', version: '3' } }),
+          vuln('CVE-2', 'b', 'HIGH'),
+        ]),
+      ],
       'fail-on: none\nmax: { high: 1 }\nmax-cvss: 9',
     );
     expect(verdict.violations.map((v) => [v.rule, v.threshold, v.message])).toEqual([
-      ['max-high', '> 1', 'ghcr.io/acme/api:1.2: 2 HIGH findings, more than the 1 allowed (max-high: 1): CVE-1 (a), CVE-2 (b)'],
-      ['max-cvss', '>= 9.0', 'ghcr.io/acme/api:1.2: 1 finding with a CVSS score at or above 9.0 (max-cvss: 9.0): CVE-1 (a, CVSS 9.1)'],
+      [
+        'max-high',
+        '> 1',
+        'ghcr.io/acme/api:1.2: 2 HIGH findings, more than the 1 allowed (max-high: 1): CVE-1 (a), CVE-2 (b)',
+      ],
+      [
+        'max-cvss',
+        '>= 9.0',
+        'ghcr.io/acme/api:1.2: 1 finding with a CVSS score at or above 9.0 (max-cvss: 9.0): CVE-1 (a, CVSS 9.1)',
+      ],
     ]);
   });
 
   test('a long list is cut in the message but kept whole in findings; one package at two paths is one entry ×2', () => {
-    const many = Array.from({ length: 12 }, (_, i) => vuln(`CVE-2024-${String(i).padStart(2, '0')}`, `p${i}`, 'CRITICAL'));
+    const many = Array.from({ length: 12 }, (_, i) =>
+      vuln(`CVE-2024-${String(i).padStart(2, '0')}`, `p${i}`, 'CRITICAL'),
+    );
     const twice = [vuln('CVE-2024-00', 'p0', 'CRITICAL', { pkgPath: 'other/path' })];
     const [v] = evaluate([image(NGINX, [...many, ...twice])]).violations;
     expect(v.findings).toHaveLength(12);
@@ -102,8 +243,16 @@ describe('each rule on its boundary', () => {
   });
 
   test('secrets and misconfigurations are labelled by Trivy target', () => {
-    const secret: Finding = { id: 'aws-access-key-id', pkg: '', severity: 'CRITICAL', class: 'secret', target: 'app/.env' };
-    expect(evaluate([image(NGINX, [secret])]).violations[0].findings).toEqual(['aws-access-key-id (app/.env)']);
+    const secret: Finding = {
+      id: 'aws-access-key-id',
+      pkg: '',
+      severity: 'CRITICAL',
+      class: 'secret',
+      target: 'app/.env',
+    };
+    expect(evaluate([image(NGINX, [secret])]).violations[0].findings).toEqual([
+      'aws-access-key-id (app/.env)',
+    ]);
   });
 });
 
@@ -116,16 +265,27 @@ describe('ignore-unfixed: fixable means a non-empty entry in the comma list', ()
     ['comma list', { fixed: '1.1.1w-0+deb11u1, 3.0.11-1~deb12u2' }, true],
     ['comma list with an empty entry', { fixed: ', 3.0.11' }, true],
   ])('%s → counted: %s', (_name, over, counted) => {
-    const verdict = evaluate([image(NGINX, [vuln('CVE-1', 'openssl', 'CRITICAL', over)])], 'ignore-unfixed: true');
+    const verdict = evaluate(
+      [image(NGINX, [vuln('CVE-1', 'openssl', 'CRITICAL', over)])],
+      'ignore-unfixed: true',
+    );
     expect(verdict.violations.length).toBe(counted ? 1 : 0);
   });
 
   test('without ignore-unfixed, unfixed findings count', () => {
-    expect(evaluate([image(NGINX, [vuln('CVE-1', 'openssl', 'CRITICAL', { fixed: '' })])]).result).toBe('fail');
+    expect(evaluate([image(NGINX, [vuln('CVE-1', 'openssl', 'CRITICAL', { fixed: '' })])]).result).toBe(
+      'fail',
+    );
   });
 
   test('secrets have no fixed version and still count', () => {
-    const secret: Finding = { id: 'github-pat', pkg: '', severity: 'CRITICAL', class: 'secret', target: 'root/.git-credentials' };
+    const secret: Finding = {
+      id: 'github-pat',
+      pkg: '',
+      severity: 'CRITICAL',
+      class: 'secret',
+      target: 'root/.git-credentials',
+    };
     expect(evaluate([image(NGINX, [secret])], 'ignore-unfixed: true').result).toBe('fail');
   });
 
@@ -156,7 +316,9 @@ describe('per-image rules and their order', () => {
     // legacy: HIGH under its own fail-on critical passes (the later ** rule would have failed it);
     // api: MEDIUM under fail-on low fails; nginx: MEDIUM under the top-level high passes.
     expect(verdict.violations.map((v) => [v.image, v.rule, v.threshold])).toEqual([[API, 'fail-on', 'LOW']]);
-    expect(verdict.violations[0].message).toContain('[rules of images matching "ghcr.io/acme/**" at policy.yml:5]');
+    expect(verdict.violations[0].message).toContain(
+      '[rules of images matching "ghcr.io/acme/**" at policy.yml:5]',
+    );
   });
 
   test('an explicit fail-on input applies to every image, over per-image rules', () => {
@@ -165,7 +327,10 @@ describe('per-image rules and their order', () => {
   });
 
   test('short names match Docker Hub images', () => {
-    const verdict = evaluate([image(NGINX, [vuln('CVE-1', 'a', 'LOW')])], 'images:\n  - match: nginx\n    fail-on: low');
+    const verdict = evaluate(
+      [image(NGINX, [vuln('CVE-1', 'a', 'LOW')])],
+      'images:\n  - match: nginx\n    fail-on: low',
+    );
     expect(verdict.result).toBe('fail');
   });
 });
@@ -180,7 +345,14 @@ describe('ignores', () => {
     );
     expect(verdict.result).toBe('pass');
     expect(verdict.ignored).toEqual([
-      { image: NGINX, findingId: 'CVE-1', pkg: 'openssl', rule: 'policy.yml:3', reason: 'not reachable', expires: '2026-06-30' },
+      {
+        image: NGINX,
+        findingId: 'CVE-1',
+        pkg: 'openssl',
+        rule: 'policy.yml:3',
+        reason: 'not reachable',
+        expires: '2026-06-30',
+      },
     ]);
     expect(verdict.unusedIgnores).toEqual([]);
   });
@@ -205,18 +377,35 @@ describe('ignores', () => {
 
   test('scoped by image AND package: both must match', () => {
     const verdict = evaluate(
-      [image(API, [vuln('CVE-1', 'openssl', 'HIGH'), vuln('CVE-1', 'zlib', 'HIGH')]), image(NGINX, [vuln('CVE-1', 'openssl', 'HIGH')])],
+      [
+        image(API, [vuln('CVE-1', 'openssl', 'HIGH'), vuln('CVE-1', 'zlib', 'HIGH')]),
+        image(NGINX, [vuln('CVE-1', 'openssl', 'HIGH')]),
+      ],
       yaml('  - id: CVE-1\n    packages: [openssl]\n    images: ["ghcr.io/**"]'),
     );
     expect(verdict.ignored.map((i) => `${i.image} ${i.pkg}`)).toEqual([`${API} openssl`]);
     // Violations are ordered by image reference (docker.io/... before ghcr.io/...), whatever the input order.
-    expect(verdict.violations.map((v) => `${v.image} ${v.findings.join()}`)).toEqual([`${NGINX} CVE-1 (openssl)`, `${API} CVE-1 (zlib)`]);
+    expect(verdict.violations.map((v) => `${v.image} ${v.findings.join()}`)).toEqual([
+      `${NGINX} CVE-1 (openssl)`,
+      `${API} CVE-1 (zlib)`,
+    ]);
   });
 
   test('by alias, and misconfiguration IDs in either style', () => {
-    const misconf: Finding = { id: 'DS-0002', pkg: '', severity: 'HIGH', class: 'config', target: 'Dockerfile' };
+    const misconf: Finding = {
+      id: 'DS-0002',
+      pkg: '',
+      severity: 'HIGH',
+      class: 'config',
+      target: 'Dockerfile',
+    };
     const verdict = evaluate(
-      [image(NGINX, [vuln('CVE-2023-44487', 'golang.org/x/net', 'HIGH', { aliases: ['GHSA-qppj-fm5r-hxr3'] }), misconf])],
+      [
+        image(NGINX, [
+          vuln('CVE-2023-44487', 'golang.org/x/net', 'HIGH', { aliases: ['GHSA-qppj-fm5r-hxr3'] }),
+          misconf,
+        ]),
+      ],
       yaml('  - id: GHSA-qppj-fm5r-hxr3\n  - id: DS002'),
     );
     expect(verdict.result).toBe('pass');
@@ -240,7 +429,10 @@ describe('ignores', () => {
   });
 
   test('two ignores matching the same finding are both in use; the first is the one recorded', () => {
-    const verdict = evaluate([image(NGINX, [vuln('CVE-1', 'openssl', 'HIGH')])], yaml('  - id: CVE-1\n  - id: cve-1'));
+    const verdict = evaluate(
+      [image(NGINX, [vuln('CVE-1', 'openssl', 'HIGH')])],
+      yaml('  - id: CVE-1\n  - id: cve-1'),
+    );
     expect(verdict.unusedIgnores).toEqual([]);
     expect(verdict.ignored.map((i) => i.rule)).toEqual(['policy.yml:3']);
   });
@@ -255,7 +447,8 @@ describe('ignores', () => {
 });
 
 describe('expiry at the date boundary, in UTC', () => {
-  const yaml = 'fail-on: high\nignore:\n  - id: CVE-1\n    expires: 2026-01-31\n    reason: waiting for Debian';
+  const yaml =
+    'fail-on: high\nignore:\n  - id: CVE-1\n    expires: 2026-01-31\n    reason: waiting for Debian';
   const images = [image(NGINX, [vuln('CVE-1', 'openssl', 'HIGH')])];
 
   test('still ignored at 2026-01-31T23:59:59Z', () => {
@@ -279,7 +472,13 @@ describe('expiry at the date boundary, in UTC', () => {
   });
 
   test('expired-ignores: warn alone makes the result warn (the finding itself no longer fails)', () => {
-    const verdict = evaluate(images, yaml.replace('fail-on: high', 'fail-on: critical'), {}, undefined, new Date('2026-03-01T00:00:00Z'));
+    const verdict = evaluate(
+      images,
+      yaml.replace('fail-on: high', 'fail-on: critical'),
+      {},
+      undefined,
+      new Date('2026-03-01T00:00:00Z'),
+    );
     expect(verdict.violations).toEqual([]);
     expect(verdict.result).toBe('warn');
   });
@@ -302,18 +501,69 @@ describe('expiry at the date boundary, in UTC', () => {
 });
 
 describe('scan errors and the gate mode', () => {
-  const failed = image('ghcr.io/acme/private:1', [], { status: 'failed', error: 'unable to pull: UNAUTHORIZED\nmore detail' });
+  const failed = image('ghcr.io/acme/private:1', [], {
+    status: 'failed',
+    error: 'unable to pull: UNAUTHORIZED\nmore detail',
+  });
   const bad = image(NGINX, [vuln('CVE-1', 'openssl', 'CRITICAL')]);
 
   test.each<[string, ImageResult[], string | undefined, Partial<GateInputs>, string, string[], string[]]>([
     ['a failed image fails the gate', [failed], undefined, {}, 'fail', ['scan-error'], []],
-    ['scan-errors: warn downgrades it to a warning', [failed], 'scan-errors: warn', {}, 'warn', [], ['scan-error']],
-    ['gate: warn turns a failure into a warning', [bad], undefined, { gate: 'warn' }, 'warn', ['fail-on'], []],
-    ['gate: off passes but still lists violations', [bad, failed], undefined, { gate: 'off' }, 'pass', ['fail-on', 'scan-error'], []],
-    ['gate: off with only warnings passes', [failed], 'scan-errors: warn', { gate: 'off' }, 'pass', [], ['scan-error']],
-    ['a violation and a warning: fail', [bad, failed], 'scan-errors: warn', {}, 'fail', ['fail-on'], ['scan-error']],
+    [
+      'scan-errors: warn downgrades it to a warning',
+      [failed],
+      'scan-errors: warn',
+      {},
+      'warn',
+      [],
+      ['scan-error'],
+    ],
+    [
+      'gate: warn turns a failure into a warning',
+      [bad],
+      undefined,
+      { gate: 'warn' },
+      'warn',
+      ['fail-on'],
+      [],
+    ],
+    [
+      'gate: off passes but still lists violations',
+      [bad, failed],
+      undefined,
+      { gate: 'off' },
+      'pass',
+      ['fail-on', 'scan-error'],
+      [],
+    ],
+    [
+      'gate: off with only warnings passes',
+      [failed],
+      'scan-errors: warn',
+      { gate: 'off' },
+      'pass',
+      [],
+      ['scan-error'],
+    ],
+    [
+      'a violation and a warning: fail',
+      [bad, failed],
+      'scan-errors: warn',
+      {},
+      'fail',
+      ['fail-on'],
+      ['scan-error'],
+    ],
     ['a skipped image is neither', [image(NGINX, [], { status: 'skipped' })], undefined, {}, 'pass', [], []],
-    ['a reused result is evaluated like a scan', [{ ...bad, status: 'reused' }], undefined, {}, 'fail', ['fail-on'], []],
+    [
+      'a reused result is evaluated like a scan',
+      [{ ...bad, status: 'reused' }],
+      undefined,
+      {},
+      'fail',
+      ['fail-on'],
+      [],
+    ],
   ])('%s', (_name, images, yaml, inputs, result, violations, warnings) => {
     const verdict = evaluate(images, yaml, inputs);
     expect(verdict.result).toBe(result);
@@ -323,7 +573,12 @@ describe('scan errors and the gate mode', () => {
 
   test('the scan-error names the image and the first line of the error', () => {
     const [v] = evaluate([failed]).violations;
-    expect(v).toMatchObject({ rule: 'scan-error', image: 'ghcr.io/acme/private:1', findings: [], threshold: 'scan-errors: fail' });
+    expect(v).toMatchObject({
+      rule: 'scan-error',
+      image: 'ghcr.io/acme/private:1',
+      findings: [],
+      threshold: 'scan-errors: fail',
+    });
     expect(v.message).toMatch(/^ghcr\.io\/acme\/private:1: the scan failed: unable to pull: UNAUTHORIZED; /);
     expect(v.message).not.toContain('more detail');
   });
@@ -348,7 +603,11 @@ describe('determinism: a merged report run and a single run agree', () => {
       vuln('CVE-2', 'b', 'LOW'),
       vuln('CVE-5', 'e', 'CRITICAL'),
     ]),
-    image(API, [vuln('CVE-4', 'd', 'HIGH'), vuln('CVE-1', 'a', 'MEDIUM', { pkgPath: 'x' }), vuln('CVE-1', 'a', 'MEDIUM', { pkgPath: 'y' })]),
+    image(API, [
+      vuln('CVE-4', 'd', 'HIGH'),
+      vuln('CVE-1', 'a', 'MEDIUM', { pkgPath: 'x' }),
+      vuln('CVE-1', 'a', 'MEDIUM', { pkgPath: 'y' }),
+    ]),
     image(LEGACY, [vuln('CVE-6', 'f', 'HIGH'), vuln('CVE-7', 'g', 'LOW'), vuln('CVE-8', 'h', 'LOW')]),
     image('ghcr.io/acme/broken:1', [], { status: 'failed', error: 'timeout' }),
   ];
@@ -368,7 +627,10 @@ describe('determinism: a merged report run and a single run agree', () => {
     const single = evaluate(all, yaml);
     expect(single.violations.length).toBeGreaterThan(3); // the fixture exercises several rules
     for (const seed of [1, 2, 3, 42, 1234]) {
-      const images = shuffled(all, seed).map((img) => ({ ...img, findings: shuffled(img.findings, seed + 7) }));
+      const images = shuffled(all, seed).map((img) => ({
+        ...img,
+        findings: shuffled(img.findings, seed + 7),
+      }));
       expect(evaluate(images, yaml)).toEqual(single);
     }
   });
@@ -417,10 +679,19 @@ describe('an ignore expires between two runs', () => {
     expect(after.result).toBe('fail');
     expect(after.ignored.map((i) => i.findingId)).toEqual(['CVE-2024-1']);
     expect(after.expiredIgnores).toEqual([
-      { id: 'CVE-2023-44487', expires: '2026-01-31', source: '.github/image-policy.yml:3', reason: 'HTTP/2 not exposed' },
+      {
+        id: 'CVE-2023-44487',
+        expires: '2026-01-31',
+        source: '.github/image-policy.yml:3',
+        reason: 'HTTP/2 not exposed',
+      },
     ]);
     const [violation] = after.violations;
-    expect(violation).toMatchObject({ rule: 'fail-on', image: API, findings: ['CVE-2023-44487 (golang.org/x/net)'] });
+    expect(violation).toMatchObject({
+      rule: 'fail-on',
+      image: API,
+      findings: ['CVE-2023-44487 (golang.org/x/net)'],
+    });
     expect(violation.message).toContain(
       'No longer ignored: CVE-2023-44487 (golang.org/x/net) was ignored by .github/image-policy.yml:3 until 2026-01-31, which has passed',
     );
@@ -441,7 +712,11 @@ describe('helpers for reporters', () => {
     expect(perImage('scan-errors: warn')).toEqual(['fail', 'pass', 'warn']);
     expect(perImage(undefined, { gate: 'warn' })).toEqual(['warn', 'pass', 'warn']);
     expect(perImage(undefined, { gate: 'off' })).toEqual(['pass', 'pass', 'pass']);
-    expect(imageVerdicts(evaluate(images), images).map((v) => v.ref)).toEqual([NGINX, API, 'ghcr.io/acme/broken:1']);
+    expect(imageVerdicts(evaluate(images), images).map((v) => v.ref)).toEqual([
+      NGINX,
+      API,
+      'ghcr.io/acme/broken:1',
+    ]);
   });
 
   test('suppressionLookup finds the ignore that dropped a finding, per image', () => {

@@ -39,20 +39,23 @@ describe('.trivyignore (one ID per line)', () => {
     ]);
   });
 
-  test.each(['exp:2026-02-30', 'exp:31/01/2026', 'exp:'])('a bad expiry (%s) is refused with file:line', (exp) => {
-    const e = (() => {
-      try {
-        parseTrivyIgnore(`CVE-1\nCVE-2 ${exp}\n`, '.trivyignore');
-      } catch (err) {
-        return err as ConfigurationError;
-      }
-      throw new Error('expected a refusal');
-    })();
-    expect(e).toBeInstanceOf(ConfigurationError);
-    expect(e.input).toBe('ignore-file');
-    expect(e.message).toContain('.trivyignore:2:');
-    expect(e.message).toContain('exp:YYYY-MM-DD');
-  });
+  test.each(['exp:2026-02-30', 'exp:31/01/2026', 'exp:'])(
+    'a bad expiry (%s) is refused with file:line',
+    (exp) => {
+      const e = (() => {
+        try {
+          parseTrivyIgnore(`CVE-1\nCVE-2 ${exp}\n`, '.trivyignore');
+        } catch (err) {
+          return err as ConfigurationError;
+        }
+        throw new Error('expected a refusal');
+      })();
+      expect(e).toBeInstanceOf(ConfigurationError);
+      expect(e.input).toBe('ignore-file');
+      expect(e.message).toContain('.trivyignore:2:');
+      expect(e.message).toContain('exp:YYYY-MM-DD');
+    },
+  );
 });
 
 describe('.trivyignore.yaml (Trivy structured format)', () => {
@@ -80,7 +83,13 @@ describe('.trivyignore.yaml (Trivy structured format)', () => {
     const vuln = ['os-pkgs', 'lang-pkgs'];
     expect(parseTrivyIgnoreYaml(text, '.trivyignore.yaml')).toEqual([
       { id: 'CVE-2019-0001', paths: ['**/*-lock.json'], classes: vuln, source: '.trivyignore.yaml:2' },
-      { id: 'CVE-2019-0005', expires: '2023-01-01', reason: 'Accept the risk', classes: vuln, source: '.trivyignore.yaml:5' },
+      {
+        id: 'CVE-2019-0005',
+        expires: '2023-01-01',
+        reason: 'Accept the risk',
+        classes: vuln,
+        source: '.trivyignore.yaml:5',
+      },
       {
         id: 'CVE-2019-0007',
         packages: ['pkg:golang/github.com/aquasecurity/bar'],
@@ -104,11 +113,31 @@ describe('.trivyignore.yaml (Trivy structured format)', () => {
   });
 
   test.each<[string, string, string[]]>([
-    ['typo in an entry key', 'vulnerabilities:\n  - id: CVE-1\n    expired-at: 2026-01-01\n', ['i.yaml:3:5:', 'unknown key "expired-at"', 'did you mean "expired_at"']],
-    ['unknown section', 'vulnerabilites:\n  - id: CVE-1\n', ['i.yaml:1:1:', 'unknown key "vulnerabilites"', 'vulnerabilities']],
-    ['bad date', 'vulnerabilities:\n  - id: CVE-1\n    expired_at: 2026-02-30\n', ['i.yaml:3:17:', 'vulnerabilities[0].expired_at:', 'YYYY-MM-DD']],
-    ['an entry that selects nothing', 'secrets:\n  - statement: everything?\n', ['i.yaml:2:5:', 'secrets[0]:', 'missing key "id"', 'paths or purls']],
-    ['a PURL that is not one', 'vulnerabilities:\n  - id: CVE-1\n    purls: [openssl]\n', ['i.yaml:3:13:', 'vulnerabilities[0].purls[0]:', 'pkg:deb']],
+    [
+      'typo in an entry key',
+      'vulnerabilities:\n  - id: CVE-1\n    expired-at: 2026-01-01\n',
+      ['i.yaml:3:5:', 'unknown key "expired-at"', 'did you mean "expired_at"'],
+    ],
+    [
+      'unknown section',
+      'vulnerabilites:\n  - id: CVE-1\n',
+      ['i.yaml:1:1:', 'unknown key "vulnerabilites"', 'vulnerabilities'],
+    ],
+    [
+      'bad date',
+      'vulnerabilities:\n  - id: CVE-1\n    expired_at: 2026-02-30\n',
+      ['i.yaml:3:17:', 'vulnerabilities[0].expired_at:', 'YYYY-MM-DD'],
+    ],
+    [
+      'an entry that selects nothing',
+      'secrets:\n  - statement: everything?\n',
+      ['i.yaml:2:5:', 'secrets[0]:', 'missing key "id"', 'paths or purls'],
+    ],
+    [
+      'a PURL that is not one',
+      'vulnerabilities:\n  - id: CVE-1\n    purls: [openssl]\n',
+      ['i.yaml:3:13:', 'vulnerabilities[0].purls[0]:', 'pkg:deb'],
+    ],
   ])('refused: %s', (_name, text, expected) => {
     let error: unknown;
     try {
@@ -122,7 +151,10 @@ describe('.trivyignore.yaml (Trivy structured format)', () => {
   });
 
   test('parseIgnoreFile picks the syntax by extension, as Trivy does', () => {
-    expect(parseIgnoreFile('vulnerabilities:\n  - id: CVE-1\n', 'custom.yml')[0].classes).toEqual(['os-pkgs', 'lang-pkgs']);
+    expect(parseIgnoreFile('vulnerabilities:\n  - id: CVE-1\n', 'custom.yml')[0].classes).toEqual([
+      'os-pkgs',
+      'lang-pkgs',
+    ]);
     expect(parseIgnoreFile('CVE-1\n', 'ignores.txt')).toEqual([{ id: 'CVE-1', source: 'ignores.txt:1' }]);
   });
 });
@@ -139,7 +171,10 @@ describe('loadIgnoreFile', () => {
   });
 
   test('no input: .trivyignore.yaml is preferred over .trivyignore', async () => {
-    const ws = await workspace({ '.trivyignore': 'CVE-1\n', '.trivyignore.yaml': 'vulnerabilities:\n  - id: CVE-2\n' });
+    const ws = await workspace({
+      '.trivyignore': 'CVE-1\n',
+      '.trivyignore.yaml': 'vulnerabilities:\n  - id: CVE-2\n',
+    });
     expect((await loadIgnoreFile(undefined, ws)).map((r) => r.source)).toEqual(['.trivyignore.yaml:2']);
   });
 
@@ -149,7 +184,10 @@ describe('loadIgnoreFile', () => {
   });
 
   test('an explicit path is read with its own name in the sources', async () => {
-    const ws = await workspace({ 'security-ignores.yaml': 'vulnerabilities:\n  - id: CVE-9\n', '.trivyignore': 'CVE-1\n' });
+    const ws = await workspace({
+      'security-ignores.yaml': 'vulnerabilities:\n  - id: CVE-9\n',
+      '.trivyignore': 'CVE-1\n',
+    });
     const rules = await loadIgnoreFile('security-ignores.yaml', ws);
     expect(rules.map((r) => [r.id, r.source])).toEqual([['CVE-9', 'security-ignores.yaml:2']]);
   });

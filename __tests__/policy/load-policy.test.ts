@@ -28,7 +28,10 @@ test('policy file + default ignore file + inputs, in that precedence', async () 
 });
 
 test('no policy file: inputs and defaults only', async () => {
-  const { policy, ignores } = await loadGatePolicy({ workspace: await workspace({}), gate: { max: {}, gate: 'enforce' } });
+  const { policy, ignores } = await loadGatePolicy({
+    workspace: await workspace({}),
+    gate: { max: {}, gate: 'enforce' },
+  });
   expect(policy.rules.failOn).toBe('CRITICAL');
   expect(policy.file).toBeUndefined();
   expect(ignores).toEqual([]);
@@ -36,9 +39,11 @@ test('no policy file: inputs and defaults only', async () => {
 
 test('a malformed policy file stops everything with a ConfigurationError', async () => {
   const ws = await workspace({ 'policy.yml': 'fail-on: hihg\n' });
-  const err = await loadGatePolicy({ policyFile: 'policy.yml', workspace: ws, gate: { max: {}, gate: 'enforce' } }).catch(
-    (e: unknown) => e,
-  );
+  const err = await loadGatePolicy({
+    policyFile: 'policy.yml',
+    workspace: ws,
+    gate: { max: {}, gate: 'enforce' },
+  }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ConfigurationError);
   expect((err as Error).message).toMatch(/^policy\.yml:1:10: fail-on: "hihg"/);
 });

@@ -115,27 +115,87 @@ describe('parsePolicyFile: valid files', () => {
 // are read off the YAML text by hand (1-based), pointing at the offending key or value.
 describe('parsePolicyFile: malformed files are refused with file:line:col and the key', () => {
   test.each<[string, string, string[]]>([
-    ['typo in a top-level key', 'fail_on: high\n', ['policy.yml:1:1:', 'unknown key "fail_on"', 'fail-on, max']],
+    [
+      'typo in a top-level key',
+      'fail_on: high\n',
+      ['policy.yml:1:1:', 'unknown key "fail_on"', 'fail-on, max'],
+    ],
     ['unknown severity', 'fail-on: hgih\n', ['policy.yml:1:10:', 'fail-on:', '"hgih"', 'critical, high']],
     ['negative count', 'max:\n  high: -1\n', ['policy.yml:2:9:', 'max.high:', '-1', 'whole number']],
-    ['fractional count', 'max:\n  critical: 1.5\n', ['policy.yml:2:13:', 'max.critical:', '1.5', 'whole number']],
-    ['unknown severity under max', 'max: { hihg: 1 }\n', ['policy.yml:1:8:', 'max:', 'unknown key "hihg"', 'critical, high, medium, low, unknown']],
+    [
+      'fractional count',
+      'max:\n  critical: 1.5\n',
+      ['policy.yml:2:13:', 'max.critical:', '1.5', 'whole number'],
+    ],
+    [
+      'unknown severity under max',
+      'max: { hihg: 1 }\n',
+      ['policy.yml:1:8:', 'max:', 'unknown key "hihg"', 'critical, high, medium, low, unknown'],
+    ],
     ['max is not a mapping', 'max: 5\n', ['policy.yml:1:6:', 'max:', 'critical: 0']],
-    ['max-cvss above 10', 'fail-on: high\nmax-cvss: 11\n', ['policy.yml:2:11:', 'max-cvss:', '11', '0 to 10']],
+    [
+      'max-cvss above 10',
+      'fail-on: high\nmax-cvss: 11\n',
+      ['policy.yml:2:11:', 'max-cvss:', '11', '0 to 10'],
+    ],
     ['max-cvss as a word', 'max-cvss: high\n', ['policy.yml:1:11:', 'max-cvss:', '"high"', '0 to 10']],
-    ['ignore-unfixed as yes', 'ignore-unfixed: yes\n', ['policy.yml:1:17:', 'ignore-unfixed:', '"yes"', 'true or false']],
-    ['expired-ignores value', 'expired-ignores: error\n', ['policy.yml:1:18:', 'expired-ignores:', '"error"', 'warn or fail']],
-    ['scan-errors value', 'scan-errors: ignore\n', ['policy.yml:1:14:', 'scan-errors:', '"ignore"', 'fail or warn']],
+    [
+      'ignore-unfixed as yes',
+      'ignore-unfixed: yes\n',
+      ['policy.yml:1:17:', 'ignore-unfixed:', '"yes"', 'true or false'],
+    ],
+    [
+      'expired-ignores value',
+      'expired-ignores: error\n',
+      ['policy.yml:1:18:', 'expired-ignores:', '"error"', 'warn or fail'],
+    ],
+    [
+      'scan-errors value',
+      'scan-errors: ignore\n',
+      ['policy.yml:1:14:', 'scan-errors:', '"ignore"', 'fail or warn'],
+    ],
     ['ignore is a mapping', 'ignore:\n  id: CVE-1\n', ['policy.yml:2:3:', 'ignore:', 'list']],
-    ['ignore entry without id', 'ignore:\n  - reason: later\n', ['policy.yml:2:5:', 'ignore[0]:', 'missing key "id"']],
-    ['ignore entry with a typo', 'ignore:\n  - id: CVE-1\n    expiry: 2026-01-01\n', ['policy.yml:3:5:', 'ignore[0]:', 'unknown key "expiry"', 'expires']],
-    ['impossible date', 'ignore:\n  - id: CVE-1\n  - id: CVE-2\n    expires: 2026-13-01\n', ['policy.yml:4:14:', 'ignore[1].expires:', '"2026-13-01" is not a date (use YYYY-MM-DD)']],
-    ['date in words', 'ignore:\n  - id: CVE-1\n    expires: next week\n', ['policy.yml:3:14:', 'ignore[0].expires:', '"next week"', 'YYYY-MM-DD']],
-    ['a package that is a number', 'ignore:\n  - id: CVE-1\n    packages: [1]\n', ['policy.yml:3:16:', 'ignore[0].packages[0]:', 'package name or PURL']],
+    [
+      'ignore entry without id',
+      'ignore:\n  - reason: later\n',
+      ['policy.yml:2:5:', 'ignore[0]:', 'missing key "id"'],
+    ],
+    [
+      'ignore entry with a typo',
+      'ignore:\n  - id: CVE-1\n    expiry: 2026-01-01\n',
+      ['policy.yml:3:5:', 'ignore[0]:', 'unknown key "expiry"', 'expires'],
+    ],
+    [
+      'impossible date',
+      'ignore:\n  - id: CVE-1\n  - id: CVE-2\n    expires: 2026-13-01\n',
+      ['policy.yml:4:14:', 'ignore[1].expires:', '"2026-13-01" is not a date (use YYYY-MM-DD)'],
+    ],
+    [
+      'date in words',
+      'ignore:\n  - id: CVE-1\n    expires: next week\n',
+      ['policy.yml:3:14:', 'ignore[0].expires:', '"next week"', 'YYYY-MM-DD'],
+    ],
+    [
+      'a package that is a number',
+      'ignore:\n  - id: CVE-1\n    packages: [1]\n',
+      ['policy.yml:3:16:', 'ignore[0].packages[0]:', 'package name or PURL'],
+    ],
     ['empty id', 'ignore:\n  - id: ""\n', ['policy.yml:2:9:', 'ignore[0].id:', 'CVE']],
-    ['image rule without match', 'images:\n  - fail-on: high\n', ['policy.yml:2:5:', 'images[0]:', 'missing key "match"']],
-    ['ignores are not allowed per image', 'images:\n  - match: x\n    ignore: []\n', ['policy.yml:3:5:', 'images[0]:', 'unknown key "ignore"', 'match, fail-on']],
-    ['bad fail-on per image', 'images:\n  - match: x\n  - match: y\n    fail-on: severe\n', ['policy.yml:4:14:', 'images[1].fail-on:', '"severe"']],
+    [
+      'image rule without match',
+      'images:\n  - fail-on: high\n',
+      ['policy.yml:2:5:', 'images[0]:', 'missing key "match"'],
+    ],
+    [
+      'ignores are not allowed per image',
+      'images:\n  - match: x\n    ignore: []\n',
+      ['policy.yml:3:5:', 'images[0]:', 'unknown key "ignore"', 'match, fail-on'],
+    ],
+    [
+      'bad fail-on per image',
+      'images:\n  - match: x\n  - match: y\n    fail-on: severe\n',
+      ['policy.yml:4:14:', 'images[1].fail-on:', '"severe"'],
+    ],
     ['YAML syntax error', 'fail-on: [high\nmax: 1\n', ['policy.yml:2:1:', 'YAML syntax error']],
     ['duplicate key', 'fail-on: high\nfail-on: low\n', ['policy.yml:2:1:', 'duplicate key "fail-on"']],
     ['the root is a list', '- fail-on: high\n', ['policy.yml:1:1:', 'not a policy', 'fail-on, max']],
@@ -149,7 +209,9 @@ describe('parsePolicyFile: malformed files are refused with file:line:col and th
     const e = refusal('ignore:\n  - id: CVE-1\n    package: x\nfail_on: high\n');
     const lines = e.message.split('\n');
     expect(lines[0]).toBe('policy.yml: 2 problems');
-    expect(lines[1]).toMatch(/^policy\.yml:3:5: ignore\[0\]: unknown key "package" \(did you mean "packages"\?/);
+    expect(lines[1]).toMatch(
+      /^policy\.yml:3:5: ignore\[0\]: unknown key "package" \(did you mean "packages"\?/,
+    );
     expect(lines[2]).toMatch(/^policy\.yml:4:1: unknown key "fail_on"/);
   });
 });
@@ -175,6 +237,8 @@ describe('loadPolicyFile', () => {
   test('a malformed file on disk is refused with its path in the message', async () => {
     const ws = await mkdtemp(path.join(os.tmpdir(), 'policy-'));
     await writeFile(path.join(ws, 'gate.yml'), 'fail-on: high\nmax-cvs: 9\n');
-    await expect(loadPolicyFile('gate.yml', ws)).rejects.toThrow(/^gate\.yml:2:1: unknown key "max-cvs" \(did you mean "max-cvss"\?/);
+    await expect(loadPolicyFile('gate.yml', ws)).rejects.toThrow(
+      /^gate\.yml:2:1: unknown key "max-cvs" \(did you mean "max-cvss"\?/,
+    );
   });
 });

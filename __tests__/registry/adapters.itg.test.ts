@@ -50,7 +50,11 @@ async function serve(handler: (req: Seen, base: string) => Reply): Promise<{ bas
 
 function recordingClock(): Clock & { slept: number[] } {
   const slept: number[] = [];
-  return { slept, now: () => new Date('2030-01-01T00:00:00Z'), sleep: (ms) => (slept.push(ms), Promise.resolve()) };
+  return {
+    slept,
+    now: () => new Date('2030-01-01T00:00:00Z'),
+    sleep: (ms) => (slept.push(ms), Promise.resolve()),
+  };
 }
 
 function config(registry: string, over: Partial<DiscoveryConfig> = {}): DiscoveryConfig {
@@ -76,16 +80,25 @@ describe('Docker Hub', () => {
       const url = new URL(req.url, base);
       if (req.method === 'POST' && url.pathname === '/v2/users/login') {
         const creds = JSON.parse(req.body) as { username: string; password: string };
-        return creds.password === 'hub-pass' ? { json: { token: 'hub-jwt-123' } } : { status: 401, json: { detail: 'Incorrect authentication credentials' } };
+        return creds.password === 'hub-pass'
+          ? { json: { token: 'hub-jwt-123' } }
+          : { status: 401, json: { detail: 'Incorrect authentication credentials' } };
       }
-      if (req.headers.authorization !== 'Bearer hub-jwt-123') return { status: 401, json: { detail: 'auth' } };
+      if (req.headers.authorization !== 'Bearer hub-jwt-123')
+        return { status: 401, json: { detail: 'auth' } };
       if (url.pathname === '/v2/namespaces/acme/repositories') {
         if (url.searchParams.get('page') === '2') {
           if (!throttled) {
             throttled = true;
             return { status: 429, headers: { 'retry-after': '7' }, json: { detail: 'slow down' } };
           }
-          return { json: { count: 3, next: null, results: [{ name: 'worker', namespace: 'acme', last_updated: '2024-01-01T00:00:00Z' }] } };
+          return {
+            json: {
+              count: 3,
+              next: null,
+              results: [{ name: 'worker', namespace: 'acme', last_updated: '2024-01-01T00:00:00Z' }],
+            },
+          };
         }
         return {
           json: {
@@ -107,14 +120,43 @@ describe('Docker Hub', () => {
               count: 3,
               next: `${base}/v2/namespaces/acme/repositories/api/tags?page=2&page_size=100`,
               results: [
-                { name: 'latest', digest: d('a'), last_updated: '2024-05-01T00:00:00Z', tag_last_pushed: '2024-05-01T00:00:00Z' },
-                { name: '2.0', digest: d('a'), last_updated: '2024-05-01T00:00:00Z', tag_last_pushed: '2024-05-01T00:00:00Z' },
+                {
+                  name: 'latest',
+                  digest: d('a'),
+                  last_updated: '2024-05-01T00:00:00Z',
+                  tag_last_pushed: '2024-05-01T00:00:00Z',
+                },
+                {
+                  name: '2.0',
+                  digest: d('a'),
+                  last_updated: '2024-05-01T00:00:00Z',
+                  tag_last_pushed: '2024-05-01T00:00:00Z',
+                },
               ],
             },
           };
         }
-        if (repo === 'api') return { json: { count: 3, next: null, results: [{ name: '1.0', digest: d('b'), last_updated: '2023-05-01T00:00:00Z' }] } };
-        return { json: { count: 1, next: null, results: [{ name: 'main', digest: d(repo === 'web' ? 'c' : 'e'), last_updated: `2024-0${repo === 'web' ? 3 : 2}-01T00:00:00Z` }] } };
+        if (repo === 'api')
+          return {
+            json: {
+              count: 3,
+              next: null,
+              results: [{ name: '1.0', digest: d('b'), last_updated: '2023-05-01T00:00:00Z' }],
+            },
+          };
+        return {
+          json: {
+            count: 1,
+            next: null,
+            results: [
+              {
+                name: 'main',
+                digest: d(repo === 'web' ? 'c' : 'e'),
+                last_updated: `2024-0${repo === 'web' ? 3 : 2}-01T00:00:00Z`,
+              },
+            ],
+          },
+        };
       }
       return { status: 404, json: { message: 'not found' } };
     });
@@ -158,8 +200,14 @@ describe('Docker Hub', () => {
   });
 
   test('without a namespace: a ConfigurationError on `registry`', async () => {
-    const catalog = await createCatalog('docker.io', { http: createHttpClient(), logger: new MemoryLogger() });
-    const err = await discoverRegistryImages(config('docker.io'), { catalog, logger: new MemoryLogger() }).catch((e: unknown) => e);
+    const catalog = await createCatalog('docker.io', {
+      http: createHttpClient(),
+      logger: new MemoryLogger(),
+    });
+    const err = await discoverRegistryImages(config('docker.io'), {
+      catalog,
+      logger: new MemoryLogger(),
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigurationError);
     expect((err as ConfigurationError).input).toBe('registry');
   });
@@ -170,7 +218,8 @@ describe('GHCR (GitHub Packages API)', () => {
     let throttled = false;
     return serve((req, base) => {
       const url = new URL(req.url, base);
-      if (req.headers.authorization !== 'Bearer ghs_test_token') return { status: 401, json: { message: 'Bad credentials' } };
+      if (req.headers.authorization !== 'Bearer ghs_test_token')
+        return { status: 401, json: { message: 'Bad credentials' } };
       if (req.headers.accept !== 'application/vnd.github+json') return { status: 415, json: {} };
       if (url.pathname.startsWith('/orgs/octo/')) return { status: 404, json: { message: 'Not Found' } };
       if (url.pathname === '/users/octo/packages') {
@@ -178,26 +227,56 @@ describe('GHCR (GitHub Packages API)', () => {
         if (url.searchParams.get('page') === '2') {
           if (!throttled) {
             throttled = true;
-            return { status: 429, headers: { 'retry-after': '3' }, json: { message: 'secondary rate limit' } };
+            return {
+              status: 429,
+              headers: { 'retry-after': '3' },
+              json: { message: 'secondary rate limit' },
+            };
           }
           return { json: [{ name: 'tools/cli', package_type: 'container' }] };
         }
         return {
-          headers: { link: `<${base}/users/octo/packages?package_type=container&per_page=100&page=2>; rel="next", <${base}/users/octo/packages?page=2>; rel="last"` },
+          headers: {
+            link: `<${base}/users/octo/packages?package_type=container&per_page=100&page=2>; rel="next", <${base}/users/octo/packages?page=2>; rel="last"`,
+          },
           json: [{ name: 'app', package_type: 'container' }],
         };
       }
       if (url.pathname === '/users/octo/packages/container/app/versions') {
         return {
           json: [
-            { id: 3, name: d('3'), updated_at: '2024-06-03T00:00:00Z', metadata: { package_type: 'container', container: { tags: ['v3', 'latest'] } } },
-            { id: 2, name: d('2'), updated_at: '2024-06-02T00:00:00Z', metadata: { package_type: 'container', container: { tags: [] } } },
-            { id: 1, name: d('1'), updated_at: '2024-06-01T00:00:00Z', metadata: { package_type: 'container', container: { tags: ['v1'] } } },
+            {
+              id: 3,
+              name: d('3'),
+              updated_at: '2024-06-03T00:00:00Z',
+              metadata: { package_type: 'container', container: { tags: ['v3', 'latest'] } },
+            },
+            {
+              id: 2,
+              name: d('2'),
+              updated_at: '2024-06-02T00:00:00Z',
+              metadata: { package_type: 'container', container: { tags: [] } },
+            },
+            {
+              id: 1,
+              name: d('1'),
+              updated_at: '2024-06-01T00:00:00Z',
+              metadata: { package_type: 'container', container: { tags: ['v1'] } },
+            },
           ],
         };
       }
       if (url.pathname === '/users/octo/packages/container/tools%2Fcli/versions') {
-        return { json: [{ id: 9, name: d('9'), updated_at: '2024-01-09T00:00:00Z', metadata: { container: { tags: ['0.9'] } } }] };
+        return {
+          json: [
+            {
+              id: 9,
+              name: d('9'),
+              updated_at: '2024-01-09T00:00:00Z',
+              metadata: { container: { tags: ['0.9'] } },
+            },
+          ],
+        };
       }
       return { status: 404, json: { message: 'Not Found' } };
     });
@@ -207,8 +286,16 @@ describe('GHCR (GitHub Packages API)', () => {
     const { base, seen } = await github();
     const clock = recordingClock();
     const logger = new MemoryLogger();
-    const catalog = await createCatalog('ghcr.io', { http: createHttpClient({ clock }), logger, githubToken: 'ghs_test_token', githubApiUrl: base });
-    const { targets } = await discoverRegistryImages(config('ghcr.io/octo', { excludeTags: ['latest'] }), { catalog, logger });
+    const catalog = await createCatalog('ghcr.io', {
+      http: createHttpClient({ clock }),
+      logger,
+      githubToken: 'ghs_test_token',
+      githubApiUrl: base,
+    });
+    const { targets } = await discoverRegistryImages(config('ghcr.io/octo', { excludeTags: ['latest'] }), {
+      catalog,
+      logger,
+    });
     expect(targets.map((t) => [t.ref, t.digest, t.createdAt])).toEqual([
       ['ghcr.io/octo/app:v3', d('3'), '2024-06-03T00:00:00Z'],
       ['ghcr.io/octo/app:v1', d('1'), '2024-06-01T00:00:00Z'],
@@ -223,7 +310,12 @@ describe('GHCR (GitHub Packages API)', () => {
 
   test('a token without packages:read: RegistryAuthError with the fix', async () => {
     const { base } = await github();
-    const catalog = await createCatalog('ghcr.io', { http: createHttpClient(), logger: new MemoryLogger(), githubToken: 'other', githubApiUrl: base });
+    const catalog = await createCatalog('ghcr.io', {
+      http: createHttpClient(),
+      logger: new MemoryLogger(),
+      githubToken: 'other',
+      githubApiUrl: base,
+    });
     await expect(catalog.listRepositories('octo')).rejects.toThrow(/read:packages/);
   });
 });
@@ -233,12 +325,23 @@ describe('ECR (AWS SDK against a local endpoint)', () => {
     let throttled = false;
     return serve((req) => {
       const target = String(req.headers['x-amz-target'] ?? '');
-      const body = JSON.parse(req.body || '{}') as { registryId?: string; nextToken?: string; repositoryName?: string; filter?: unknown };
+      const body = JSON.parse(req.body || '{}') as {
+        registryId?: string;
+        nextToken?: string;
+        repositoryName?: string;
+        filter?: unknown;
+      };
       expect(body.registryId).toBe('123456789012');
       const json = { 'content-type': 'application/x-amz-json-1.1' };
       if (target.endsWith('.DescribeRepositories')) {
         if (!body.nextToken) {
-          return { headers: json, json: { repositories: [{ repositoryName: 'team/api' }, { repositoryName: 'other/db' }], nextToken: 'page-2' } };
+          return {
+            headers: json,
+            json: {
+              repositories: [{ repositoryName: 'team/api' }, { repositoryName: 'other/db' }],
+              nextToken: 'page-2',
+            },
+          };
         }
         return { headers: json, json: { repositories: [{ repositoryName: 'team/web' }] } };
       }
@@ -247,18 +350,36 @@ describe('ECR (AWS SDK against a local endpoint)', () => {
         if (body.repositoryName === 'team/api') {
           if (!throttled) {
             throttled = true;
-            return { status: 400, headers: json, json: { __type: 'ThrottlingException', message: 'Rate exceeded' } };
+            return {
+              status: 400,
+              headers: json,
+              json: { __type: 'ThrottlingException', message: 'Rate exceeded' },
+            };
           }
           if (!body.nextToken) {
             return {
               headers: json,
-              json: { imageDetails: [{ imageDigest: d('1'), imageTags: ['1.0'], imagePushedAt: 1704067200 }], nextToken: 'img-2' },
+              json: {
+                imageDetails: [{ imageDigest: d('1'), imageTags: ['1.0'], imagePushedAt: 1704067200 }],
+                nextToken: 'img-2',
+              },
             };
           }
-          return { headers: json, json: { imageDetails: [{ imageDigest: d('2'), imageTags: ['2.0', 'prod'], imagePushedAt: 1706745600.5 }] } };
+          return {
+            headers: json,
+            json: {
+              imageDetails: [
+                { imageDigest: d('2'), imageTags: ['2.0', 'prod'], imagePushedAt: 1706745600.5 },
+              ],
+            },
+          };
         }
         if (body.repositoryName === 'team/web') {
-          return { status: 400, headers: json, json: { __type: 'AccessDeniedException', message: 'not authorized' } };
+          return {
+            status: 400,
+            headers: json,
+            json: { __type: 'AccessDeniedException', message: 'not authorized' },
+          };
         }
       }
       return { status: 400, headers: json, json: { __type: 'UnknownOperationException' } };
@@ -279,14 +400,19 @@ describe('ECR (AWS SDK against a local endpoint)', () => {
     const logger = new MemoryLogger();
     const host = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
     const catalog = await createCatalog(host, { http: createHttpClient(), logger, ecrClient: client(base) });
-    const { targets } = await discoverRegistryImages(config(`${host}/team`, { repositories: ['api'] }), { catalog, logger });
+    const { targets } = await discoverRegistryImages(config(`${host}/team`, { repositories: ['api'] }), {
+      catalog,
+      logger,
+    });
     expect(targets.map((t) => [t.ref, t.digest, t.tags, t.createdAt])).toEqual([
       [`${host}/team/api:2.0`, d('2'), ['2.0', 'prod'], '2024-02-01T00:00:00.500Z'],
       [`${host}/team/api:1.0`, d('1'), ['1.0'], '2024-01-01T00:00:00.000Z'],
     ]);
     const describeImages = seen.filter((s) => String(s.headers['x-amz-target']).endsWith('.DescribeImages'));
     expect(describeImages).toHaveLength(3); // throttled, page 1, page 2
-    expect(seen.filter((s) => String(s.headers['x-amz-target']).endsWith('.DescribeRepositories'))).toHaveLength(2);
+    expect(
+      seen.filter((s) => String(s.headers['x-amz-target']).endsWith('.DescribeRepositories')),
+    ).toHaveLength(2);
   });
 
   test('AccessDenied is a RegistryAuthError naming the permission', async () => {

@@ -27,9 +27,14 @@ describe('plain registry (no auth, plain HTTP)', () => {
   beforeAll(async () => {
     reg = await startRegistry({ catalogMaxEntries: 5 });
     for (let i = 0; i < 7; i++) {
-      pushed[`team/app-${i}:v1`] = await reg.push(`team/app-${i}`, 'v1', { created: `2024-03-0${i + 1}T10:00:00Z` });
+      pushed[`team/app-${i}:v1`] = await reg.push(`team/app-${i}`, 'v1', {
+        created: `2024-03-0${i + 1}T10:00:00Z`,
+      });
     }
-    pushed['team/app-0:v2'] = await reg.push('team/app-0', 'v2', { created: '2024-05-01T00:00:00Z', layerContent: 'v2' });
+    pushed['team/app-0:v2'] = await reg.push('team/app-0', 'v2', {
+      created: '2024-05-01T00:00:00Z',
+      layerContent: 'v2',
+    });
     pushed['multi/arch:1.0'] = await reg.push('multi/arch', '1.0', {
       created: '2024-06-01T12:00:00Z',
       platforms: ['linux/arm64', 'linux/amd64'],
@@ -42,8 +47,16 @@ describe('plain registry (no auth, plain HTTP)', () => {
     const client = createRegistryClient({ registry: reg.host, http: http0, logger });
     const repos = await client.listRepositories();
     // 8 repositories, catalog.maxentries 5: the n=1000 page is refused with 400, then two pages without n
-    expect(repos.sort()).toEqual([...Array.from({ length: 7 }, (_, i) => `team/app-${i}`), 'multi/arch'].sort());
-    const small = createRegistryClient({ registry: reg.host, http: http0, logger, catalogPageSize: 3, scheme: 'http' });
+    expect(repos.sort()).toEqual(
+      [...Array.from({ length: 7 }, (_, i) => `team/app-${i}`), 'multi/arch'].sort(),
+    );
+    const small = createRegistryClient({
+      registry: reg.host,
+      http: http0,
+      logger,
+      catalogPageSize: 3,
+      scheme: 'http',
+    });
     expect((await small.listRepositories()).sort()).toEqual(repos.sort());
     expect(small.requestCount()).toBe(3); // 3 + 3 + 2
   });
@@ -56,18 +69,33 @@ describe('plain registry (no auth, plain HTTP)', () => {
   });
 
   test('resolves digests with HEAD and reads created from the config blob', async () => {
-    const client = createRegistryClient({ registry: reg.host, http: http0, logger: new MemoryLogger(), scheme: 'http' });
+    const client = createRegistryClient({
+      registry: reg.host,
+      http: http0,
+      logger: new MemoryLogger(),
+      scheme: 'http',
+    });
     const head = await client.resolveDigest('team/app-0', 'v2');
     expect(head.digest).toBe(pushed['team/app-0:v2'].digest);
     expect(head.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
     expect(await client.getCreated('team/app-0', head.digest)).toBe('2024-05-01T00:00:00Z');
-    expect(await client.getCreated('team/app-3', pushed['team/app-3:v1'].digest)).toBe('2024-03-04T10:00:00Z');
+    expect(await client.getCreated('team/app-3', pushed['team/app-3:v1'].digest)).toBe(
+      '2024-03-04T10:00:00Z',
+    );
   });
 
   test('an index: digest of the index, created of its linux/amd64 image (not the first entry)', async () => {
-    const client = createRegistryClient({ registry: reg.host, http: http0, logger: new MemoryLogger(), scheme: 'http' });
+    const client = createRegistryClient({
+      registry: reg.host,
+      http: http0,
+      logger: new MemoryLogger(),
+      scheme: 'http',
+    });
     const head = await client.resolveDigest('multi/arch', '1.0');
-    expect(head).toEqual({ digest: pushed['multi/arch:1.0'].digest, mediaType: 'application/vnd.oci.image.index.v1+json' });
+    expect(head).toEqual({
+      digest: pushed['multi/arch:1.0'].digest,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+    });
     // the arm64 image (listed first) was built with created 2001-01-01
     expect(await client.getCreated('multi/arch', head.digest)).toBe('2024-06-01T12:00:00Z');
     const described = await client.describeImage('multi/arch', '1.0');
@@ -75,7 +103,12 @@ describe('plain registry (no auth, plain HTTP)', () => {
   });
 
   test('describeImage costs two requests per new image and one for a digest seen before', async () => {
-    const client = createRegistryClient({ registry: reg.host, http: http0, logger: new MemoryLogger(), scheme: 'http' });
+    const client = createRegistryClient({
+      registry: reg.host,
+      http: http0,
+      logger: new MemoryLogger(),
+      scheme: 'http',
+    });
     const a = await client.describeImage('team/app-1', 'v1');
     expect(a).toEqual({
       digest: pushed['team/app-1:v1'].digest,
@@ -88,9 +121,16 @@ describe('plain registry (no auth, plain HTTP)', () => {
   });
 
   test('an unknown tag is a RegistryError naming it', async () => {
-    const client = createRegistryClient({ registry: reg.host, http: http0, logger: new MemoryLogger(), scheme: 'http' });
+    const client = createRegistryClient({
+      registry: reg.host,
+      http: http0,
+      logger: new MemoryLogger(),
+      scheme: 'http',
+    });
     await expect(client.describeImage('team/app-1', 'nope')).rejects.toThrow(RegistryError);
-    await expect(client.describeImage('team/app-1', 'nope')).rejects.toThrow(/team\/app-1:nope.*404.*MANIFEST_UNKNOWN/);
+    await expect(client.describeImage('team/app-1', 'nope')).rejects.toThrow(
+      /team\/app-1:nope.*404.*MANIFEST_UNKNOWN/,
+    );
   });
 });
 
@@ -105,7 +145,13 @@ describe('htpasswd (Basic)', () => {
   test('answers the Basic challenge and then sends credentials up front', async () => {
     const [user, password] = Object.entries(reg.users)[0];
     const logger = new MemoryLogger();
-    const client = createRegistryClient({ registry: reg.host, credentials: { username: user, password }, http: http0, logger, scheme: 'http' });
+    const client = createRegistryClient({
+      registry: reg.host,
+      credentials: { username: user, password },
+      http: http0,
+      logger,
+      scheme: 'http',
+    });
     expect(await client.listRepositories()).toEqual(['private/app']);
     expect(client.requestCount()).toBe(2); // 401 + retry
     expect((await client.describeImage('private/app', '1.0')).createdAt).toBe('2024-02-02T00:00:00Z');
@@ -130,7 +176,12 @@ describe('htpasswd (Basic)', () => {
   });
 
   test('no credentials: says the registry needs them', async () => {
-    const client = createRegistryClient({ registry: reg.host, http: http0, logger: new MemoryLogger(), scheme: 'http' });
+    const client = createRegistryClient({
+      registry: reg.host,
+      http: http0,
+      logger: new MemoryLogger(),
+      scheme: 'http',
+    });
     await expect(client.listTags('private/app')).rejects.toThrow(/needs credentials.*registry-username/);
   });
 });
@@ -150,7 +201,14 @@ describe('token auth (Bearer)', () => {
     const [user, password] = Object.entries(reg.users)[0];
     const clock = manualClock();
     const logger = new MemoryLogger();
-    const client = createRegistryClient({ registry: reg.host, credentials: { username: user, password }, http: http0, logger, scheme: 'http', clock });
+    const client = createRegistryClient({
+      registry: reg.host,
+      credentials: { username: user, password },
+      http: http0,
+      logger,
+      scheme: 'http',
+      clock,
+    });
     const server = reg.tokenServer!;
     server.requests.length = 0;
     const repos = await client.listRepositories();
@@ -162,7 +220,12 @@ describe('token auth (Bearer)', () => {
     }
     // catalog + one scope per repository, each asked for once, with the user's credentials
     expect(server.requests.map((q) => q.scopes.join(' ')).sort()).toEqual(
-      ['registry:catalog:*', 'repository:a/one:pull', 'repository:a/two:pull', 'repository:b/three:pull'].sort(),
+      [
+        'registry:catalog:*',
+        'repository:a/one:pull',
+        'repository:a/two:pull',
+        'repository:b/three:pull',
+      ].sort(),
     );
     expect(server.requests.every((q) => q.user === user && q.service === server.service)).toBe(true);
     // a token is a secret the moment it is obtained
@@ -191,11 +254,18 @@ describe('token auth (Bearer)', () => {
   });
 
   test('anonymous: the token grants nothing, the catalog is reported as not listable', async () => {
-    const client = createRegistryClient({ registry: reg.host, http: http0, logger: new MemoryLogger(), scheme: 'http' });
+    const client = createRegistryClient({
+      registry: reg.host,
+      http: http0,
+      logger: new MemoryLogger(),
+      scheme: 'http',
+    });
     const err = await client.listRepositories().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryNotListableError);
     expect((err as Error).message).toMatch(/anonymously.*`images`/s);
-    await expect(client.listTags('a/one')).rejects.toThrow(/refused access to repository:a\/one:pull.*anonymously/);
+    await expect(client.listTags('a/one')).rejects.toThrow(
+      /refused access to repository:a\/one:pull.*anonymously/,
+    );
   });
 });
 
@@ -247,13 +317,23 @@ describe('TLS with a self-signed certificate', () => {
       CHILD_REPOSITORY: 'secure/app',
       CHILD_TAG: '2.0',
     });
-    expect(result).toMatchObject({ ok: true, repositories: ['secure/app'], image: { createdAt: '2024-07-07T07:07:07Z' } });
+    expect(result).toMatchObject({
+      ok: true,
+      repositories: ['secure/app'],
+      image: { createdAt: '2024-07-07T07:07:07Z' },
+    });
     expect(JSON.stringify(result.messages)).not.toMatch(/plain HTTP/);
   });
 
   test('without the CA: the error says to give NODE_EXTRA_CA_CERTS', async () => {
     const [user, password] = Object.entries(reg.users)[0];
-    const result = await runChild({ CHILD_REGISTRY: reg.host, CHILD_USERNAME: user, CHILD_PASSWORD: password, CHILD_REPOSITORY: 'secure/app', CHILD_TAG: '2.0' });
+    const result = await runChild({
+      CHILD_REGISTRY: reg.host,
+      CHILD_USERNAME: user,
+      CHILD_PASSWORD: password,
+      CHILD_REPOSITORY: 'secure/app',
+      CHILD_TAG: '2.0',
+    });
     expect(result).toMatchObject({ ok: false, name: 'RegistryError' });
     expect(result.message).toMatch(/NODE_EXTRA_CA_CERTS/);
   });
@@ -267,12 +347,20 @@ describe('against a scripted registry', () => {
   let storagePort = 0;
   beforeAll(async () => {
     storage = http.createServer((req, res) => {
-      seen.push({ host: req.headers.host ?? '', path: req.url ?? '', authorization: req.headers.authorization });
+      seen.push({
+        host: req.headers.host ?? '',
+        path: req.url ?? '',
+        authorization: req.headers.authorization,
+      });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ created: '2023-03-03T03:03:03Z' }));
     });
     registry = http.createServer((req, res) => {
-      seen.push({ host: req.headers.host ?? '', path: req.url ?? '', authorization: req.headers.authorization });
+      seen.push({
+        host: req.headers.host ?? '',
+        path: req.url ?? '',
+        authorization: req.headers.authorization,
+      });
       if (req.headers.authorization !== `Basic ${Buffer.from('u:p').toString('base64')}`) {
         res.writeHead(401, { 'www-authenticate': 'Basic realm="scripted"' });
         res.end();
@@ -282,8 +370,17 @@ describe('against a scripted registry', () => {
         res.writeHead(404, { 'content-type': 'application/json' });
         res.end('{"errors":[{"code":"NOT_FOUND"}]}');
       } else if (req.url?.startsWith('/v2/app/manifests/')) {
-        res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': 'sha256:' + 'a'.repeat(64) });
-        res.end(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { digest: 'sha256:' + 'c'.repeat(64) } }));
+        res.writeHead(200, {
+          'content-type': 'application/vnd.oci.image.manifest.v1+json',
+          'docker-content-digest': 'sha256:' + 'a'.repeat(64),
+        });
+        res.end(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            config: { digest: 'sha256:' + 'c'.repeat(64) },
+          }),
+        );
       } else if (req.url?.startsWith('/v2/app/blobs/')) {
         // blobs live on another host (as on S3 / a CDN): a redirect there must not carry our credentials
         res.writeHead(307, { location: `http://localhost:${storagePort}/blob-data` });
@@ -317,7 +414,9 @@ describe('against a scripted registry', () => {
     expect(blobHop!.host).toBe(`localhost:${storagePort}`);
     expect(blobHop!.authorization).toBeUndefined();
     // while the registry itself got credentials on the same call
-    expect(seen.some((s) => s.path.startsWith('/v2/app/blobs/') && s.authorization?.startsWith('Basic '))).toBe(true);
+    expect(
+      seen.some((s) => s.path.startsWith('/v2/app/blobs/') && s.authorization?.startsWith('Basic ')),
+    ).toBe(true);
   });
 
   test('a 404 on _catalog is RegistryNotListableError with what to do instead', async () => {
@@ -330,6 +429,8 @@ describe('against a scripted registry', () => {
     });
     const err = await client.listRepositories().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryNotListableError);
-    expect((err as Error).message).toMatch(/127\.0\.0\.1:\d+ does not let us list.*`images`.*docker\.io\/<org>/s);
+    expect((err as Error).message).toMatch(
+      /127\.0\.0\.1:\d+ does not let us list.*`images`.*docker\.io\/<org>/s,
+    );
   });
 });

@@ -13,7 +13,10 @@ import { discoverRegistryImages, parseRegistryLocation } from '../../src/targets
 const d = (n: number) => `sha256:${String(n).padStart(64, '0')}`;
 
 function fakeCatalog(data: Record<string, CatalogImage[]>, failing: Record<string, Error> = {}) {
-  const calls: { listRepositories: (string | undefined)[]; listImages: string[] } = { listRepositories: [], listImages: [] };
+  const calls: { listRepositories: (string | undefined)[]; listImages: string[] } = {
+    listRepositories: [],
+    listImages: [],
+  };
   const catalog: RegistryCatalog = {
     listRepositories(namespace) {
       calls.listRepositories.push(namespace);
@@ -62,7 +65,10 @@ describe('discoverRegistryImages', () => {
 
   test('merges tags sharing a digest, newest first, refs host/repo:newestTag with digest', async () => {
     const { catalog } = fakeCatalog(data);
-    const { targets, skipped, requests } = await discoverRegistryImages(config({ repositories: ['acme/api'] }), { catalog, logger: new MemoryLogger() });
+    const { targets, skipped, requests } = await discoverRegistryImages(
+      config({ repositories: ['acme/api'] }),
+      { catalog, logger: new MemoryLogger() },
+    );
     expect(skipped).toEqual([]);
     expect(requests).toBe(42);
     expect(targets.map((t) => [t.ref, t.digest, t.tags])).toEqual([
@@ -101,7 +107,11 @@ describe('discoverRegistryImages', () => {
     const logger = new MemoryLogger();
     const { targets, skipped } = await discoverRegistryImages(config({ maxImages: 3 }), { catalog, logger });
     // all images newest first: tool:x (2025), api:1.2-rc1 (2024-03), api:1.1 (2024-02), web:a, web:b, api:1.0, web:old
-    expect(targets.map((t) => `${t.repository}:${t.tag}`)).toEqual(['other/tool:x', 'acme/api:1.2-rc1', 'acme/api:1.1']);
+    expect(targets.map((t) => `${t.repository}:${t.tag}`)).toEqual([
+      'other/tool:x',
+      'acme/api:1.2-rc1',
+      'acme/api:1.1',
+    ]);
     expect(skipped.map((s) => s.ref)).toEqual([
       `reg.example:5000/acme/web:a@${d(11)}`,
       `reg.example:5000/acme/web:b@${d(10)}`,
@@ -120,24 +130,32 @@ describe('discoverRegistryImages', () => {
       'a/two': [{ tag: '1', digest: d(1), createdAt: '2024-01-02T00:00:00Z' }],
       'a/three': [{ tag: '1', digest: d(3), createdAt: '2024-01-01T00:00:00Z' }],
     });
-    const { targets, skipped } = await discoverRegistryImages(config({ maxImages: 1 }), { catalog, logger: new MemoryLogger() });
+    const { targets, skipped } = await discoverRegistryImages(config({ maxImages: 1 }), {
+      catalog,
+      logger: new MemoryLogger(),
+    });
     expect(targets.map((t) => t.repository)).toEqual(['a/one', 'a/two']);
     expect(skipped.map((s) => s.ref)).toEqual([`reg.example:5000/a/three:1@${d(3)}`]);
   });
 
   test('namespace: only repositories under it are listed; patterns may be relative to it', async () => {
     const { catalog, calls } = fakeCatalog(data);
-    const { targets } = await discoverRegistryImages(config({ registry: 'reg.example:5000/acme', repositories: ['web'], maxImagesPerRepository: 0 }), {
-      catalog,
-      logger: new MemoryLogger(),
-    });
+    const { targets } = await discoverRegistryImages(
+      config({ registry: 'reg.example:5000/acme', repositories: ['web'], maxImagesPerRepository: 0 }),
+      {
+        catalog,
+        logger: new MemoryLogger(),
+      },
+    );
     expect(calls.listRepositories).toEqual(['acme']);
     expect(calls.listImages).toEqual(['acme/web']);
     expect(targets.map((t) => t.tag)).toEqual(['a', 'b', 'old']);
   });
 
   test('images without digest or time stay separate and sort last, by tag', async () => {
-    const { catalog } = fakeCatalog({ r: [{ tag: 'z' }, { tag: 'y' }, { tag: 'new', digest: d(5), createdAt: '2024-01-01T00:00:00Z' }] });
+    const { catalog } = fakeCatalog({
+      r: [{ tag: 'z' }, { tag: 'y' }, { tag: 'new', digest: d(5), createdAt: '2024-01-01T00:00:00Z' }],
+    });
     const { targets } = await discoverRegistryImages(config({}), { catalog, logger: new MemoryLogger() });
     expect(targets.map((t) => [t.tag, t.digest])).toEqual([
       ['new', d(5)],
@@ -148,16 +166,21 @@ describe('discoverRegistryImages', () => {
 
   test('a bad tag regex fails before any request', async () => {
     const { catalog, calls } = fakeCatalog(data);
-    await expect(discoverRegistryImages(config({ tags: ['/(/'] }), { catalog, logger: new MemoryLogger() })).rejects.toThrow(ConfigurationError);
+    await expect(
+      discoverRegistryImages(config({ tags: ['/(/'] }), { catalog, logger: new MemoryLogger() }),
+    ).rejects.toThrow(ConfigurationError);
     expect(calls.listRepositories).toEqual([]);
   });
 
   test('a registry that cannot be listed throws its clear error', async () => {
     const catalog: RegistryCatalog = {
-      listRepositories: () => Promise.reject(new RegistryNotListableError('reg does not let us list its repositories', 'reg')),
+      listRepositories: () =>
+        Promise.reject(new RegistryNotListableError('reg does not let us list its repositories', 'reg')),
       listImages: () => Promise.resolve([]),
     };
-    await expect(discoverRegistryImages(config({}), { catalog, logger: new MemoryLogger() })).rejects.toThrow(RegistryNotListableError);
+    await expect(discoverRegistryImages(config({}), { catalog, logger: new MemoryLogger() })).rejects.toThrow(
+      RegistryNotListableError,
+    );
   });
 
   test('one repository failing is skipped with a warning; an auth failure stops discovery', async () => {
@@ -166,16 +189,24 @@ describe('discoverRegistryImages', () => {
     const { targets, skipped } = await discoverRegistryImages(config({}), { catalog, logger });
     expect(targets.some((t) => t.repository === 'acme/web')).toBe(false);
     expect(targets.some((t) => t.repository === 'acme/api')).toBe(true);
-    expect(skipped).toEqual([{ ref: 'reg.example:5000/acme/web', reason: 'cannot list tags: HTTP 500 after 4 attempts' }]);
+    expect(skipped).toEqual([
+      { ref: 'reg.example:5000/acme/web', reason: 'cannot list tags: HTTP 500 after 4 attempts' },
+    ]);
     expect(logger.messages('warning').join('\n')).toContain('acme/web');
 
-    const auth = fakeCatalog(data, { 'acme/web': new RegistryAuthError('refused', 'reg', 'Basic as user x', 'credentials') });
-    await expect(discoverRegistryImages(config({}), { catalog: auth.catalog, logger })).rejects.toThrow(RegistryAuthError);
+    const auth = fakeCatalog(data, {
+      'acme/web': new RegistryAuthError('refused', 'reg', 'Basic as user x', 'credentials'),
+    });
+    await expect(discoverRegistryImages(config({}), { catalog: auth.catalog, logger })).rejects.toThrow(
+      RegistryAuthError,
+    );
   });
 
   test('no registry configured: nothing to do', async () => {
     const { catalog, calls } = fakeCatalog(data);
-    expect(await discoverRegistryImages(config({ registry: undefined }), { catalog, logger: new MemoryLogger() })).toEqual({ targets: [], skipped: [] });
+    expect(
+      await discoverRegistryImages(config({ registry: undefined }), { catalog, logger: new MemoryLogger() }),
+    ).toEqual({ targets: [], skipped: [] });
     expect(calls.listRepositories).toEqual([]);
   });
 });
@@ -201,7 +232,10 @@ describe('registry locations and adapters', () => {
   ])('%s -> %s', (host, kind) => expect(catalogKindFor(host)).toBe(kind));
 
   test('ECR host parts', () => {
-    expect(parseEcrHost('123456789012.dkr.ecr.eu-west-1.amazonaws.com')).toEqual({ accountId: '123456789012', region: 'eu-west-1' });
+    expect(parseEcrHost('123456789012.dkr.ecr.eu-west-1.amazonaws.com')).toEqual({
+      accountId: '123456789012',
+      region: 'eu-west-1',
+    });
     expect(parseEcrHost('12345.dkr.ecr.eu-west-1.amazonaws.com')).toBeUndefined();
   });
 });

@@ -6,12 +6,30 @@ describe('parseWwwAuthenticate', () => {
   test.each([
     [
       'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"',
-      [{ scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/alpine:pull' } }],
+      [
+        {
+          scheme: 'bearer',
+          params: {
+            realm: 'https://auth.docker.io/token',
+            service: 'registry.docker.io',
+            scope: 'repository:library/alpine:pull',
+          },
+        },
+      ],
     ],
     // a comma inside a quoted value (several actions) is not a separator
     [
       'Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:acme/api:pull,push"',
-      [{ scheme: 'bearer', params: { realm: 'https://ghcr.io/token', service: 'ghcr.io', scope: 'repository:acme/api:pull,push' } }],
+      [
+        {
+          scheme: 'bearer',
+          params: {
+            realm: 'https://ghcr.io/token',
+            service: 'ghcr.io',
+            scope: 'repository:acme/api:pull,push',
+          },
+        },
+      ],
     ],
     ['Basic realm="Registry Realm"', [{ scheme: 'basic', params: { realm: 'Registry Realm' } }]],
     ['basic realm=unquoted', [{ scheme: 'basic', params: { realm: 'unquoted' } }]],
@@ -34,16 +52,28 @@ describe('parseWwwAuthenticate', () => {
 describe('nextLink', () => {
   test.each([
     // distribution 2.8.2: relative
-    ['</v2/_catalog?last=b&n=2>; rel="next"', 'http://r:5000/v2/_catalog?n=2', 'http://r:5000/v2/_catalog?last=b&n=2'],
+    [
+      '</v2/_catalog?last=b&n=2>; rel="next"',
+      'http://r:5000/v2/_catalog?n=2',
+      'http://r:5000/v2/_catalog?last=b&n=2',
+    ],
     // GitHub: absolute, several relations
     [
       '<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last"',
       'https://api.github.com/x',
       'https://api.github.com/x?page=2',
     ],
-    ['<https://api.github.com/x?page=1>; rel="prev", <https://api.github.com/x?page=3>; rel="next"', 'https://api.github.com/x', 'https://api.github.com/x?page=3'],
+    [
+      '<https://api.github.com/x?page=1>; rel="prev", <https://api.github.com/x?page=3>; rel="next"',
+      'https://api.github.com/x',
+      'https://api.github.com/x?page=3',
+    ],
     ['<https://api.github.com/x?page=1>; rel="first"', 'https://api.github.com/x', undefined],
-    ['</v2/a/tags/list?n=1&last=x>; rel=next', 'https://r/v2/a/tags/list', 'https://r/v2/a/tags/list?n=1&last=x'],
+    [
+      '</v2/a/tags/list?n=1&last=x>; rel=next',
+      'https://r/v2/a/tags/list',
+      'https://r/v2/a/tags/list?n=1&last=x',
+    ],
   ])('%s', (header, base, expected) => {
     expect(nextLink(header, base)).toBe(expected);
   });

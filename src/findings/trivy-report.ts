@@ -188,29 +188,21 @@ const CVSS_VERSIONS = [
 ] as const;
 
 /**
- * The highest score across sources. Within one source the newest CVSS version it gives is its score (a source's
- * old v2 10.0 next to its own v3 9.8 is superseded, not a second opinion); across sources the highest wins, ties
- * going to the newer version, then to the source name in alphabetical order so the choice is stable.
+ * The highest score Trivy gives, across every source and CVSS version (a gate on `max-cvss` must not pass a
+ * finding some source scores above the limit). Ties go to the newer CVSS version, then to the source name in
+ * alphabetical order, so the choice is stable.
  */
 export function highestCvss(cvssBySource: Json): Cvss | undefined {
   let best: Cvss | undefined;
   for (const source of Object.keys(cvssBySource).sort()) {
     const entry = cvssBySource[source];
     if (!isObject(entry)) continue;
-    const scored = CVSS_VERSIONS.find((v) => num(entry[v.score]) !== undefined);
-    if (!scored) continue;
-    const candidate: Cvss = {
-      score: num(entry[scored.score])!,
-      source,
-      ...optional('vector', str(entry[scored.vector])),
-      version: scored.version,
-    };
-    if (
-      !best ||
-      candidate.score > best.score ||
-      (candidate.score === best.score && Number(candidate.version) > Number(best.version))
-    ) {
-      best = candidate;
+    for (const v of CVSS_VERSIONS) {
+      const score = num(entry[v.score]);
+      if (score === undefined) continue;
+      if (best && (score < best.score || (score === best.score && Number(v.version) <= Number(best.version))))
+        continue;
+      best = { score, source, ...optional('vector', str(entry[v.vector])), version: v.version };
     }
   }
   return best;

@@ -43,7 +43,11 @@ export const DEFAULT_FAIL_ON: FailOn = 'CRITICAL';
 
 export function effectivePolicy(file: Policy | undefined, inputs: GateInputs): EffectivePolicy {
   const pick = <T>(input: T | undefined, fromFile: T | undefined, fallback: T): [T, SettingSource] =>
-    input !== undefined ? [input, 'input'] : fromFile !== undefined ? [fromFile, 'policy file'] : [fallback, 'default'];
+    input !== undefined
+      ? [input, 'input']
+      : fromFile !== undefined
+        ? [fromFile, 'policy file']
+        : [fallback, 'default'];
 
   const [failOn, failOnSource] = pick(inputs.failOn, file?.failOn, DEFAULT_FAIL_ON);
   const [maxCvss, maxCvssSource] = pick<number | undefined>(inputs.maxCvss, file?.maxCvss, undefined);
@@ -120,7 +124,8 @@ export function describePolicy(p: EffectivePolicy): string[] {
       if (n !== undefined) note(`max-${sev.toLowerCase()}`, String(n), p.sources.max[sev] ?? 'default');
     }
     if (o.maxCvss !== undefined) note('max-cvss', o.maxCvss.toFixed(1), p.sources.maxCvss);
-    if (o.ignoreUnfixed !== undefined) note('ignore-unfixed', String(o.ignoreUnfixed), p.sources.ignoreUnfixed);
+    if (o.ignoreUnfixed !== undefined)
+      note('ignore-unfixed', String(o.ignoreUnfixed), p.sources.ignoreUnfixed);
     let line = `images matching "${o.match}" (${o.source}): ${parts.length ? parts.join(', ') : 'no changes'}`;
     if (shadowed.length) line += `; overridden by inputs: ${shadowed.join(', ')}`;
     lines.push(line);

@@ -121,7 +121,9 @@ export function evaluatePolicy(
     (policy.expiredIgnores === 'fail' ? violations : warnings).push(v);
   }
 
-  const unusedIgnores = active.filter((r) => !used.has(r)).map((r) => ({ id: r.id ?? '*', source: r.source }));
+  const unusedIgnores = active
+    .filter((r) => !used.has(r))
+    .map((r) => ({ id: r.id ?? '*', source: r.source }));
 
   let result: Verdict['result'] = 'pass';
   if (violations.length > 0 && policy.gate === 'enforce') result = 'fail';
@@ -283,7 +285,9 @@ function sortFindings(findings: readonly Finding[]): Finding[] {
  * For reporters (SARIF `suppressions`, the summary): the ignore that dropped a finding of an image, if any.
  * Keyed by image, finding ID and package.
  */
-export function suppressionLookup(verdict: Verdict): (image: string, finding: Finding) => AppliedIgnore | undefined {
+export function suppressionLookup(
+  verdict: Verdict,
+): (image: string, finding: Finding) => AppliedIgnore | undefined {
   const index = new Map<string, AppliedIgnore>();
   for (const a of verdict.ignored) {
     const key = `${a.image}\u0000${a.findingId}\u0000${a.pkg}`;
@@ -301,8 +305,12 @@ export function imageVerdicts(
   images: readonly ImageResult[],
 ): { ref: string; result: ImageVerdict }[] {
   const violationLevel: ImageVerdict = verdict.result === 'pass' ? 'pass' : verdict.result;
-  const violated = new Set(verdict.violations.map((v) => v.image).filter((i): i is string => i !== undefined));
-  const warned = new Set((verdict.warnings ?? []).map((v) => v.image).filter((i): i is string => i !== undefined));
+  const violated = new Set(
+    verdict.violations.map((v) => v.image).filter((i): i is string => i !== undefined),
+  );
+  const warned = new Set(
+    (verdict.warnings ?? []).map((v) => v.image).filter((i): i is string => i !== undefined),
+  );
   return images.map((image) => {
     const ref = image.target.ref;
     let result: ImageVerdict = 'pass';

@@ -127,7 +127,10 @@ export const DEFAULT_IGNORE_FILES = ['.trivyignore.yaml', '.trivyignore'] as con
  * Reads the `ignore-file` input's file (it must exist), or else `.trivyignore.yaml` / `.trivyignore` in the
  * workspace when present; no file means no ignores.
  */
-export async function loadIgnoreFile(explicitPath: string | undefined, workspace: string): Promise<IgnoreRule[]> {
+export async function loadIgnoreFile(
+  explicitPath: string | undefined,
+  workspace: string,
+): Promise<IgnoreRule[]> {
   if (explicitPath) {
     const absolute = path.resolve(workspace, explicitPath);
     const text = await readFile(absolute, 'utf8').catch((e: NodeJS.ErrnoException) => {

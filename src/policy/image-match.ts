@@ -16,7 +16,9 @@ export interface ImageNames {
   names: string[];
 }
 
-export function imageNames(target: Pick<Target, 'ref' | 'registry' | 'repository' | 'tag' | 'tags' | 'input'>): ImageNames {
+export function imageNames(
+  target: Pick<Target, 'ref' | 'registry' | 'repository' | 'tag' | 'tags' | 'input'>,
+): ImageNames {
   const names = new Set<string>();
   const add = (name: string | undefined) => {
     if (!name) return;

@@ -19,5 +19,8 @@ export async function loadGatePolicy(
 ): Promise<LoadedPolicy> {
   const file = config.policyFile ? await loadPolicyFile(config.policyFile, config.workspace) : undefined;
   const fromIgnoreFile = await loadIgnoreFile(config.ignoreFile, config.workspace);
-  return { policy: effectivePolicy(file, config.gate), ignores: [...(file?.ignore ?? []), ...fromIgnoreFile] };
+  return {
+    policy: effectivePolicy(file, config.gate),
+    ignores: [...(file?.ignore ?? []), ...fromIgnoreFile],
+  };
 }

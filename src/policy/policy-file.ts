@@ -109,8 +109,14 @@ const hints: Record<string, FieldHint> = {
   'scan-errors': { expected: 'allowed', use: 'fail or warn' },
   ignore: { expected: 'a list of ignores', use: 'entries like "- id: CVE-2023-44487"' },
   'ignore[]': { expected: 'an ignore', use: `a mapping of ${IGNORE_KEYS.join(', ')}` },
-  'ignore[].id': { expected: 'an ID', use: 'the CVE, GHSA, vendor or check ID to ignore, e.g. CVE-2023-44487' },
-  'ignore[].packages': { expected: 'a list of packages', use: 'package names or PURLs, e.g. ["golang.org/x/net"]' },
+  'ignore[].id': {
+    expected: 'an ID',
+    use: 'the CVE, GHSA, vendor or check ID to ignore, e.g. CVE-2023-44487',
+  },
+  'ignore[].packages': {
+    expected: 'a list of packages',
+    use: 'package names or PURLs, e.g. ["golang.org/x/net"]',
+  },
   'ignore[].packages[]': { expected: 'a package', use: 'a package name or PURL' },
   'ignore[].images': { expected: 'a list of image globs', use: 'e.g. ["ghcr.io/acme/api*"]' },
   'ignore[].images[]': { expected: 'an image glob', use: 'e.g. "ghcr.io/acme/api*"' },
@@ -185,7 +191,12 @@ export async function loadPolicyFile(file: string, workspace: string): Promise<P
     text = await readFile(absolute, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`;
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : `cannot be read (${code})`;
     throw new ConfigurationError(
       `\`policy\`: the policy file "${file}" ${why} (looked for ${absolute}); give a path relative to the repository root.`,
       'policy',

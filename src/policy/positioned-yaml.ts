@@ -34,7 +34,11 @@ export interface PositionedYaml<T> {
 type PathSegment = PropertyKey;
 
 /** Parses and validates; throws one ConfigurationError listing every problem, each with file:line:col. */
-export function parseYamlWithSchema<T>(text: string, file: string, spec: YamlSchemaSpec<T>): PositionedYaml<T> {
+export function parseYamlWithSchema<T>(
+  text: string,
+  file: string,
+  spec: YamlSchemaSpec<T>,
+): PositionedYaml<T> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number): string => {
@@ -45,7 +49,8 @@ export function parseYamlWithSchema<T>(text: string, file: string, spec: YamlSch
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => {
       const offset = e.pos[0];
-      const what = e.code === 'DUPLICATE_KEY' ? duplicateKeyMessage(text, offset) : `YAML syntax error: ${e.message}`;
+      const what =
+        e.code === 'DUPLICATE_KEY' ? duplicateKeyMessage(text, offset) : `YAML syntax error: ${e.message}`;
       return { offset, line: `${at(offset)}: ${what}` };
     });
     throw refusal(file, problems, spec.input);
@@ -67,7 +72,11 @@ export function parseYamlWithSchema<T>(text: string, file: string, spec: YamlSch
   };
 }
 
-function refusal(file: string, problems: { offset: number; line: string }[], input: string): ConfigurationError {
+function refusal(
+  file: string,
+  problems: { offset: number; line: string }[],
+  input: string,
+): ConfigurationError {
   const lines = [...problems].sort((a, b) => a.offset - b.offset).map((p) => p.line);
   const unique = [...new Set(lines)];
   const heading = unique.length === 1 ? '' : `${file}: ${unique.length} problems\n`;
@@ -76,7 +85,9 @@ function refusal(file: string, problems: { offset: number; line: string }[], inp
 
 function duplicateKeyMessage(text: string, offset: number): string {
   const key = /^["']?([^"':\n]+)/.exec(text.slice(offset))?.[1]?.trim();
-  return key ? `duplicate key "${key}" (each key may appear once)` : 'duplicate key (each key may appear once)';
+  return key
+    ? `duplicate key "${key}" (each key may appear once)`
+    : 'duplicate key (each key may appear once)';
 }
 
 function describeIssue<T>(
@@ -88,7 +99,9 @@ function describeIssue<T>(
   const path = issue.path;
   if (issue.code === 'invalid_union') {
     // `x: string | string[]`: when the value has the right shape (a list) but an item is wrong, report the item.
-    const shapeMatched = issue.errors.find((branch) => branch.length > 0 && branch.every((e) => e.path.length > 0));
+    const shapeMatched = issue.errors.find(
+      (branch) => branch.length > 0 && branch.every((e) => e.path.length > 0),
+    );
     if (shapeMatched) {
       return shapeMatched.flatMap((e) => describeIssue({ ...e, path: [...path, ...e.path] }, doc, spec, at));
     }
@@ -119,7 +132,9 @@ function describeIssue<T>(
     const key = String(path[path.length - 1]);
     const parentLabel = formatPath(path.slice(0, -1));
     const use = hint ? ` (use ${hint.use})` : '';
-    return [{ offset, line: `${at(offset)}: ${parentLabel ? `${parentLabel}: ` : ''}missing key "${key}"${use}` }];
+    return [
+      { offset, line: `${at(offset)}: ${parentLabel ? `${parentLabel}: ` : ''}missing key "${key}"${use}` },
+    ];
   }
 
   const offset = node?.range?.[0] ?? nearestNode(doc, path)?.range?.[0] ?? 0;

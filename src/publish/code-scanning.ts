@@ -110,7 +110,9 @@ export async function uploadSarifFiles(
         stopReason = `GitHub answered ${status}`;
         break;
       }
-      warn(`Code scanning upload of ${label} failed: ${describeError(error)}. The scan's result is not affected.`);
+      warn(
+        `Code scanning upload of ${label} failed: ${describeError(error)}. The scan's result is not affected.`,
+      );
     }
   }
   if (tooLarge.length) {
@@ -167,7 +169,9 @@ async function waitForProcessing(
       } catch (error) {
         // Right after the upload GitHub may not know the id yet: keep waiting on 404.
         if (httpStatusOf(error) !== 404) {
-          deps.logger.info(`Code scanning: could not check ${label} (upload ${id}): ${describeError(error)}.`);
+          deps.logger.info(
+            `Code scanning: could not check ${label} (upload ${id}): ${describeError(error)}.`,
+          );
           break;
         }
       }
@@ -221,7 +225,8 @@ function describeFile(file: object, index: number, count: number): string {
         .map((run) => (run as { automationDetails?: { id?: unknown } } | null)?.automationDetails?.id)
         .filter((id): id is string => typeof id === 'string' && id !== '')
     : [];
-  const shown = categories.slice(0, 3).join(', ') + (categories.length > 3 ? `, +${categories.length - 3} more` : '');
+  const shown =
+    categories.slice(0, 3).join(', ') + (categories.length > 3 ? `, +${categories.length - 3} more` : '');
   return `SARIF ${index + 1}/${count}` + (shown ? ` (${shown})` : '');
 }
 

@@ -84,11 +84,21 @@ export async function upsertPrComment(
 
     try {
       if (existing) {
-        const { data } = await octokit.rest.issues.updateComment({ owner, repo, comment_id: existing.id, body });
+        const { data } = await octokit.rest.issues.updateComment({
+          owner,
+          repo,
+          comment_id: existing.id,
+          body,
+        });
         logger.info(`PR comment updated: ${data.html_url}`);
         return { action: 'updated', url: data.html_url };
       }
-      const { data } = await octokit.rest.issues.createComment({ owner, repo, issue_number: issueNumber, body });
+      const { data } = await octokit.rest.issues.createComment({
+        owner,
+        repo,
+        issue_number: issueNumber,
+        body,
+      });
       logger.info(`PR comment created: ${data.html_url}`);
       return { action: 'created', url: data.html_url };
     } catch (error) {
@@ -103,7 +113,7 @@ export async function upsertPrComment(
     const fix =
       status === 403 || status === 404
         ? ` The token in \`github-token\` cannot read or write ${owner}/${repo}'s pull requests: ${WRITE_FIX}`
-        : ' The scan\'s result is not affected.';
+        : " The scan's result is not affected.";
     return skipped(`${answer}.${fix}`, 'warning');
   }
 }

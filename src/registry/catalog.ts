@@ -44,7 +44,12 @@ export interface CatalogDeps {
   concurrency?: number;
 }
 
-const DOCKER_HUB_HOSTS = new Set(['docker.io', 'registry-1.docker.io', 'index.docker.io', 'registry.hub.docker.com']);
+const DOCKER_HUB_HOSTS = new Set([
+  'docker.io',
+  'registry-1.docker.io',
+  'index.docker.io',
+  'registry.hub.docker.com',
+]);
 
 export type CatalogKind = 'dockerhub' | 'ghcr' | 'ecr' | 'oci';
 
@@ -60,12 +65,19 @@ export function catalogKindFor(host: string): CatalogKind {
 export async function createCatalog(registry: string, deps: CatalogDeps): Promise<RegistryCatalog> {
   switch (catalogKindFor(registry)) {
     case 'dockerhub':
-      return createDockerHubCatalog({ http: deps.http, logger: deps.logger, credentials: deps.credentials, baseUrl: deps.dockerHubApiUrl });
+      return createDockerHubCatalog({
+        http: deps.http,
+        logger: deps.logger,
+        credentials: deps.credentials,
+        baseUrl: deps.dockerHubApiUrl,
+      });
     case 'ghcr':
       return createGhcrCatalog({
         http: deps.http,
         logger: deps.logger,
-        token: deps.githubToken ?? (deps.credentials && 'password' in deps.credentials ? deps.credentials.password : undefined),
+        token:
+          deps.githubToken ??
+          (deps.credentials && 'password' in deps.credentials ? deps.credentials.password : undefined),
         apiUrl: deps.githubApiUrl,
       });
     case 'ecr': {

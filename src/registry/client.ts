@@ -121,7 +121,10 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
     return 'no credentials';
   }
 
-  async function fetchToken(realm: BearerRealm, scope: string | undefined): Promise<{ token: string; expiresIn: number }> {
+  async function fetchToken(
+    realm: BearerRealm,
+    scope: string | undefined,
+  ): Promise<{ token: string; expiresIn: number }> {
     const url = new URL(realm.realm);
     if (realm.service) url.searchParams.set('service', realm.service);
     if (scope) url.searchParams.set('scope', scope);
@@ -141,11 +144,19 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
       );
     }
     if (res.status !== 200) {
-      throw new RegistryError(`${registry}: token server ${url.origin}${url.pathname} answered HTTP ${res.status}`, registry, res.status);
+      throw new RegistryError(
+        `${registry}: token server ${url.origin}${url.pathname} answered HTTP ${res.status}`,
+        registry,
+        res.status,
+      );
     }
     const body = res.json<{ token?: string; access_token?: string; expires_in?: number }>();
     const token = body.token ?? body.access_token;
-    if (!token) throw new RegistryError(`${registry}: token server ${url.origin}${url.pathname} returned no token`, registry);
+    if (!token)
+      throw new RegistryError(
+        `${registry}: token server ${url.origin}${url.pathname} returned no token`,
+        registry,
+      );
     logger.setSecret(token);
     return { token, expiresIn: body.expires_in && body.expires_in > 0 ? body.expires_in : 60 };
   }
@@ -188,7 +199,10 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
    * Sends a request to the registry, answering its auth challenge. Returns any non-401 response; a 401 that
    * survives the answer becomes a RegistryAuthError saying what was tried.
    */
-  async function request(pathOrUrl: string, init: { method?: string; accept?: string } = {}): Promise<HttpResponse> {
+  async function request(
+    pathOrUrl: string,
+    init: { method?: string; accept?: string } = {},
+  ): Promise<HttpResponse> {
     const base = await baseUrl();
     const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${base}${pathOrUrl}`;
     const scope = scopeForPath(new URL(url).pathname);
@@ -200,7 +214,11 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
         method: init.method ?? 'GET',
         headers: authorization ? { ...headers, authorization } : headers,
       });
-      if (res.status === 400 && base.startsWith('http:') && /HTTP request to an HTTPS server/i.test(res.text())) {
+      if (
+        res.status === 400 &&
+        base.startsWith('http:') &&
+        /HTTP request to an HTTPS server/i.test(res.text())
+      ) {
         throw new RegistryError(
           `${registry} serves HTTPS with a certificate Node.js does not trust: give its CA in NODE_EXTRA_CA_CERTS ` +
             '(a PEM file) in the step environment.',
@@ -243,16 +261,22 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
   }
 
   function describeChallenges(challenges: AuthChallenge[]): string {
-    return challenges.length ? `unsupported challenge ${challenges.map((c) => c.scheme).join(', ')}` : 'no challenge given';
+    return challenges.length
+      ? `unsupported challenge ${challenges.map((c) => c.scheme).join(', ')}`
+      : 'no challenge given';
   }
 
-  function refused(tried: string, stage: 'credentials' | 'access', scope?: string, res?: HttpResponse): RegistryAuthError {
+  function refused(
+    tried: string,
+    stage: 'credentials' | 'access',
+    scope?: string,
+    res?: HttpResponse,
+  ): RegistryAuthError {
     const what = scope ? ` access to ${scope}` : '';
     const detail = res ? registryErrorDetail(res) : '';
-    const fix =
-      !credentials
-        ? 'This registry needs credentials: set registry-username and registry-password (or registry-auth).'
-        : 'Check the credentials given for this registry (registry-username / registry-password, registry-token or registry-auth).';
+    const fix = !credentials
+      ? 'This registry needs credentials: set registry-username and registry-password (or registry-auth).'
+      : 'Check the credentials given for this registry (registry-username / registry-password, registry-token or registry-auth).';
     return new RegistryAuthError(
       `${registry} refused${what} (HTTP 401${detail}; tried: ${tried}). ${fix}`,
       registry,
@@ -272,7 +296,11 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
   }
 
   function unexpected(res: HttpResponse, what: string): RegistryError {
-    return new RegistryError(`${registry}: ${what} answered HTTP ${res.status}${registryErrorDetail(res)}`, registry, res.status);
+    return new RegistryError(
+      `${registry}: ${what} answered HTTP ${res.status}${registryErrorDetail(res)}`,
+      registry,
+      res.status,
+    );
   }
 
   async function listPaged<T>(first: string, field: (body: T) => string[] | null | undefined, what: string) {
@@ -293,7 +321,9 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
     const res = await request(`/v2/${repository}/manifests/${reference}`, { accept: MANIFEST_ACCEPT });
     if (res.status !== 200) throw unexpected(res, `manifest ${repository}:${reference}`);
     const manifest = res.json<ManifestLike>();
-    const digest = res.headers.get('docker-content-digest') ?? `sha256:${createHash('sha256').update(res.body).digest('hex')}`;
+    const digest =
+      res.headers.get('docker-content-digest') ??
+      `sha256:${createHash('sha256').update(res.body).digest('hex')}`;
     const mediaType = manifest.mediaType ?? res.headers.get('content-type')?.split(';')[0] ?? '';
     return { digest, mediaType, manifest };
   }
@@ -314,7 +344,11 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
   }
 
   /** From a manifest already in hand: its config's created, stepping into linux/amd64 (else first) of an index. */
-  async function createdOf(repository: string, mediaType: string, manifest: ManifestLike): Promise<string | undefined> {
+  async function createdOf(
+    repository: string,
+    mediaType: string,
+    manifest: ManifestLike,
+  ): Promise<string | undefined> {
     if (isIndexMediaType(mediaType) || manifest.manifests) {
       const entries = manifest.manifests ?? [];
       const pick =
@@ -341,7 +375,8 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
   return {
     registry,
     async listRepositories() {
-      const list = (first: string) => listPaged<{ repositories?: string[] }>(first, (b) => b.repositories, 'the catalog');
+      const list = (first: string) =>
+        listPaged<{ repositories?: string[] }>(first, (b) => b.repositories, 'the catalog');
       try {
         try {
           return await list(`/v2/_catalog?n=${pageSize}`);
@@ -364,10 +399,17 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
       }
     },
     listTags(repository) {
-      return listPaged<{ tags?: string[] | null }>(`/v2/${repository}/tags/list`, (b) => b.tags, `tags of ${repository}`);
+      return listPaged<{ tags?: string[] | null }>(
+        `/v2/${repository}/tags/list`,
+        (b) => b.tags,
+        `tags of ${repository}`,
+      );
     },
     async resolveDigest(repository, reference) {
-      const res = await request(`/v2/${repository}/manifests/${reference}`, { method: 'HEAD', accept: MANIFEST_ACCEPT });
+      const res = await request(`/v2/${repository}/manifests/${reference}`, {
+        method: 'HEAD',
+        accept: MANIFEST_ACCEPT,
+      });
       const digest = res.headers.get('docker-content-digest');
       if (res.status !== 200 || !digest) throw unexpected(res, `manifest ${repository}:${reference}`);
       return { digest, mediaType: res.headers.get('content-type')?.split(';')[0] ?? '' };

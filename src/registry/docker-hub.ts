@@ -64,7 +64,8 @@ export function createDockerHubCatalog(opts: {
           'credentials',
         );
       }
-      if (res.status !== 200) throw new RegistryError(`${REGISTRY}: login answered HTTP ${res.status}`, REGISTRY, res.status);
+      if (res.status !== 200)
+        throw new RegistryError(`${REGISTRY}: login answered HTTP ${res.status}`, REGISTRY, res.status);
       const token = res.json<{ token?: string; access_token?: string }>();
       const jwt = token.token ?? token.access_token;
       if (!jwt) throw new RegistryError(`${REGISTRY}: login returned no token`, REGISTRY);
@@ -77,15 +78,35 @@ export function createDockerHubCatalog(opts: {
   async function get(url: string, what: string): Promise<HttpResponse> {
     const auth = await login();
     requests++;
-    const res = await http({ url, headers: { accept: 'application/json', ...(auth ? { authorization: auth } : {}) } });
+    const res = await http({
+      url,
+      headers: { accept: 'application/json', ...(auth ? { authorization: auth } : {}) },
+    });
     if (res.status === 401 || res.status === 403) {
-      const tried = credentials && 'username' in credentials ? `Docker Hub API as user ${credentials.username}` : 'Docker Hub API anonymously';
-      throw new RegistryAuthError(`${REGISTRY} refused to list ${what} (HTTP ${res.status}; tried: ${tried}).`, REGISTRY, tried, 'access');
+      const tried =
+        credentials && 'username' in credentials
+          ? `Docker Hub API as user ${credentials.username}`
+          : 'Docker Hub API anonymously';
+      throw new RegistryAuthError(
+        `${REGISTRY} refused to list ${what} (HTTP ${res.status}; tried: ${tried}).`,
+        REGISTRY,
+        tried,
+        'access',
+      );
     }
     if (res.status === 404) {
-      throw new RegistryError(`${REGISTRY}: ${what} not found (HTTP 404): check the namespace in \`registry\`.`, REGISTRY, 404);
+      throw new RegistryError(
+        `${REGISTRY}: ${what} not found (HTTP 404): check the namespace in \`registry\`.`,
+        REGISTRY,
+        404,
+      );
     }
-    if (res.status !== 200) throw new RegistryError(`${REGISTRY}: listing ${what} answered HTTP ${res.status}`, REGISTRY, res.status);
+    if (res.status !== 200)
+      throw new RegistryError(
+        `${REGISTRY}: listing ${what} answered HTTP ${res.status}`,
+        REGISTRY,
+        res.status,
+      );
     return res;
   }
 
@@ -109,7 +130,10 @@ export function createDockerHubCatalog(opts: {
         );
       }
       const ns = encodeURIComponent(namespace);
-      const repos = await all<HubRepository>(`${base}/v2/namespaces/${ns}/repositories?page_size=100`, `repositories of ${namespace}`);
+      const repos = await all<HubRepository>(
+        `${base}/v2/namespaces/${ns}/repositories?page_size=100`,
+        `repositories of ${namespace}`,
+      );
       return repos.map((r) => `${r.namespace ?? namespace}/${r.name}`);
     },
     async listImages(repository) {
@@ -120,13 +144,11 @@ export function createDockerHubCatalog(opts: {
         `${base}/v2/namespaces/${encodeURIComponent(ns)}/repositories/${encodeURIComponent(name)}/tags?page_size=100`,
         `tags of ${repository}`,
       );
-      return tags.map(
-        (t): CatalogImage => ({
-          tag: t.name,
-          digest: t.digest ?? (t.images?.length === 1 ? t.images[0].digest : undefined),
-          createdAt: t.tag_last_pushed ?? t.last_updated,
-        }),
-      );
+      return tags.map((t): CatalogImage => ({
+        tag: t.name,
+        digest: t.digest ?? (t.images?.length === 1 ? t.images[0].digest : undefined),
+        createdAt: t.tag_last_pushed ?? t.last_updated,
+      }));
     },
     requestCount: () => requests,
   };

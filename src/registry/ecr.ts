@@ -17,7 +17,11 @@ function isAccessDenied(e: unknown): boolean {
   return /AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|CredentialsProvider/i.test(name);
 }
 
-export function createEcrCatalog(opts: { client: Pick<ECRClient, 'send'>; registryId?: string; logger: Logger }): RegistryCatalog {
+export function createEcrCatalog(opts: {
+  client: Pick<ECRClient, 'send'>;
+  registryId?: string;
+  logger: Logger;
+}): RegistryCatalog {
   const { client, registryId } = opts;
   let requests = 0;
   const registry = registryId ? `${registryId} (ECR)` : 'ECR';

@@ -17,7 +17,12 @@ interface PackageVersion {
   metadata?: { container?: { tags?: string[] } };
 }
 
-export function createGhcrCatalog(opts: { http: HttpClient; logger: Logger; token?: string; apiUrl?: string }): RegistryCatalog {
+export function createGhcrCatalog(opts: {
+  http: HttpClient;
+  logger: Logger;
+  token?: string;
+  apiUrl?: string;
+}): RegistryCatalog {
   const { http, logger, token } = opts;
   const api = (opts.apiUrl ?? 'https://api.github.com').replace(/\/+$/, '');
   if (token) logger.setSecret(token);
@@ -45,7 +50,12 @@ export function createGhcrCatalog(opts: { http: HttpClient; logger: Logger; toke
         'access',
       );
     }
-    if (res.status !== 200) throw new RegistryError(`${REGISTRY}: listing ${what} answered HTTP ${res.status}`, REGISTRY, res.status);
+    if (res.status !== 200)
+      throw new RegistryError(
+        `${REGISTRY}: listing ${what} answered HTTP ${res.status}`,
+        REGISTRY,
+        res.status,
+      );
     return res;
   }
 
@@ -71,18 +81,31 @@ export function createGhcrCatalog(opts: { http: HttpClient; logger: Logger; toke
         return found;
       }
     }
-    throw new RegistryError(`${REGISTRY}: ${what}: no organisation or user named ${owner} (HTTP 404)`, REGISTRY, 404);
+    throw new RegistryError(
+      `${REGISTRY}: ${what}: no organisation or user named ${owner} (HTTP 404)`,
+      REGISTRY,
+      404,
+    );
   }
 
   return {
     async listRepositories(namespace) {
       if (!namespace) {
-        throw new ConfigurationError('registry: GHCR needs an owner, e.g. `ghcr.io/<org-or-user>`.', 'registry');
+        throw new ConfigurationError(
+          'registry: GHCR needs an owner, e.g. `ghcr.io/<org-or-user>`.',
+          'registry',
+        );
       }
       const owner = namespace.split('/')[0];
-      const packages = await forOwner<{ name: string }>(owner, '/packages?package_type=container&per_page=100', `packages of ${owner}`);
+      const packages = await forOwner<{ name: string }>(
+        owner,
+        '/packages?package_type=container&per_page=100',
+        `packages of ${owner}`,
+      );
       const prefix = `${namespace.toLowerCase()}/`;
-      return packages.map((p) => `${owner.toLowerCase()}/${p.name.toLowerCase()}`).filter((r) => r.startsWith(prefix));
+      return packages
+        .map((p) => `${owner.toLowerCase()}/${p.name.toLowerCase()}`)
+        .filter((r) => r.startsWith(prefix));
     },
     async listImages(repository) {
       const slash = repository.indexOf('/');
@@ -94,7 +117,11 @@ export function createGhcrCatalog(opts: { http: HttpClient; logger: Logger; toke
         `versions of ${repository}`,
       );
       return versions.flatMap((v) =>
-        (v.metadata?.container?.tags ?? []).map((tag): CatalogImage => ({ tag, digest: v.name, createdAt: v.updated_at ?? v.created_at })),
+        (v.metadata?.container?.tags ?? []).map((tag): CatalogImage => ({
+          tag,
+          digest: v.name,
+          createdAt: v.updated_at ?? v.created_at,
+        })),
       );
     },
     requestCount: () => requests,

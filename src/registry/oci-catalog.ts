@@ -8,7 +8,11 @@ import { RegistryAuthError, RegistryError } from './errors.js';
  * The distribution API as a catalog: `_catalog`, then per repository its tags and, per tag, the manifest (digest)
  * and the config blob (`created`, the only timestamp a registry keeps). A digest seen before costs one request.
  */
-export function createOciCatalog(opts: { client: RegistryClient; logger: Logger; concurrency?: number }): RegistryCatalog {
+export function createOciCatalog(opts: {
+  client: RegistryClient;
+  logger: Logger;
+  concurrency?: number;
+}): RegistryCatalog {
   const { client, logger } = opts;
   const limit = pLimit(opts.concurrency ?? 16);
   return {

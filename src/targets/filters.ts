@@ -28,7 +28,10 @@ function compileOne(entry: string, input: string): NameMatcher {
 }
 
 function compileList(entries: readonly string[], input: string): NameMatcher[] {
-  return entries.map((e) => e.trim()).filter(Boolean).map((e) => compileOne(e, input));
+  return entries
+    .map((e) => e.trim())
+    .filter(Boolean)
+    .map((e) => compileOne(e, input));
 }
 
 /** Include/exclude matcher over names; `inputs` name the action inputs for error messages. */
@@ -46,11 +49,16 @@ export function compileNameFilter(
  * Repository filter. Under a namespace (`ghcr.io/acme`), a pattern may be written relative to it (`api-*`) or as
  * the full name (`acme/api-*`): a repository matches when either form does.
  */
-export function compileRepositoryFilter(include: readonly string[], exclude: readonly string[], namespace?: string): NameMatcher {
+export function compileRepositoryFilter(
+  include: readonly string[],
+  exclude: readonly string[],
+  namespace?: string,
+): NameMatcher {
   const inc = compileList(include, 'repositories');
   const exc = compileList(exclude, 'exclude-repositories');
   const prefix = namespace ? `${namespace.replace(/\/+$/, '')}/` : undefined;
-  const forms = (repo: string) => (prefix && repo.startsWith(prefix) ? [repo, repo.slice(prefix.length)] : [repo]);
+  const forms = (repo: string) =>
+    prefix && repo.startsWith(prefix) ? [repo, repo.slice(prefix.length)] : [repo];
   return (repo) => {
     const names = forms(repo);
     const any = (ms: NameMatcher[]) => ms.some((m) => names.some((n) => m(n)));

@@ -30,12 +30,20 @@ export interface DiscoveryDeps {
 
 /** `host[:port][/namespace]` -> parts; docker.io aliases normalise to `docker.io`. */
 export function parseRegistryLocation(registry: string): { host: string; namespace?: string } {
-  const trimmed = registry.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
+  const trimmed = registry
+    .trim()
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/\/+$/, '');
   const slash = trimmed.indexOf('/');
   let host = slash < 0 ? trimmed : trimmed.slice(0, slash);
   const namespace = slash < 0 ? undefined : trimmed.slice(slash + 1) || undefined;
-  if (!host) throw new ConfigurationError('`registry` is empty: give host[:port][/namespace], e.g. ghcr.io/acme.', 'registry');
-  if (['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'].includes(host.toLowerCase())) host = 'docker.io';
+  if (!host)
+    throw new ConfigurationError(
+      '`registry` is empty: give host[:port][/namespace], e.g. ghcr.io/acme.',
+      'registry',
+    );
+  if (['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'].includes(host.toLowerCase()))
+    host = 'docker.io';
   return { host, namespace };
 }
 
@@ -48,19 +56,30 @@ function byNewest(a: { createdAt?: string; tag: string }, b: { createdAt?: strin
 }
 
 /** Tags sharing a digest become one image: its tag is the newest (name as tiebreak), `tags` lists them all. */
-export function mergeByDigest(images: readonly CatalogImage[]): { tag: string; tags: string[]; digest?: string; createdAt?: string }[] {
+export function mergeByDigest(
+  images: readonly CatalogImage[],
+): { tag: string; tags: string[]; digest?: string; createdAt?: string }[] {
   const sorted = [...images].sort(byNewest);
   const groups = new Map<string, { tag: string; tags: string[]; digest?: string; createdAt?: string }>();
   for (const image of sorted) {
     const key = image.digest ?? `tag:${image.tag}`;
     const group = groups.get(key);
     if (group) group.tags.push(image.tag);
-    else groups.set(key, { tag: image.tag, tags: [image.tag], digest: image.digest, createdAt: image.createdAt });
+    else
+      groups.set(key, {
+        tag: image.tag,
+        tags: [image.tag],
+        digest: image.digest,
+        createdAt: image.createdAt,
+      });
   }
   return [...groups.values()].sort(byNewest);
 }
 
-export async function discoverRegistryImages(cfg: DiscoveryConfig, deps: DiscoveryDeps): Promise<DiscoveryResult> {
+export async function discoverRegistryImages(
+  cfg: DiscoveryConfig,
+  deps: DiscoveryDeps,
+): Promise<DiscoveryResult> {
   if (!cfg.registry) return { targets: [], skipped: [] };
   const { host, namespace } = parseRegistryLocation(cfg.registry);
   const { catalog, logger } = deps;
@@ -72,11 +91,21 @@ export async function discoverRegistryImages(cfg: DiscoveryConfig, deps: Discove
   try {
     repositories = await catalog.listRepositories(namespace);
   } catch (e) {
-    if (e instanceof RegistryNotListableError || e instanceof RegistryAuthError || e instanceof ConfigurationError) throw e;
-    throw new Error(`Cannot list the repositories of ${cfg.registry}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    if (
+      e instanceof RegistryNotListableError ||
+      e instanceof RegistryAuthError ||
+      e instanceof ConfigurationError
+    )
+      throw e;
+    throw new Error(
+      `Cannot list the repositories of ${cfg.registry}: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
   }
   const selected = repositories.filter(repoFilter).sort();
-  logger.info(`${cfg.registry}: ${repositories.length} repositories, ${selected.length} selected by the filters`);
+  logger.info(
+    `${cfg.registry}: ${repositories.length} repositories, ${selected.length} selected by the filters`,
+  );
 
   const limit = pLimit(deps.concurrency ?? 16);
   const skipped: SkippedTarget[] = [];
@@ -97,30 +126,32 @@ export async function discoverRegistryImages(cfg: DiscoveryConfig, deps: Discove
         const merged = mergeByDigest(images.filter((i) => tagFilter(i.tag)));
         const kept = cfg.maxImagesPerRepository > 0 ? merged.slice(0, cfg.maxImagesPerRepository) : merged;
         overPerRepository += merged.length - kept.length;
-        return kept.map(
-          (image): Target => ({
-            ref: `${host}/${repository}:${image.tag}`,
-            input: `${host}/${repository}:${image.tag}`,
-            registry: host,
-            repository,
-            tag: image.tag,
-            ...(image.digest ? { digest: image.digest } : {}),
-            tags: image.tags,
-            origins: [],
-            sources: ['registry'],
-            ...(image.createdAt ? { createdAt: image.createdAt } : {}),
-          }),
-        );
+        return kept.map((image): Target => ({
+          ref: `${host}/${repository}:${image.tag}`,
+          input: `${host}/${repository}:${image.tag}`,
+          registry: host,
+          repository,
+          tag: image.tag,
+          ...(image.digest ? { digest: image.digest } : {}),
+          tags: image.tags,
+          origins: [],
+          sources: ['registry'],
+          ...(image.createdAt ? { createdAt: image.createdAt } : {}),
+        }));
       }),
     ),
   );
   if (overPerRepository > 0) {
-    logger.info(`${cfg.registry}: ${overPerRepository} older images left out by max-images-per-repository (${cfg.maxImagesPerRepository})`);
+    logger.info(
+      `${cfg.registry}: ${overPerRepository} older images left out by max-images-per-repository (${cfg.maxImagesPerRepository})`,
+    );
   }
 
   // Across the registry: newest first, then the cap on unique images (a digest found in several repositories is
   // one image to scan, so only its first appearance counts).
-  const all = perRepository.flat().sort((a, b) => byNewest({ createdAt: a.createdAt, tag: a.ref }, { createdAt: b.createdAt, tag: b.ref }));
+  const all = perRepository
+    .flat()
+    .sort((a, b) => byNewest({ createdAt: a.createdAt, tag: a.ref }, { createdAt: b.createdAt, tag: b.ref }));
   const targets: Target[] = [];
   const counted = new Set<string>();
   const over: Target[] = [];
@@ -146,6 +177,8 @@ export async function discoverRegistryImages(cfg: DiscoveryConfig, deps: Discove
     );
   }
   const requests = catalog.requestCount?.();
-  logger.info(`${cfg.registry}: ${targets.length} images to scan${requests !== undefined ? ` (${requests} registry requests)` : ''}`);
+  logger.info(
+    `${cfg.registry}: ${targets.length} images to scan${requests !== undefined ? ` (${requests} registry requests)` : ''}`,
+  );
   return { targets, skipped, ...(requests !== undefined ? { requests } : {}) };
 }

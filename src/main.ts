@@ -1,0 +1,176 @@
+import fs from 'node:fs';
+import * as core from '@actions/core';
+import { resolveCredentials, parseRegistryAuth } from './auth/resolve-credentials.js';
+import { writeDockerConfig } from './auth/docker-config.js';
+import type { Config } from './config.js';
+import { ConfigurationError, errorMessage } from './errors.js';
+import { attachOrigins, expandReportGlobs, loadReports } from './findings/load-reports.js';
+import { mergeResults } from './findings/merge-results.js';
+import { readInputs } from './inputs.js';
+import { fixedClock, systemClock, type Clock } from './infra/clock.js';
+import { runProcess } from './infra/exec.js';
+import { createHttpClient } from './infra/http.js';
+import { actionsLogger, type Logger } from './infra/logger.js';
+import { RESULTS_SCHEMA, type ImageResult, type ResultsFile, type SkippedTarget } from './model.js';
+import { describePolicy } from './policy/effective-policy.js';
+import { evaluatePolicy, type PolicyVerdict } from './policy/evaluate.js';
+import { loadGatePolicy } from './policy/load-policy.js';
+import { readGitHubContext, type GitHubRunContext } from './publish/github-context.js';
+import { publishResults } from './publish/publish-results.js';
+import { STATE } from './post.js';
+import { planShards } from './scale/shards.js';
+import { scanTargets } from './scan/scan-targets.js';
+import { resolveListedTargets } from './targets/listed-images.js';
+import { findFileTargets, resolveTargets } from './targets/resolve-targets.js';
+import { TOOL_VERSION } from './version.js';
+
+/**
+ * The main step: inputs → install → auth → targets → scan → findings → policy → reports → publish. Orchestration
+ * only; each stage lives in its own folder. One try/catch: a ConfigurationError is the user's to fix and is shown as
+ * it is; anything else is a bug or an outage and is reported with its message (stack in debug).
+ */
+export async function run(): Promise<void> {
+  const logger: Logger = actionsLogger;
+  const clock = clockFromEnv(process.env);
+  const http = createHttpClient({ clock, userAgent: `image-scan-gate/${TOOL_VERSION}` });
+  const startedAt = clock.now().toISOString();
+  try {
+    // 1. Everything that can be refused is checked before any download, registry call or scan.
+    const config = readInputs({ parseRegistryAuth });
+    const listed = resolveListedTargets(config.images, { platform: config.trivy.platform });
+    const gatePolicy = await loadGatePolicy(config);
+    const reportFiles = config.reports.length ? await expandReportGlobs(config.reports, config.workspace) : [];
+    const fromFiles = await findFileTargets(config, logger);
+    const github = gitHubContext(logger);
+
+    let images: ImageResult[];
+    let skipped: SkippedTarget[];
+    let trivyVersion: string | undefined;
+    let dbUpdatedAt: string | undefined;
+
+    if (config.mode === 'report') {
+      const merged = await loadReports(reportFiles, logger);
+      images = attachOrigins(merged.images, fromFiles.targets);
+      skipped = merged.skipped;
+      trivyVersion = merged.trivyVersions.at(-1);
+      dbUpdatedAt = latest(merged.images.map((i) => i.dbUpdatedAt));
+    } else {
+      const hosts = [...listed, ...fromFiles.targets].map((t) => t.registry);
+      const credentials = await resolveCredentials(config, hosts, { logger, http, env: process.env });
+      const targets = await resolveTargets(config, listed, fromFiles, credentials, { logger, http, clock, env: process.env });
+      if (config.mode === 'discover') {
+        setDiscoverOutputs(config, targets.targets, targets.skipped, logger);
+        return;
+      }
+      // Trivy reads registry credentials from a private Docker config: one entry per host, 0700/0600, removed by
+      // the post step. Saved in state first, so the post step cleans up even if the write fails half-way.
+      const dockerConfigDir = fs.mkdtempSync(`${config.tempDir}/image-scan-gate-docker-`);
+      core.saveState(STATE.dockerConfigDir, dockerConfigDir);
+      await writeDockerConfig(dockerConfigDir, credentials, { logger });
+      const scanned = await scanTargets(config, targets.targets, {
+        logger,
+        clock,
+        http,
+        runProcess,
+        env: process.env,
+        dockerConfigDir,
+        credentials,
+        reportFiles,
+      });
+      // The same shape as a fan-in job's: one image per digest, all its tags and origins kept.
+      const merged = mergeResults([
+        { schema: RESULTS_SCHEMA, tool: tool(), createdAt: startedAt, images: scanned.images, skipped: targets.skipped },
+      ]);
+      images = merged.images;
+      skipped = merged.skipped;
+      trivyVersion = scanned.trivyVersion;
+      dbUpdatedAt = scanned.dbUpdatedAt;
+    }
+
+    // 2. One verdict, from which every view is rendered.
+    const verdict = evaluatePolicy(images, gatePolicy.policy, gatePolicy.ignores, clock.now());
+    for (const e of verdict.expiredIgnores) {
+      logger.warning(`Ignore ${e.id} (${e.source}) expired on ${e.expires}: it no longer applies.`);
+    }
+    const results: ResultsFile & { verdict: PolicyVerdict } = {
+      schema: RESULTS_SCHEMA,
+      tool: tool(),
+      ...(trivyVersion && { trivyVersion }),
+      ...(dbUpdatedAt && { dbUpdatedAt }),
+      createdAt: startedAt,
+      images,
+      skipped,
+      verdict,
+    };
+    await publishResults(
+      { config, results, policyLines: describePolicy(gatePolicy.policy), github, startedAt, toolVersion: TOOL_VERSION },
+      { logger, clock },
+    );
+
+    // 3. The gate.
+    applyGate(verdict.result, verdict.violations.map((v) => v.message), logger);
+  } catch (e) {
+    if (e instanceof ConfigurationError) {
+      core.setFailed(e.message);
+    } else {
+      core.debug(e instanceof Error && e.stack ? e.stack : String(e));
+      core.setFailed(`Image Scan Gate failed: ${errorMessage(e)}`);
+    }
+  }
+}
+
+function applyGate(result: 'pass' | 'fail' | 'warn', reasons: string[], logger: Logger): void {
+  if (result === 'fail') {
+    core.setFailed(`Image Scan Gate: the policy failed.\n${reasons.map((r) => `- ${r}`).join('\n')}`);
+  } else if (result === 'warn') {
+    logger.warning(
+      `Image Scan Gate: the policy would fail (gate: warn).\n${reasons.map((r) => `- ${r}`).join('\n')}`.trim(),
+    );
+  } else {
+    logger.info('Image Scan Gate: the policy passed.');
+  }
+}
+
+function setDiscoverOutputs(
+  config: Config,
+  targets: ReturnType<typeof resolveListedTargets>,
+  skipped: SkippedTarget[],
+  logger: Logger,
+): void {
+  const matrix = planShards(targets, config.shards > 0 ? config.shards : 1);
+  core.setOutput(
+    'images',
+    JSON.stringify(targets.map((t) => ({ ref: t.ref, digest: t.digest, tags: t.tags, origins: t.origins }))),
+  );
+  core.setOutput('matrix', JSON.stringify(matrix));
+  logger.info(
+    `Discovered ${targets.length} image(s)` +
+      (skipped.length ? `, ${skipped.length} skipped` : '') +
+      (config.shards > 0 ? ` in ${matrix.include.length} shard(s)` : '') +
+      '.',
+  );
+  for (const t of targets) logger.info(`  ${t.ref}${t.digest ? `@${t.digest}` : ''}`);
+  for (const s of skipped) logger.info(`  skipped ${s.ref}: ${s.reason}`);
+}
+
+function gitHubContext(logger: Logger): GitHubRunContext | undefined {
+  try {
+    return readGitHubContext(process.env, (p) => fs.readFileSync(p, 'utf8'));
+  } catch (e) {
+    logger.debug(`No GitHub context (${errorMessage(e)}): uploads and comments are skipped.`);
+    return undefined;
+  }
+}
+
+/** `IMAGE_SCAN_GATE_NOW` pins the clock (reproducible runs, and tests of ignores that expire between runs). */
+function clockFromEnv(env: NodeJS.ProcessEnv): Clock {
+  return env.IMAGE_SCAN_GATE_NOW ? fixedClock(env.IMAGE_SCAN_GATE_NOW) : systemClock;
+}
+
+function tool() {
+  return { name: 'image-scan-gate' as const, version: TOOL_VERSION };
+}
+
+function latest(values: (string | undefined)[]): string | undefined {
+  return values.filter((v): v is string => !!v).sort().at(-1);
+}

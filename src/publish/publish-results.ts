@@ -1,0 +1,199 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import * as core from '@actions/core';
+import type { Config } from '../config.js';
+import type { Clock } from '../infra/clock.js';
+import type { Logger } from '../infra/logger.js';
+import type { ResultsFile } from '../model.js';
+import { imagesOutput, summariseCounts } from '../findings/merge-results.js';
+import { serializeResults } from '../findings/results-file.js';
+import type { PolicyVerdict } from '../policy/evaluate.js';
+import { buildAnnotations } from '../report/annotations.js';
+import { commentMarker, renderComment } from '../report/comment.js';
+import { buildSarifFiles } from '../report/sarif.js';
+import { renderSummary } from '../report/summary.js';
+import type { ReportView, RunContext } from '../report/view.js';
+import { uploadSarifFiles } from './code-scanning.js';
+import { createGitHubClient, type GitHubClient } from './github-client.js';
+import { githubLinks, type GitHubRunContext } from './github-context.js';
+import { upsertPrComment } from './pr-comment.js';
+
+export interface PublishInput {
+  config: Config;
+  results: ResultsFile & { verdict: PolicyVerdict };
+  policyLines: string[];
+  github?: GitHubRunContext;
+  startedAt: string;
+  toolVersion: string;
+}
+
+export interface PublishDeps {
+  logger: Logger;
+  clock: Clock;
+  /** Tests give a client pointed at a local API; by default one is made from `github-token`. */
+  octokit?: GitHubClient;
+}
+
+/** Where the files of this run went, and what GitHub said. */
+export interface Published {
+  resultsFile: string;
+  summaryFile: string;
+  sarifFiles: string[];
+  sarifIds: string[];
+  commentUrl?: string;
+}
+
+/**
+ * Everything after the verdict, in the order that lets each view link to the others: files in `output-dir`,
+ * SARIF (written, then uploaded), annotations, the PR comment, the job summary, then the step outputs. Views are
+ * pure renderings of the one results file, so they never disagree.
+ */
+export async function publishResults(input: PublishInput, deps: PublishDeps): Promise<Published> {
+  const { config, results, github } = input;
+  const { logger } = deps;
+  const notes: string[] = [];
+  await fs.mkdir(config.outputDir, { recursive: true });
+
+  const resultsFile = path.join(config.outputDir, 'results.json');
+  await writeFileAtomic(resultsFile, serializeResults(results));
+
+  // SARIF: one run per image, split to GitHub's limits; written whether or not it is uploaded.
+  const sarif = buildSarifFiles(results.images, {
+    category: config.sarifCategory,
+    severities: config.severity,
+    suppressed: results.verdict.ignored,
+    trivyVersion: results.trivyVersion,
+    toolVersion: input.toolVersion,
+  });
+  for (const w of sarif.warnings) logger.warning(w);
+  notes.push(...sarif.warnings);
+  const sarifFiles: string[] = [];
+  for (const [i, log] of sarif.files.entries()) {
+    const file = path.join(config.outputDir, i === 0 ? 'results.sarif' : `results-${i + 1}.sarif`);
+    await writeFileAtomic(file, JSON.stringify(log));
+    sarifFiles.push(file);
+  }
+
+  const octokit =
+    github && config.githubToken ? (deps.octokit ?? clientFor(config, github, deps)) : undefined;
+  let sarifIds: string[] = [];
+  let uploaded = false;
+  if (config.uploadSarif && sarif.files.length > 0) {
+    if (!github || !octokit) {
+      logger.notice('SARIF upload skipped: no GitHub token or repository context (set github-token).');
+    } else {
+      const upload = await uploadSarifFiles(sarif.files, github, {
+        octokit,
+        logger,
+        clock: deps.clock,
+        startedAt: input.startedAt,
+        checkoutUri: pathToFileUri(config.workspace),
+      });
+      sarifIds = upload.ids;
+      uploaded = upload.ids.length > 0;
+      notes.push(...upload.warnings);
+    }
+  }
+
+  const view: ReportView = {
+    results,
+    severities: config.severity,
+    policyLines: input.policyLines,
+    run: runContext(config, github, uploaded),
+    trivyVersion: results.trivyVersion,
+    dbUpdatedAt: results.dbUpdatedAt,
+    now: deps.clock.now(),
+    category: config.sarifCategory,
+    notes,
+  };
+
+  if (config.annotations) {
+    const built = buildAnnotations(view);
+    for (const a of built.annotations) {
+      const props = { title: a.title, file: a.file, startLine: a.startLine };
+      if (a.level === 'error') logger.error(a.message, props);
+      else if (a.level === 'warning') logger.warning(a.message, props);
+      else logger.notice(a.message, props);
+    }
+    notes.push(...built.notes);
+  }
+
+  let commentUrl: string | undefined;
+  if (config.prComment !== 'never' && github) {
+    const marker = commentMarker(config.sarifCategory);
+    const comment = renderComment(view, { marker });
+    if (!octokit) {
+      logger.notice('PR comment skipped: no github-token.');
+    } else {
+      const res = await upsertPrComment(comment.body, marker, github, {
+        octokit,
+        logger,
+        mode: config.prComment,
+      });
+      commentUrl = res.url;
+    }
+  }
+
+  const summary = renderSummary({ ...view, notes });
+  const summaryFile = path.join(config.outputDir, 'summary.md');
+  await writeFileAtomic(summaryFile, summary.markdown);
+  if (config.summary && process.env.GITHUB_STEP_SUMMARY) {
+    await core.summary.addRaw(summary.markdown).write();
+  }
+
+  setOutputs(results, { resultsFile, summaryFile, sarifFiles, sarifIds, commentUrl });
+  return { resultsFile, summaryFile, sarifFiles, sarifIds, commentUrl };
+}
+
+function setOutputs(results: ResultsFile & { verdict: PolicyVerdict }, files: Published): void {
+  const { counts, fixable } = summariseCounts(results.images, results.verdict);
+  core.setOutput('result', results.verdict.result);
+  core.setOutput('images', JSON.stringify(imagesOutput(results.images, results.verdict)));
+  core.setOutput('critical', counts.CRITICAL);
+  core.setOutput('high', counts.HIGH);
+  core.setOutput('medium', counts.MEDIUM);
+  core.setOutput('low', counts.LOW);
+  core.setOutput('unknown', counts.UNKNOWN);
+  core.setOutput('fixable', fixable);
+  core.setOutput('violations', results.verdict.violations.length);
+  core.setOutput('results-file', files.resultsFile);
+  core.setOutput('summary-file', files.summaryFile);
+  core.setOutput('sarif-file', files.sarifFiles[0] ?? '');
+  core.setOutput('sarif-ids', files.sarifIds.join(','));
+  core.setOutput('comment-url', files.commentUrl ?? '');
+}
+
+function clientFor(config: Config, github: GitHubRunContext, deps: PublishDeps): GitHubClient {
+  return createGitHubClient({
+    token: config.githubToken ?? '',
+    apiUrl: github.apiUrl,
+    logger: deps.logger,
+    clock: deps.clock,
+  });
+}
+
+function runContext(config: Config, github: GitHubRunContext | undefined, uploaded: boolean): RunContext {
+  if (!github) return { serverUrl: 'https://github.com', repository: '' };
+  const links = githubLinks(github, 'Trivy');
+  return {
+    serverUrl: github.serverUrl,
+    repository: `${github.repository.owner}/${github.repository.repo}`,
+    runId: github.runId,
+    runAttempt: github.runAttempt,
+    jobSummaryUrl: links.runUrl,
+    securityTabUrl: uploaded || config.uploadSarif ? links.securityUrl : undefined,
+    sha: github.sha,
+    prNumber: github.pullRequest?.number,
+  };
+}
+
+function pathToFileUri(p: string): string {
+  return new URL(`file://${path.resolve(p)}`).toString();
+}
+
+/** Write then rename: a crash never leaves a half-written results file for a later `mode: report` to read. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(tmp, text, 'utf8');
+  await fs.rename(tmp, file);
+}

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { RunProcess } from '../infra/exec.js';
+import { trivyFatalText } from '../install/trivy-output.js';
+import type { Target } from '../model.js';
+import { buildScanArgs, goDuration } from './trivy-args.js';
+
+export interface ScanImageOptions {
+  trivyPath: string;
+  cacheDir: string;
+  reportDir: string;
+  /** The environment Trivy runs with: credentials arrive here (DOCKER_CONFIG, TRIVY_*), never in argv. */
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  scanners: string[];
+  pkgTypes: string[];
+  platform?: string;
+  runProcess: RunProcess;
+}
+
+export type ScanOutcome =
+  | { ok: true; report: unknown; reportFile: string; durationMs: number }
+  | { ok: false; error: string; durationMs: number };
+
+/** Time past Trivy's own --timeout before the process is killed: Trivy should stop itself and say why first. */
+export function hardKillAfterMs(timeoutMs: number): number {
+  return timeoutMs + Math.min(60_000, Math.max(5_000, Math.round(timeoutMs * 0.1)));
+}
+
+/** One Trivy process for one image; its failure is a value (Trivy's own words), never an exception. */
+export async function scanImage(target: Target, opts: ScanImageOptions): Promise<ScanOutcome> {
+  await mkdir(opts.reportDir, { recursive: true });
+  const reportFile = path.join(opts.reportDir, reportFileName(target.ref));
+  await rm(reportFile, { force: true });
+  const args = buildScanArgs(target.ref, {
+    cacheDir: opts.cacheDir,
+    timeoutMs: opts.timeoutMs,
+    scanners: opts.scanners,
+    pkgTypes: opts.pkgTypes,
+    platform: opts.platform ?? target.platform,
+    outputFile: reportFile,
+  });
+  const started = Date.now();
+  let result;
+  try {
+    result = await opts.runProcess({
+      command: opts.trivyPath,
+      args,
+      env: opts.env,
+      timeoutMs: hardKillAfterMs(opts.timeoutMs),
+    });
+  } catch (e) {
+    return { ok: false, error: `Trivy could not be started: ${e instanceof Error ? e.message : String(e)}`, durationMs: Date.now() - started };
+  }
+  const durationMs = result.durationMs;
+  if (result.timedOut) return { ok: false, error: `timed out after ${goDuration(opts.timeoutMs)}`, durationMs };
+  if (result.exitCode !== 0) {
+    return { ok: false, error: trivyFatalText(result.stderr) || `Trivy exited with code ${result.exitCode}`, durationMs };
+  }
+  let text: string;
+  try {
+    text = await readFile(reportFile, 'utf8');
+  } catch {
+    return { ok: false, error: `Trivy wrote no valid JSON report: ${reportFile} is missing`, durationMs };
+  }
+  try {
+    const report: unknown = JSON.parse(text);
+    if (typeof report !== 'object' || report === null || Array.isArray(report)) {
+      return { ok: false, error: 'Trivy wrote no valid JSON report: not a JSON object', durationMs };
+    }
+    return { ok: true, report, reportFile, durationMs };
+  } catch (e) {
+    return { ok: false, error: `Trivy wrote no valid JSON report: ${e instanceof Error ? e.message : String(e)}`, durationMs };
+  }
+}
+
+/** A readable, unique file name per reference: `ghcr.io_acme_api_1.2-3f9c2a1b.json`. */
+export function reportFileName(ref: string): string {
+  const readable = ref.replace(/@sha256:[0-9a-f]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 100);
+  const hash = createHash('sha256').update(ref).digest('hex').slice(0, 8);
+  return `${readable}-${hash}.json`;
+}

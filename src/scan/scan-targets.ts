@@ -1,0 +1,247 @@
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { trivyEnvFor } from '../auth/docker-config.js';
+import type { HostCredential } from '../auth/host-credential.js';
+import type { Config } from '../config.js';
+import { errorMessage } from '../errors.js';
+import { readReportFile } from '../findings/results-file.js';
+import { parseTrivyReport } from '../findings/trivy-report.js';
+import type { Clock } from '../infra/clock.js';
+import type { RunProcess } from '../infra/exec.js';
+import type { HttpClient } from '../infra/http.js';
+import type { Logger } from '../infra/logger.js';
+import { actionsDbCache, prepareTrivyDatabases, readTrivyVersion } from '../install/trivy-db.js';
+import { installTrivy } from '../install/trivy-installer.js';
+import { countBySeverity, type ImageResult, type ResultsFile, type Target } from '../model.js';
+import { createRegistryClient } from '../registry/client.js';
+import { actionsResultStore } from '../scale/actions-result-store.js';
+import {
+  chainedResultStore,
+  partitionForReuse,
+  reportsResultStore,
+  storableKey,
+  type ResultKeyParts,
+} from '../scale/result-cache.js';
+import { scanImage } from './run-scan.js';
+import { scanAll } from './scan-pool.js';
+
+export interface ScanDeps {
+  logger: Logger;
+  clock: Clock;
+  http: HttpClient;
+  runProcess: RunProcess;
+  env: NodeJS.ProcessEnv;
+  /** The private Docker config with one entry per registry (written by the auth stage). */
+  dockerConfigDir: string;
+  credentials: readonly HostCredential[];
+  /** `reports` given alongside a scan: earlier results offered for reuse. */
+  reportFiles: readonly string[];
+}
+
+export interface ScanOutput {
+  images: ImageResult[];
+  trivyVersion: string;
+  dbUpdatedAt?: string;
+}
+
+/**
+ * Installs Trivy and its DBs once, then scans each unique digest once — `parallel` at a time, each with its time
+ * limit — reusing earlier results for digests already scanned with the same Trivy and DB build. A failing image is
+ * a result with Trivy's own error, never an exception that stops the others.
+ */
+export async function scanTargets(config: Config, targets: Target[], deps: ScanDeps): Promise<ScanOutput> {
+  const { logger } = deps;
+  const trivyEnv = trivyEnvFor(deps.dockerConfigDir, withoutActionInputs(deps.env), logger);
+
+  const installed = await installTrivy(config.trivy, {
+    logger,
+    http: deps.http,
+    apiUrl: deps.env.GITHUB_API_URL,
+    githubToken: config.githubToken,
+    runProcess: deps.runProcess,
+    tempDir: config.tempDir,
+  });
+  const cacheDir = path.join(config.tempDir, 'image-scan-gate-trivy-cache');
+  const db = await prepareTrivyDatabases({
+    trivyPath: installed.path,
+    cacheDir,
+    trivy: config.trivy,
+    needJavaDb: config.trivy.pkgTypes.includes('library'),
+    runProcess: deps.runProcess,
+    logger,
+    cache: config.trivy.cacheDb ? actionsDbCache(logger) : undefined,
+    clock: deps.clock,
+    env: trivyEnv,
+  });
+  const version = await readTrivyVersion(installed.path, deps.runProcess, cacheDir);
+  const dbUpdatedAt = db.dbUpdatedAt ?? version.dbUpdatedAt;
+  logger.info(`Trivy ${version.version}${dbUpdatedAt ? `, vulnerability DB built ${dbUpdatedAt}` : ''}.`);
+
+  // Same digest under several tags (or repositories): scanned once, the result shared.
+  const withDigests = await resolveDigests(targets, deps);
+  const { primaries, aliasesOf } = groupByDigest(withDigests);
+
+  const keyParts: ResultKeyParts | undefined =
+    config.cacheResults && dbUpdatedAt
+      ? {
+          trivyVersion: version.version,
+          dbUpdatedAt,
+          scanners: config.trivy.scanners,
+          pkgTypes: config.trivy.pkgTypes,
+          ...(config.trivy.platform && { platform: config.trivy.platform }),
+        }
+      : undefined;
+  const store = keyParts ? await resultStore(config, deps) : undefined;
+  const plan =
+    store && keyParts ? await partitionForReuse(primaries, store, keyParts) : { reuse: [], scan: primaries };
+  if (plan.reuse.length > 0) {
+    logger.info(`Reusing earlier results for ${plan.reuse.length} image(s) already scanned with this Trivy and DB.`);
+  }
+
+  const reportDir = path.join(config.outputDir, 'reports');
+  let done = 0;
+  const settled = await scanAll(
+    plan.scan,
+    config.trivy.parallel,
+    async (target): Promise<ImageResult> => {
+      const outcome = await scanImage(target, {
+        trivyPath: installed.path,
+        cacheDir,
+        reportDir,
+        env: trivyEnv,
+        timeoutMs: config.trivy.timeoutMs,
+        scanners: config.trivy.scanners,
+        pkgTypes: config.trivy.pkgTypes,
+        platform: config.trivy.platform,
+        runProcess: deps.runProcess,
+      });
+      const base = { target, trivyVersion: version.version, ...(dbUpdatedAt && { dbUpdatedAt }) };
+      if (!outcome.ok) {
+        return { ...base, ...(target.digest && { digest: target.digest }), status: 'failed', error: outcome.error, findings: [], durationMs: outcome.durationMs };
+      }
+      try {
+        const report = parseTrivyReport(outcome.report, outcome.reportFile);
+        return {
+          ...base,
+          ...((report.digest ?? target.digest) && { digest: report.digest ?? target.digest }),
+          ...(report.imageId && { imageId: report.imageId }),
+          ...(report.os && { os: report.os }),
+          status: 'scanned',
+          findings: report.findings,
+          rawReport: path.relative(config.outputDir, outcome.reportFile).split(path.sep).join('/'),
+          durationMs: outcome.durationMs,
+        };
+      } catch (e) {
+        return { ...base, status: 'failed', error: `Trivy wrote a report that cannot be read: ${errorMessage(e)}`, findings: [] };
+      }
+    },
+    (s) => {
+      done++;
+      const prefix = `[${done}/${plan.scan.length}] ${s.item.ref}`;
+      if (s.status === 'rejected') logger.error(`${prefix}: ${errorMessage(s.reason)}`);
+      else if (s.value.status === 'failed') logger.warning(`${prefix}: scan failed: ${s.value.error ?? ''}`);
+      else logger.info(`${prefix}: ${describe(s.value)}`);
+    },
+  );
+  const scanned = settled.map((s): ImageResult =>
+    s.status === 'fulfilled'
+      ? s.value
+      : { target: s.item, status: 'failed', error: errorMessage(s.reason), findings: [], trivyVersion: version.version },
+  );
+
+  if (store && keyParts) {
+    for (const result of scanned) {
+      const key = storableKey(result, keyParts);
+      if (key) await store.put(key, result);
+    }
+  }
+
+  const images = [...plan.reuse, ...scanned].flatMap((result) => [
+    result,
+    ...(aliasesOf.get(result.target.ref) ?? []).map((alias) => ({ ...result, target: alias })),
+  ]);
+  return { images, trivyVersion: version.version, ...(dbUpdatedAt && { dbUpdatedAt }) };
+}
+
+/**
+ * Looks up each tag's digest (one HEAD request, with the host's own credentials) so equal digests are scanned once
+ * and earlier results can be reused. A registry that will not say is no error: that image is simply scanned.
+ */
+async function resolveDigests(targets: Target[], deps: ScanDeps): Promise<Target[]> {
+  const clients = new Map<string, ReturnType<typeof createRegistryClient>>();
+  const clientFor = (registry: string) => {
+    let client = clients.get(registry);
+    if (!client) {
+      const c = deps.credentials.find((x) => x.registry === registry);
+      const credentials = c?.token
+        ? { token: c.token }
+        : c?.username !== undefined && c.password !== undefined
+          ? { username: c.username, password: c.password }
+          : undefined;
+      client = createRegistryClient({ registry, credentials, http: quickHttp(deps.http), logger: deps.logger, clock: deps.clock });
+      clients.set(registry, client);
+    }
+    return client;
+  };
+  const limit = pLimit(8);
+  return Promise.all(
+    targets.map((t) =>
+      limit(async () => {
+        if (t.digest || !t.tag) return t;
+        try {
+          const { digest } = await clientFor(t.registry).resolveDigest(t.repository, t.tag);
+          return { ...t, digest };
+        } catch (e) {
+          deps.logger.debug(`${t.ref}: digest not resolved before the scan (${errorMessage(e)})`);
+          return t;
+        }
+      }),
+    ),
+  );
+}
+
+/** Digest lookups are an optimisation: one quick try each, never the scan's retries and waits. */
+function quickHttp(http: HttpClient): HttpClient {
+  return (req) => http({ timeoutMs: 15_000, attempts: 2, ...req });
+}
+
+function groupByDigest(targets: Target[]): { primaries: Target[]; aliasesOf: Map<string, Target[]> } {
+  const primaries: Target[] = [];
+  const aliasesOf = new Map<string, Target[]>();
+  const primaryByDigest = new Map<string, Target>();
+  for (const t of targets) {
+    const key = t.digest ? `${t.digest}|${t.platform ?? ''}` : undefined;
+    const primary = key ? primaryByDigest.get(key) : undefined;
+    if (primary) {
+      aliasesOf.set(primary.ref, [...(aliasesOf.get(primary.ref) ?? []), t]);
+    } else {
+      primaries.push(t);
+      if (key) primaryByDigest.set(key, t);
+    }
+  }
+  return { primaries, aliasesOf };
+}
+
+async function resultStore(config: Config, deps: ScanDeps) {
+  // A stable absolute path: the Actions cache keys entries by the paths it saves.
+  const dir = path.join(config.tempDir, 'image-scan-gate-results');
+  const stores = [actionsResultStore(dir, deps.logger)];
+  if (deps.reportFiles.length > 0) {
+    const files: ResultsFile[] = [];
+    for (const f of deps.reportFiles) files.push((await readReportFile(f)).results);
+    stores.push(reportsResultStore(files, { scanners: config.trivy.scanners, pkgTypes: config.trivy.pkgTypes, platform: config.trivy.platform }));
+  }
+  return chainedResultStore(...stores);
+}
+
+/** Trivy needs none of the action's inputs, and some of them are secrets. */
+function withoutActionInputs(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(env).filter(([k]) => !k.startsWith('INPUT_') && k !== 'ACTIONS_RUNTIME_TOKEN' && k !== 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'),
+  );
+}
+
+function describe(r: ImageResult): string {
+  const c = countBySeverity(r.findings);
+  return `${r.findings.length} findings (critical ${c.CRITICAL}, high ${c.HIGH}, medium ${c.MEDIUM}, low ${c.LOW})`;
+}

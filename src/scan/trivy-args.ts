@@ -1,0 +1,56 @@
+// Trivy's command line for one image scan. Pure: the same inputs always give the same argv.
+// Every scan asks for everything (all severities, never --severity or --exit-code): the summary, SARIF, comment
+// and gate are all derived from this one report, so they cannot disagree. The DB was downloaded once before the
+// scans, and the memory cache backend lets scans share one --cache-dir without the fs cache lock (FACTS.md).
+
+export interface ScanArgsOptions {
+  cacheDir: string;
+  timeoutMs: number;
+  scanners: string[];
+  pkgTypes: string[];
+  platform?: string;
+  outputFile: string;
+}
+
+export function buildScanArgs(ref: string, opts: ScanArgsOptions): string[] {
+  const args = [
+    'image',
+    '--format',
+    'json',
+    '--output',
+    opts.outputFile,
+    '--list-all-pkgs=false',
+    '--skip-db-update',
+    '--skip-java-db-update',
+    '--cache-backend',
+    'memory',
+    '--cache-dir',
+    opts.cacheDir,
+  ];
+  if (opts.scanners.length) args.push('--scanners', opts.scanners.join(','));
+  if (opts.pkgTypes.length) args.push('--pkg-types', opts.pkgTypes.join(','));
+  args.push('--timeout', goDuration(opts.timeoutMs), '--quiet', '--skip-version-check', '--disable-telemetry');
+  if (opts.platform) args.push('--platform', opts.platform);
+  // `--` so that a reference can never be read as a flag.
+  args.push('--', ref);
+  return args;
+}
+
+/** Milliseconds as a Go duration (Trivy's --timeout): 600000 -> 10m, 90500 -> 1m30s500ms. */
+export function goDuration(ms: number): string {
+  const total = Math.max(0, Math.round(ms));
+  const units: [string, number][] = [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ];
+  let rest = total;
+  let out = '';
+  for (const [unit, size] of units) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n) out += `${n}${unit}`;
+  }
+  return out || '0s';
+}

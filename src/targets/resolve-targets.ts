@@ -1,0 +1,82 @@
+import type { Config } from '../config.js';
+import type { HttpClient } from '../infra/http.js';
+import type { Clock } from '../infra/clock.js';
+import type { Logger } from '../infra/logger.js';
+import type { SkippedTarget, Target } from '../model.js';
+import type { HostCredential } from '../auth/host-credential.js';
+import { createCatalog, type CatalogDeps } from '../registry/catalog.js';
+import type { RegistryCredentials } from '../registry/client.js';
+import { discoverFileReferences } from './file-references.js';
+import { mergeTargets } from './merge-targets.js';
+import { discoverRegistryImages, parseRegistryLocation } from './registry-discovery.js';
+
+export interface ResolvedTargets {
+  targets: Target[];
+  skipped: SkippedTarget[];
+}
+
+/** Images found in the repository's files: no network, so it runs before credentials are resolved. */
+export async function findFileTargets(config: Config, logger: Logger): Promise<ResolvedTargets> {
+  const found = await discoverFileReferences(config.discovery.discoverFiles, { workspace: config.workspace, logger });
+  for (const u of found.unresolved) {
+    const where = u.origins?.[0] ? ` (${u.origins[0].file}:${u.origins[0].line})` : '';
+    logger.warning(`Not scanned: ${u.ref}${where}: ${u.reason}`);
+  }
+  return { targets: found.targets, skipped: found.unresolved };
+}
+
+/**
+ * All the images of this run: listed + discovered in the registry + found in files, one Target per normalised
+ * reference (origins and sources merged), capped at `max-images` — the rest listed as skipped, never dropped silently.
+ */
+export async function resolveTargets(
+  config: Config,
+  listed: Target[],
+  fromFiles: ResolvedTargets,
+  credentials: readonly HostCredential[],
+  deps: { logger: Logger; http: HttpClient; clock: Clock; env: NodeJS.ProcessEnv } & Partial<CatalogDeps>,
+): Promise<ResolvedTargets> {
+  const skipped: SkippedTarget[] = [...fromFiles.skipped];
+  let fromRegistry: Target[] = [];
+  if (config.discovery.registry) {
+    const { host } = parseRegistryLocation(config.discovery.registry);
+    const catalog = await createCatalog(host, {
+      http: deps.http,
+      logger: deps.logger,
+      clock: deps.clock,
+      credentials: registryCredentials(credentials.find((c) => c.registry === host)),
+      githubToken: config.githubToken,
+      githubApiUrl: deps.env.GITHUB_API_URL,
+      dockerHubApiUrl: deps.dockerHubApiUrl ?? deps.env.IMAGE_SCAN_GATE_DOCKER_HUB_API_URL,
+      ecrClient: deps.ecrClient,
+    });
+    const discovered = await discoverRegistryImages(config.discovery, { catalog, logger: deps.logger });
+    fromRegistry = discovered.targets;
+    skipped.push(...discovered.skipped);
+    deps.logger.info(
+      `Discovered ${fromRegistry.length} image(s) in ${config.discovery.registry}` +
+        (discovered.requests !== undefined ? ` (${discovered.requests} registry requests)` : ''),
+    );
+  }
+  const all = mergeTargets(listed, fromRegistry, fromFiles.targets);
+  const max = config.discovery.maxImages;
+  if (all.length > max) {
+    const over = all.slice(max);
+    deps.logger.warning(
+      `${all.length} images found; scanning the first ${max} (max-images). ${over.length} are listed as skipped in ` +
+        'the summary and the results file: raise max-images, narrow the filters, or shard with mode: discover.',
+    );
+    for (const t of over) skipped.push({ ref: t.ref, reason: `over max-images (${max})`, origins: t.origins });
+  }
+  // A skipped entry whose image is scanned after all (listed elsewhere) is not skipped.
+  const kept = all.slice(0, max);
+  const scannedRefs = new Set(kept.map((t) => t.ref));
+  return { targets: kept, skipped: skipped.filter((s) => !scannedRefs.has(s.ref)) };
+}
+
+function registryCredentials(c: HostCredential | undefined): RegistryCredentials | undefined {
+  if (!c) return undefined;
+  if (c.token) return { token: c.token };
+  if (c.username !== undefined && c.password !== undefined) return { username: c.username, password: c.password };
+  return undefined;
+}
