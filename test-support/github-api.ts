@@ -17,6 +17,7 @@ import addFormatsModule from 'ajv-formats';
 // ajv-formats is CommonJS with a default export; under NodeNext the callable sits on `.default`.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- OpenAPI JSON and request bodies, walked by key
 type Json = Record<string, any>;
 
 export interface ApiRequest {
@@ -139,7 +140,6 @@ interface OpenApi {
   spec: Json;
   byMethod: Map<string, OperationEntry[]>;
   ajv: Ajv;
-  coercingAjv: Ajv;
   validators: Map<string, ValidateFunction>;
 }
 
@@ -191,12 +191,10 @@ function loadOpenApi(): OpenApi {
   const options = { strict: false, allErrors: true, validateSchema: false } as const;
   const ajv = new Ajv(options);
   addFormats(ajv);
-  // The components once, under an id; operation schemas point into it (`github#/components/...`).
-  ajv.addSchema({ components: spec.components }, 'github');
-  const coercingAjv = new Ajv({ ...options, coerceTypes: true });
-  addFormats(coercingAjv);
-  coercingAjv.addSchema({ components: spec.components }, 'github');
-  openApi = { spec, byMethod, ajv, coercingAjv, validators: new Map() };
+  // The component schemas once, under an id; operation schemas point into it (`github#/components/schemas/...`).
+  // Only the schemas: parameters, bodies and responses are resolved by hand before their schema is compiled.
+  ajv.addSchema({ components: { schemas: (spec.components as Json).schemas } }, 'github');
+  openApi = { spec, byMethod, ajv, validators: new Map() };
   return openApi;
 }
 
@@ -216,7 +214,7 @@ function pointIntoComponents(schema: unknown): unknown {
 function resolveRef<T = Json>(api: OpenApi, value: Json): T {
   let current = value;
   while (typeof current?.$ref === 'string') {
-    const parts = (current.$ref as string).replace(/^#\//, '').split('/');
+    const parts = current.$ref.replace(/^#\//, '').split('/');
     current = parts.reduce<Json>(
       (node, part) => node?.[part.replace(/~1/g, '/').replace(/~0/g, '~')],
       api.spec,
@@ -225,10 +223,17 @@ function resolveRef<T = Json>(api: OpenApi, value: Json): T {
   return current as T;
 }
 
-function validator(api: OpenApi, key: string, schema: unknown, coerce = false): ValidateFunction {
+/** Path and query values arrive as text; read them as the type their schema declares before validating. */
+function fromText(value: string, type: unknown): unknown {
+  if ((type === 'integer' || type === 'number') && /^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  if (type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
+  return value;
+}
+
+function validator(api: OpenApi, key: string, schema: unknown): ValidateFunction {
   let validate = api.validators.get(key);
   if (!validate) {
-    validate = (coerce ? api.coercingAjv : api.ajv).compile(pointIntoComponents(schema) as Json);
+    validate = api.ajv.compile(pointIntoComponents(schema) as Json);
     api.validators.set(key, validate);
   }
   return validate;
@@ -280,13 +285,9 @@ function checkRequest(api: OpenApi, entry: OperationEntry, req: ApiRequest, cont
         continue;
       }
       if (!declared.schema) continue;
-      const validate = validator(
-        api,
-        `param:${entry.method} ${entry.template} ${location} ${name}`,
-        { type: 'object', properties: { value: declared.schema } },
-        true,
-      );
-      if (!validate({ value }))
+      const schema = resolveRef(api, declared.schema as Json);
+      const validate = validator(api, `param:${entry.method} ${entry.template} ${location} ${name}`, schema);
+      if (!validate(fromText(value, schema.type)))
         problems.push(`${where}: ${location} parameter ${name}=${value}: ${describeErrors(validate)}`);
     }
   }

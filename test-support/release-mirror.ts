@@ -43,7 +43,8 @@ async function packedStandin(): Promise<string> {
   const source = await readFile(path.join(standinDir, 'trivy.mjs'), 'utf8');
   const reports: Record<string, unknown> = {};
   for (const f of await readdir(path.join(standinDir, 'reports'))) {
-    if (f.endsWith('.json')) reports[f.slice(0, -5)] = JSON.parse(await readFile(path.join(standinDir, 'reports', f), 'utf8'));
+    if (f.endsWith('.json'))
+      reports[f.slice(0, -5)] = JSON.parse(await readFile(path.join(standinDir, 'reports', f), 'utf8'));
   }
   const marker = 'const EMBEDDED_REPORTS = null;';
   if (!source.includes(marker)) throw new Error('trivy.mjs lost its EMBEDDED_REPORTS marker');
@@ -55,9 +56,15 @@ async function packArchive(dir: string, asset: string, trivy: string): Promise<B
   await writeFile(path.join(stage, 'trivy'), trivy);
   await chmod(path.join(stage, 'trivy'), 0o755);
   await writeFile(path.join(stage, 'LICENSE'), 'Apache License 2.0 (Trivy stand-in for tests)\n');
-  await writeFile(path.join(stage, 'README.md'), '# Trivy stand-in\n\nBuilt by test-support/release-mirror.ts.\n');
+  await writeFile(
+    path.join(stage, 'README.md'),
+    '# Trivy stand-in\n\nBuilt by test-support/release-mirror.ts.\n',
+  );
   await mkdir(path.join(stage, 'contrib'));
-  await writeFile(path.join(stage, 'contrib', 'html.tpl'), '<html>{{ range . }}{{ .Target }}{{ end }}</html>\n');
+  await writeFile(
+    path.join(stage, 'contrib', 'html.tpl'),
+    '<html>{{ range . }}{{ .Target }}{{ end }}</html>\n',
+  );
   const file = path.join(dir, `${path.basename(stage)}-${asset}`);
   await run('tar', ['-czf', file, '-C', stage, 'trivy', 'LICENSE', 'README.md', 'contrib']);
   return readFile(file);
@@ -72,7 +79,11 @@ export async function startReleaseMirror(options: ReleaseMirrorOptions = {}): Pr
   const genuine = await packArchive(dir, assetName, standin);
   const sha256 = createHash('sha256').update(genuine).digest('hex');
   const served = options.tamper
-    ? await packArchive(dir, assetName, standin.replace('// A stand-in for Trivy', '// A TAMPERED stand-in for Trivy'))
+    ? await packArchive(
+        dir,
+        assetName,
+        standin.replace('// A stand-in for Trivy', '// A TAMPERED stand-in for Trivy'),
+      )
     : genuine;
   const checksums = `${'0'.repeat(64)}  trivy_${version}_windows-64bit.zip\n${sha256}  ${assetName}\n`;
 
@@ -84,7 +95,9 @@ export async function startReleaseMirror(options: ReleaseMirrorOptions = {}): Pr
     if (url.pathname === '/api/repos/aquasecurity/trivy/releases/latest') {
       apiAuthorizations.push(req.headers.authorization);
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ tag_name: `v${options.latest ?? version}`, name: `v${options.latest ?? version}` }));
+      res.end(
+        JSON.stringify({ tag_name: `v${options.latest ?? version}`, name: `v${options.latest ?? version}` }),
+      );
       return;
     }
     const files: Record<string, Buffer | string> = {

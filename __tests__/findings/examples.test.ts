@@ -67,20 +67,30 @@ describe('demo examples', () => {
   });
 
   test('the policy parses; its ignore has a reason and an expiry far ahead; the verdict is explainable', async () => {
-    const policy = parsePolicyFile(readFileSync(path.join(examples, 'policy.yml'), 'utf8'), 'examples/policy.yml');
+    const policy = parsePolicyFile(
+      readFileSync(path.join(examples, 'policy.yml'), 'utf8'),
+      'examples/policy.yml',
+    );
     expect(policy.ignore).toHaveLength(1);
     expect(policy.ignore[0].reason).toBeTruthy();
     expect(Date.parse(String(policy.ignore[0].expires))).toBeGreaterThan(Date.parse('2029-12-31'));
 
     const images = await demoImages();
     const now = new Date('2026-08-14T12:00:00Z');
-    const verdict = evaluatePolicy(images, effectivePolicy(policy, { max: {}, gate: 'enforce' }), policy.ignore, now);
+    const verdict = evaluatePolicy(
+      images,
+      effectivePolicy(policy, { max: {}, gate: 'enforce' }),
+      policy.ignore,
+      now,
+    );
     expect(verdict.result).toBe('fail');
     const failing = new Set(verdict.violations.map((v) => v.image));
     // nginx: a fixable CRITICAL; shop-api: fixable HIGHs in npm packages; alpine: nothing at all.
     expect(failing).toEqual(new Set(['docker.io/library/nginx:1.25', 'ghcr.io/acme/shop-api:2.4.1']));
     // The HTTP/2 finding in shop-api is ignored with the policy's reason.
-    expect(verdict.ignored.map((i) => [i.image, i.findingId])).toEqual([['ghcr.io/acme/shop-api:2.4.1', 'CVE-2023-44487']]);
+    expect(verdict.ignored.map((i) => [i.image, i.findingId])).toEqual([
+      ['ghcr.io/acme/shop-api:2.4.1', 'CVE-2023-44487'],
+    ]);
     // ignore-unfixed: the unfixed HIGH in nginx is shown but raises nothing.
     const nginxViolations = verdict.violations.filter((v) => v.image === 'docker.io/library/nginx:1.25');
     expect(nginxViolations.flatMap((v) => v.findings).join(' ')).not.toContain('CVE-2023-52425');

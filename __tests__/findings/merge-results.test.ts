@@ -1,5 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { imagesOutput, mergeResults, summariseCounts, visibleFindings } from '../../src/findings/merge-results.js';
+import {
+  imagesOutput,
+  mergeResults,
+  summariseCounts,
+  visibleFindings,
+} from '../../src/findings/merge-results.js';
 import {
   RESULTS_SCHEMA,
   type Finding,
@@ -95,13 +100,17 @@ describe('mergeResults', () => {
 
   test('a scanned result beats a failed one for the same ref (flaky pull in one shard)', () => {
     const failed = results([img('docker.io/library/nginx:1.25', { status: 'failed' })]);
-    const scanned = results([img('docker.io/library/nginx:1.25', { digest: D1, findings: [finding('C', 'LOW')] })]);
+    const scanned = results([
+      img('docker.io/library/nginx:1.25', { digest: D1, findings: [finding('C', 'LOW')] }),
+    ]);
     for (const order of [
       [failed, scanned],
       [scanned, failed],
     ]) {
       const { images } = mergeResults(order);
-      expect(images.map((i) => [i.target.ref, i.status])).toEqual([['docker.io/library/nginx:1.25', 'scanned']]);
+      expect(images.map((i) => [i.target.ref, i.status])).toEqual([
+        ['docker.io/library/nginx:1.25', 'scanned'],
+      ]);
     }
   });
 
@@ -128,9 +137,15 @@ describe('mergeResults', () => {
 
   test('two repositories sharing a digest stay two images (policy rules match by name)', () => {
     const { images } = mergeResults([
-      results([img('docker.io/library/alpine:3.20', { digest: D1 }), img('ghcr.io/mirror/alpine:3.20', { digest: D1 })]),
+      results([
+        img('docker.io/library/alpine:3.20', { digest: D1 }),
+        img('ghcr.io/mirror/alpine:3.20', { digest: D1 }),
+      ]),
     ]);
-    expect(images.map((i) => i.target.ref)).toEqual(['docker.io/library/alpine:3.20', 'ghcr.io/mirror/alpine:3.20']);
+    expect(images.map((i) => i.target.ref)).toEqual([
+      'docker.io/library/alpine:3.20',
+      'ghcr.io/mirror/alpine:3.20',
+    ]);
   });
 
   test('skipped: dropped when scanned elsewhere (also under another tag of a digest), merged otherwise', () => {
@@ -157,7 +172,10 @@ describe('mergeResults', () => {
 
   test('deterministic: the same files in any order give the same output, sorted by ref', () => {
     const files = [
-      results([img('ghcr.io/z/app:1', { digest: D2 }), img('docker.io/library/nginx:1', { status: 'failed' })]),
+      results([
+        img('ghcr.io/z/app:1', { digest: D2 }),
+        img('docker.io/library/nginx:1', { status: 'failed' }),
+      ]),
       results([img('ghcr.io/a/app:1', { digest: D1 }), img('ghcr.io/a/app:2', { digest: D1 })]),
       results([img('docker.io/library/nginx:1', { digest: D1, findings: [finding('C', 'LOW')] })]),
     ];
@@ -195,7 +213,10 @@ describe('counts and the images output', () => {
       finding('CVE-D', 'LOW', ' , '),
     ],
   });
-  const web = img('ghcr.io/acme/web:1', { digest: D2, findings: [finding('CVE-E', 'MEDIUM', '3'), finding('CVE-F', 'UNKNOWN')] });
+  const web = img('ghcr.io/acme/web:1', {
+    digest: D2,
+    findings: [finding('CVE-E', 'MEDIUM', '3'), finding('CVE-F', 'UNKNOWN')],
+  });
   const broken = img('ghcr.io/acme/broken:1', { status: 'failed' });
   const verdict: Verdict = {
     result: 'fail',
@@ -207,7 +228,13 @@ describe('counts and the images output', () => {
         threshold: 'HIGH',
         message: 'api has a CRITICAL finding',
       },
-      { rule: 'scan-error', image: 'ghcr.io/acme/broken:1', findings: [], threshold: '', message: 'pull denied' },
+      {
+        rule: 'scan-error',
+        image: 'ghcr.io/acme/broken:1',
+        findings: [],
+        threshold: '',
+        message: 'pull denied',
+      },
     ],
     ignored: [{ image: 'ghcr.io/acme/api:1', findingId: 'CVE-B', pkg: 'pkg-CVE-B', rule: 'policy.yml:7' }],
     expiredIgnores: [],

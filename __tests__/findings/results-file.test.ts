@@ -80,7 +80,8 @@ describe('serializeResults / parseResultsFile', () => {
   test('key order is fixed by the schema, not by how the objects were built', () => {
     const built = file();
     const shuffled = JSON.parse(JSON.stringify(built), function (this: unknown, _k, v: unknown) {
-      if (v && typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).reverse());
+      if (v && typeof v === 'object' && !Array.isArray(v))
+        return Object.fromEntries(Object.entries(v).reverse());
       return v;
     }) as ResultsFile;
     expect(Object.keys(shuffled)[0]).not.toBe('schema');
@@ -99,7 +100,14 @@ describe('serializeResults / parseResultsFile', () => {
     const policy = { z: 1, a: { y: 2, b: 3 } };
     const text = serializeResults(
       file({
-        verdict: { result: 'pass', violations: [], ignored: [], expiredIgnores: [], unusedIgnores: [], policy },
+        verdict: {
+          result: 'pass',
+          violations: [],
+          ignored: [],
+          expiredIgnores: [],
+          unusedIgnores: [],
+          policy,
+        },
       }),
     );
     expect(text.indexOf('"a"')).toBeLessThan(text.indexOf('"z"'));
@@ -130,7 +138,10 @@ describe('serializeResults / parseResultsFile', () => {
 
   test('an @1 file from an older action (no skipped list, a minor revision) is accepted', () => {
     const { skipped: _s, ...old } = file();
-    const parsed = parseResultsFile(JSON.stringify({ ...old, schema: 'image-scan-gate/results@1.1' }), 'old.json');
+    const parsed = parseResultsFile(
+      JSON.stringify({ ...old, schema: 'image-scan-gate/results@1.1' }),
+      'old.json',
+    );
     expect(parsed.schema).toBe(RESULTS_SCHEMA);
     expect(parsed.skipped).toEqual([]);
     expect(parsed.images).toHaveLength(1);
@@ -138,7 +149,11 @@ describe('serializeResults / parseResultsFile', () => {
 
   test.each([
     ['bad JSON', '{"schema": ', /reports: r\.json is not valid JSON/],
-    ['another schema', JSON.stringify({ schema: 'something/else@1' }), /r\.json is not an Image Scan Gate results file/],
+    [
+      'another schema',
+      JSON.stringify({ schema: 'something/else@1' }),
+      /r\.json is not an Image Scan Gate results file/,
+    ],
     [
       'a bad severity deep inside',
       JSON.stringify({
@@ -220,7 +235,11 @@ describe('readReportFile', () => {
 
   test('a report of an image archive keeps the archive name as its ref instead of inventing a Docker Hub image', () => {
     const read = reportFileFromText(
-      JSON.stringify({ SchemaVersion: 2, ArtifactName: 'testdata/alpine-310.tar.gz', ArtifactType: 'container_image' }),
+      JSON.stringify({
+        SchemaVersion: 2,
+        ArtifactName: 'testdata/alpine-310.tar.gz',
+        ArtifactType: 'container_image',
+      }),
       'a.json',
     );
     expect(read.results.images[0].target).toMatchObject({ ref: 'testdata/alpine-310.tar.gz', registry: '' });
@@ -238,7 +257,9 @@ describe('readReportFile', () => {
   });
 
   test('a missing file', async () => {
-    await expect(readReportFile(path.join(dir, 'nope.json'))).rejects.toThrow(/reports: cannot read .*nope\.json/);
+    await expect(readReportFile(path.join(dir, 'nope.json'))).rejects.toThrow(
+      /reports: cannot read .*nope\.json/,
+    );
   });
 
   test('the written text is what parse reads back, byte for byte stable', () => {

@@ -116,12 +116,22 @@ describe('parseTrivyReport: secrets, misconfigurations, licenses', () => {
       ['DS002', 'HIGH'],
       ['AVD-DS-0001', 'MEDIUM'],
     ]);
-    expect(configs[0]).toMatchObject({ aliases: ['AVD-DS-0002'], pkg: '', target: 'Dockerfile', type: 'dockerfile' });
+    expect(configs[0]).toMatchObject({
+      aliases: ['AVD-DS-0002'],
+      pkg: '',
+      target: 'Dockerfile',
+      type: 'dockerfile',
+    });
   });
 
   test('licenses', () => {
     const license = report.findings.find((f) => f.class === 'license')!;
-    expect(license).toMatchObject({ id: 'GPL-3.0-only', pkg: 'readline', severity: 'HIGH', target: 'OS Packages' });
+    expect(license).toMatchObject({
+      id: 'GPL-3.0-only',
+      pkg: 'readline',
+      severity: 'HIGH',
+      target: 'OS Packages',
+    });
   });
 
   test('without RepoDigests, a digest-pinned ArtifactName gives the digest', () => {

@@ -99,7 +99,9 @@ describe('download, verify, extract, cache', () => {
 
   test('0.74.0 without trivy-checksum: the built-in pin wins, so the stand-in archive is refused', async () => {
     const m = await mirror();
-    const err = await installTrivy(config({ downloadUrl: m.baseUrl }), deps(new MemoryLogger())).catch((e: unknown) => e);
+    const err = await installTrivy(config({ downloadUrl: m.baseUrl }), deps(new MemoryLogger())).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConfigurationError);
     const message = (err as Error).message;
     expect(message).toContain(m.assetName);
@@ -114,23 +116,35 @@ describe('download, verify, extract, cache', () => {
     const logger = new MemoryLogger();
     const got = await installTrivy(config({ version: '0.99.0', downloadUrl: m.baseUrl }), deps(logger));
     expect(got).toMatchObject({ version: '0.99.0', source: 'download', checksumSource: 'release-file' });
-    expect(m.requests).toEqual(['/releases/v0.99.0/trivy_0.99.0_checksums.txt', `/releases/v0.99.0/${m.assetName}`]);
+    expect(m.requests).toEqual([
+      '/releases/v0.99.0/trivy_0.99.0_checksums.txt',
+      `/releases/v0.99.0/${m.assetName}`,
+    ]);
     expect(logger.messages('warning').join('\n')).toMatch(/proves nothing.*March 2026/s);
   });
 
   test.each([
     ['the release checksums file', {}],
     ['trivy-checksum', { useChecksum: true }],
-  ])('a tampered archive is refused against %s; nothing is cached, the download is deleted', async (_label, how) => {
-    const m = await mirror({ version: '0.99.0', tamper: true });
-    const cfg = config({ version: '0.99.0', downloadUrl: m.baseUrl, ...('useChecksum' in how ? { checksum: m.sha256 } : {}) });
-    const err = await installTrivy(cfg, deps(new MemoryLogger())).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ConfigurationError);
-    expect((err as Error).message).toMatch(new RegExp(`SHA-256 mismatch for ${m.assetName}.*expected ${m.sha256}`));
-    expect((err as Error).message).toContain('nothing was cached');
-    expect(cachedVersions()).toEqual([]);
-    expect(existsSync(temp) ? readdirSync(temp).filter((f) => f.endsWith('.tar.gz')) : []).toEqual([]);
-  });
+  ])(
+    'a tampered archive is refused against %s; nothing is cached, the download is deleted',
+    async (_label, how) => {
+      const m = await mirror({ version: '0.99.0', tamper: true });
+      const cfg = config({
+        version: '0.99.0',
+        downloadUrl: m.baseUrl,
+        ...('useChecksum' in how ? { checksum: m.sha256 } : {}),
+      });
+      const err = await installTrivy(cfg, deps(new MemoryLogger())).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigurationError);
+      expect((err as Error).message).toMatch(
+        new RegExp(`SHA-256 mismatch for ${m.assetName}.*expected ${m.sha256}`),
+      );
+      expect((err as Error).message).toContain('nothing was cached');
+      expect(cachedVersions()).toEqual([]);
+      expect(existsSync(temp) ? readdirSync(temp).filter((f) => f.endsWith('.tar.gz')) : []).toEqual([]);
+    },
+  );
 });
 
 describe('latest', () => {
@@ -150,7 +164,10 @@ describe('latest', () => {
   test('latest pointing at the malicious 0.69.4 is refused before any download', async () => {
     const m = await mirror({ version: '0.99.0', latest: '0.69.4' });
     await expect(
-      installTrivy(config({ version: 'latest', downloadUrl: m.baseUrl }), deps(new MemoryLogger(), { apiUrl: m.apiUrl })),
+      installTrivy(
+        config({ version: 'latest', downloadUrl: m.baseUrl }),
+        deps(new MemoryLogger(), { apiUrl: m.apiUrl }),
+      ),
     ).rejects.toThrow(/GHSA-69fq-xp46-6x23/);
     expect(m.requests).toEqual(['/api/repos/aquasecurity/trivy/releases/latest']);
   });
@@ -168,7 +185,9 @@ describe('trivy-path', () => {
   });
 
   test('a binary that is not Trivy is refused naming trivy-path', async () => {
-    const err = await installTrivy(config({ path: '/bin/true' }), deps(new MemoryLogger())).catch((e: unknown) => e);
+    const err = await installTrivy(config({ path: '/bin/true' }), deps(new MemoryLogger())).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConfigurationError);
     expect((err as ConfigurationError).input).toBe('trivy-path');
   });

@@ -58,7 +58,9 @@ describe('the built-in SHA-256 table', () => {
 
   const checksumsMd = path.join(sharedDir, 'trivy', 'CHECKSUMS.md');
   test.runIf(existsSync(checksumsMd))('matches CHECKSUMS.md row for row', () => {
-    const rows = [...readFileSync(checksumsMd, 'utf8').matchAll(/^\| [\d.]+ \| (\S+) \| ([0-9a-f]{64}) \|$/gm)];
+    const rows = [
+      ...readFileSync(checksumsMd, 'utf8').matchAll(/^\| [\d.]+ \| (\S+) \| ([0-9a-f]{64}) \|$/gm),
+    ];
     expect(rows.length).toBeGreaterThan(0);
     expect(Object.fromEntries(rows.map((m) => [m[1], m[2]]))).toEqual(TRIVY_SHA256);
   });

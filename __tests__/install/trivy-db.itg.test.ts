@@ -6,7 +6,12 @@ import type { TrivyConfig } from '../../src/config.js';
 import { fixedClock } from '../../src/infra/clock.js';
 import { runProcess } from '../../src/infra/exec.js';
 import { MemoryLogger } from '../../src/infra/logger.js';
-import { actionsDbCache, prepareTrivyDatabases, readTrivyVersion, type DbCache } from '../../src/install/trivy-db.js';
+import {
+  actionsDbCache,
+  prepareTrivyDatabases,
+  readTrivyVersion,
+  type DbCache,
+} from '../../src/install/trivy-db.js';
 import { readStandinLog, standinPath } from '../standin/standin-helpers.js';
 
 // The DB step against the real stand-in process; the Actions cache replaced by a directory-backed fake with the
@@ -76,10 +81,21 @@ describe('prepareTrivyDatabases', () => {
     });
     const lines = readStandinLog(a.log);
     expect(lines).toHaveLength(1);
-    expect(lines[0].argv).toEqual(expect.arrayContaining(['--download-db-only', '--db-repository', 'mirror.example/trivy-db:2,ghcr.example/trivy-db:2']));
+    expect(lines[0].argv).toEqual(
+      expect.arrayContaining([
+        '--download-db-only',
+        '--db-repository',
+        'mirror.example/trivy-db:2,ghcr.example/trivy-db:2',
+      ]),
+    );
     expect(lines[0].argv).not.toContain('--download-java-db-only');
     const meta = JSON.parse(readFileSync(path.join(a.cacheDir, 'db', 'metadata.json'), 'utf8'));
-    expect(first).toEqual({ cacheDir: a.cacheDir, dbUpdatedAt: meta.UpdatedAt, nextUpdate: meta.NextUpdate, restoredFromCache: false });
+    expect(first).toEqual({
+      cacheDir: a.cacheDir,
+      dbUpdatedAt: meta.UpdatedAt,
+      nextUpdate: meta.NextUpdate,
+      restoredFromCache: false,
+    });
     expect(cache.calls).toHaveLength(2);
     expect(cache.calls[1]).toBe(cache.calls[0].replace('restore', 'save'));
 
@@ -106,11 +122,23 @@ describe('prepareTrivyDatabases', () => {
     const cache = new DirectoryCache();
     const a = setup('stale-a');
     const opts = { trivyPath: standinPath, trivy: trivy(), needJavaDb: false, runProcess, cache };
-    await prepareTrivyDatabases({ ...opts, cacheDir: a.cacheDir, logger: new MemoryLogger(), env: a.env, clock: fixedClock(new Date().toISOString()) });
+    await prepareTrivyDatabases({
+      ...opts,
+      cacheDir: a.cacheDir,
+      logger: new MemoryLogger(),
+      env: a.env,
+      clock: fixedClock(new Date().toISOString()),
+    });
     const later = fixedClock(new Date(Date.now() + 7 * 3_600_000).toISOString());
     rmSync(a.cacheDir, { recursive: true, force: true });
     const b = setup('stale-b');
-    const result = await prepareTrivyDatabases({ ...opts, cacheDir: a.cacheDir, logger: new MemoryLogger(), env: b.env, clock: later });
+    const result = await prepareTrivyDatabases({
+      ...opts,
+      cacheDir: a.cacheDir,
+      logger: new MemoryLogger(),
+      env: b.env,
+      clock: later,
+    });
     expect(readStandinLog(b.log)).toHaveLength(1);
     expect(result.restoredFromCache).toBe(false);
     const saves = cache.calls.filter((c) => c.startsWith('save'));
@@ -131,7 +159,13 @@ describe('prepareTrivyDatabases', () => {
     });
     const argvs = readStandinLog(s.log).map((l) => l.argv);
     expect(argvs).toHaveLength(2);
-    expect(argvs[1]).toEqual(expect.arrayContaining(['--download-java-db-only', '--java-db-repository', 'mirror.example/trivy-java-db:1']));
+    expect(argvs[1]).toEqual(
+      expect.arrayContaining([
+        '--download-java-db-only',
+        '--java-db-repository',
+        'mirror.example/trivy-java-db:1',
+      ]),
+    );
     expect(existsSync(path.join(s.cacheDir, 'java-db', 'metadata.json'))).toBe(true);
   });
 
@@ -194,8 +228,19 @@ describe('readTrivyVersion', () => {
   test('version, and the DB build time once a DB is there', async () => {
     const s = setup('version');
     expect(await readTrivyVersion(standinPath, runProcess, s.cacheDir)).toEqual({ version: '0.74.0' });
-    await prepareTrivyDatabases({ trivyPath: standinPath, cacheDir: s.cacheDir, trivy: trivy(), needJavaDb: false, runProcess, logger: new MemoryLogger(), env: s.env });
+    await prepareTrivyDatabases({
+      trivyPath: standinPath,
+      cacheDir: s.cacheDir,
+      trivy: trivy(),
+      needJavaDb: false,
+      runProcess,
+      logger: new MemoryLogger(),
+      env: s.env,
+    });
     const meta = JSON.parse(readFileSync(path.join(s.cacheDir, 'db', 'metadata.json'), 'utf8'));
-    expect(await readTrivyVersion(standinPath, runProcess, s.cacheDir)).toEqual({ version: '0.74.0', dbUpdatedAt: meta.UpdatedAt });
+    expect(await readTrivyVersion(standinPath, runProcess, s.cacheDir)).toEqual({
+      version: '0.74.0',
+      dbUpdatedAt: meta.UpdatedAt,
+    });
   });
 });

@@ -207,6 +207,23 @@ describe('uploadSarifFiles', () => {
     expect(api.requests).toHaveLength(0);
   });
 
+  test('an unreachable API: retried through the clock, then one warning and no throw', async () => {
+    const { api, logger, clock, ctx } = await setUp();
+    const { url } = api;
+    await api.close();
+    const octokit = createGitHubClient({ token: 'ghs_unused_token', apiUrl: url, logger, clock, retries: 2 });
+    const result = await uploadSarifFiles([sarifLog(['alpine:3.19'])], ctx, {
+      octokit,
+      logger,
+      clock,
+      startedAt: '2026-05-01T11:58:00Z',
+    });
+    expect(result).toMatchObject({ ids: [], status: 'skipped' });
+    expect(clock.sleeps).toHaveLength(2);
+    expect(warningsOf(logger)).toHaveLength(1);
+    expect(warningsOf(logger)[0]).toMatch(/upload of SARIF 1\/1 .*failed: .*ECONNREFUSED.*not affected/);
+  });
+
   test('transient 503s are retried through the clock, then the upload succeeds', async () => {
     let failures = 2;
     const { api, clock, ctx, deps } = await setUp({

@@ -104,7 +104,7 @@ describe('the local GitHub API checks requests against the OpenAPI description',
     api = await startGitHubApi();
     for (let i = 0; i < 5; i++) api.addComment(7, `c${i}`);
     const res = await fetch(`${api.url}/repos/acme/shop/issues/7/comments?per_page=2&page=2`);
-    const page: { body: string }[] = await res.json();
+    const page = (await res.json()) as { body: string }[];
     expect(page.map((c) => c.body)).toEqual(['c2', 'c3']);
     const link = res.headers.get('link')!;
     expect(link).toContain('page=3>; rel="next"');

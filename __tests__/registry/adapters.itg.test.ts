@@ -216,7 +216,7 @@ describe('Docker Hub', () => {
 describe('GHCR (GitHub Packages API)', () => {
   async function github() {
     let throttled = false;
-    return serve((req, base) => {
+    return serve((req, base): Reply => {
       const url = new URL(req.url, base);
       if (req.headers.authorization !== 'Bearer ghs_test_token')
         return { status: 401, json: { message: 'Bad credentials' } };

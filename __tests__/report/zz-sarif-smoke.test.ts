@@ -1,15 +1,24 @@
 import { test } from 'vitest';
-import { writeFileSync } from 'node:fs';
-import { buildSarifFiles } from '../../src/report/sarif.js';
+import { buildImageRun, compareRunFindings, findingFingerprint, imageLocations } from '../../src/report/sarif-run.js';
+import { estimateGzipBytes } from '../../src/report/sarif.js';
 import { syntheticEstate } from './fixtures/sarif/synthetic-images.js';
 test('smoke', () => {
-  for (const [n, f] of [[30, 60000], [100, 100000]] as const) {
-    const images = syntheticEstate({ images: n, findings: f, heaviest: n === 30 ? 27000 : 1000 });
-    const m0 = process.memoryUsage().rss;
-    const t0 = performance.now();
-    const { files, warnings } = buildSarifFiles(images, { category: 'image-scan', severities: ['CRITICAL','HIGH','MEDIUM','LOW','UNKNOWN'], toolVersion: '0.1.0', trivyVersion: '0.74.0' });
-    const t1 = performance.now();
-    console.log(n, f, 'ms', Math.round(t1 - t0), 'files', files.length, files.map(x => x.runs.length), warnings, 'rss MB', Math.round((process.memoryUsage().rss - m0)/1e6));
-    if (n === 30) files.forEach((file, i) => writeFileSync(`/tmp/sarifx/synth-${i}.sarif`, JSON.stringify(file)));
+  const images = syntheticEstate({ images: 30, findings: 30000, heaviest: 1000 });
+  const tot: Record<string, number> = {};
+  const h0 = process.memoryUsage().heapUsed;
+  const keep: unknown[] = [];
+  for (const image of images) {
+  let t = process.cpuUsage();
+  const lap = (l: string) => { const n = process.cpuUsage(t); tot[l] = (tot[l] ?? 0) + (n.user + n.system) / 1000; t = process.cpuUsage(); };
+  const rfs = image.findings.map((finding) => ({ finding, fingerprint: findingFingerprint(image.target, finding) }));
+  lap('fp');
+  rfs.sort(compareRunFindings);
+  lap('sort');
+  const run = buildImageRun({ image, automationId: 'x/', findings: rfs, toolVersion: '1', locations: imageLocations(image.target).locations });
+  lap('build');
+  estimateGzipBytes(run);
+  lap('estimate');
+  keep.push(run);
   }
+  console.log(tot, 'heap MB', (process.memoryUsage().heapUsed - h0) / 1e6);
 }, 120000);

@@ -134,7 +134,9 @@ describe('partitionForReuse', () => {
     const previous = scanned(target('ghcr.io/acme/api:1', D1));
     await store.put(storableKey(previous, parts)!, previous);
     const t = target('ghcr.io/acme/api:1', D1);
-    expect((await partitionForReuse([t], store, { ...parts, dbUpdatedAt: '2026-08-15T00:00:00Z' })).scan).toEqual([t]);
+    expect(
+      (await partitionForReuse([t], store, { ...parts, dbUpdatedAt: '2026-08-15T00:00:00Z' })).scan,
+    ).toEqual([t]);
     expect((await partitionForReuse([t], store, { ...parts, trivyVersion: '0.75.0' })).scan).toEqual([t]);
     expect((await partitionForReuse([t], store, parts)).reuse).toHaveLength(1);
   });
@@ -183,7 +185,10 @@ describe('reportsResultStore (results files given as reports)', () => {
   });
 
   test('an image without its own Trivy version / DB build takes the file’s', async () => {
-    const image = scanned(target('ghcr.io/acme/api:1', D1), { trivyVersion: undefined, dbUpdatedAt: undefined });
+    const image = scanned(target('ghcr.io/acme/api:1', D1), {
+      trivyVersion: undefined,
+      dbUpdatedAt: undefined,
+    });
     const store = reportsResultStore(
       [file([image], { trivyVersion: parts.trivyVersion, dbUpdatedAt: parts.dbUpdatedAt })],
       parts,

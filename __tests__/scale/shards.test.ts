@@ -4,12 +4,22 @@ import type { Target } from '../../src/model.js';
 
 function target(ref: string, digest?: string): Target {
   const [, registry, repository] = /^([^/]+)\/([^:@]+)/.exec(ref)!;
-  return { ref, input: ref, registry, repository, ...(digest && { digest }), origins: [], sources: ['registry'] };
+  return {
+    ref,
+    input: ref,
+    registry,
+    repository,
+    ...(digest && { digest }),
+    origins: [],
+    sources: ['registry'],
+  };
 }
 
 const digest = (n: number) => 'sha256:' + n.toString(16).padStart(64, '0');
 const many = (n: number) =>
-  Array.from({ length: n }, (_, i) => target(`ghcr.io/acme/svc-${String(i).padStart(3, '0')}:1`, digest(i + 1)));
+  Array.from({ length: n }, (_, i) =>
+    target(`ghcr.io/acme/svc-${String(i).padStart(3, '0')}:1`, digest(i + 1)),
+  );
 
 describe('planShards', () => {
   test.each([

@@ -1,7 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import { buildScanArgs, goDuration } from '../../src/scan/trivy-args.js';
 
-const base = { cacheDir: '/tmp/c', outputFile: '/tmp/r.json', timeoutMs: 600_000, scanners: ['vuln'], pkgTypes: ['os', 'library'] };
+const base = {
+  cacheDir: '/tmp/c',
+  outputFile: '/tmp/r.json',
+  timeoutMs: 600_000,
+  scanners: ['vuln'],
+  pkgTypes: ['os', 'library'],
+};
 const fixed = [
   'image',
   '--format',
@@ -20,11 +26,82 @@ const tail = ['--quiet', '--skip-version-check', '--disable-telemetry'];
 
 describe('buildScanArgs', () => {
   test.each([
-    ['defaults', 'docker.io/library/alpine:3.19', {}, [...fixed, '--scanners', 'vuln', '--pkg-types', 'os,library', '--timeout', '10m', ...tail, '--', 'docker.io/library/alpine:3.19']],
-    ['several scanners, os only', 'ghcr.io/a/b:1', { scanners: ['vuln', 'secret'], pkgTypes: ['os'] }, [...fixed, '--scanners', 'vuln,secret', '--pkg-types', 'os', '--timeout', '10m', ...tail, '--', 'ghcr.io/a/b:1']],
-    ['platform', 'ghcr.io/a/b:1', { platform: 'linux/arm64' }, [...fixed, '--scanners', 'vuln', '--pkg-types', 'os,library', '--timeout', '10m', ...tail, '--platform', 'linux/arm64', '--', 'ghcr.io/a/b:1']],
-    ['odd timeout', 'localhost:5000/x@sha256:' + 'a'.repeat(64), { timeoutMs: 90_500 }, [...fixed, '--scanners', 'vuln', '--pkg-types', 'os,library', '--timeout', '1m30s500ms', ...tail, '--', 'localhost:5000/x@sha256:' + 'a'.repeat(64)]],
-    ['no scanners / pkg types given: Trivy defaults', 'a/b', { scanners: [], pkgTypes: [] }, [...fixed, '--timeout', '10m', ...tail, '--', 'a/b']],
+    [
+      'defaults',
+      'docker.io/library/alpine:3.19',
+      {},
+      [
+        ...fixed,
+        '--scanners',
+        'vuln',
+        '--pkg-types',
+        'os,library',
+        '--timeout',
+        '10m',
+        ...tail,
+        '--',
+        'docker.io/library/alpine:3.19',
+      ],
+    ],
+    [
+      'several scanners, os only',
+      'ghcr.io/a/b:1',
+      { scanners: ['vuln', 'secret'], pkgTypes: ['os'] },
+      [
+        ...fixed,
+        '--scanners',
+        'vuln,secret',
+        '--pkg-types',
+        'os',
+        '--timeout',
+        '10m',
+        ...tail,
+        '--',
+        'ghcr.io/a/b:1',
+      ],
+    ],
+    [
+      'platform',
+      'ghcr.io/a/b:1',
+      { platform: 'linux/arm64' },
+      [
+        ...fixed,
+        '--scanners',
+        'vuln',
+        '--pkg-types',
+        'os,library',
+        '--timeout',
+        '10m',
+        ...tail,
+        '--platform',
+        'linux/arm64',
+        '--',
+        'ghcr.io/a/b:1',
+      ],
+    ],
+    [
+      'odd timeout',
+      'localhost:5000/x@sha256:' + 'a'.repeat(64),
+      { timeoutMs: 90_500 },
+      [
+        ...fixed,
+        '--scanners',
+        'vuln',
+        '--pkg-types',
+        'os,library',
+        '--timeout',
+        '1m30s500ms',
+        ...tail,
+        '--',
+        'localhost:5000/x@sha256:' + 'a'.repeat(64),
+      ],
+    ],
+    [
+      'no scanners / pkg types given: Trivy defaults',
+      'a/b',
+      { scanners: [], pkgTypes: [] },
+      [...fixed, '--timeout', '10m', ...tail, '--', 'a/b'],
+    ],
   ])('%s', (_name, ref, over, expected) => {
     expect(buildScanArgs(ref, { ...base, ...over })).toEqual(expected);
   });

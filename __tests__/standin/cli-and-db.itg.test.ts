@@ -36,10 +36,16 @@ describe('version', () => {
     expect(JSON.parse(before.stdout)).toEqual({ Version: '0.74.0' });
 
     await runStandin(['image', '--download-db-only', '--cache-dir', cacheDir], {}, home);
-    const after = await runStandin(['version', '-f', 'json', '--cache-dir', cacheDir], { STANDIN_TRIVY_VERSION: '0.99.0' }, home);
+    const after = await runStandin(
+      ['version', '-f', 'json', '--cache-dir', cacheDir],
+      { STANDIN_TRIVY_VERSION: '0.99.0' },
+      home,
+    );
     const parsed = JSON.parse(after.stdout);
     expect(parsed.Version).toBe('0.99.0');
-    expect(parsed.VulnerabilityDB).toEqual(JSON.parse(readFileSync(path.join(cacheDir, 'db', 'metadata.json'), 'utf8')));
+    expect(parsed.VulnerabilityDB).toEqual(
+      JSON.parse(readFileSync(path.join(cacheDir, 'db', 'metadata.json'), 'utf8')),
+    );
   });
 });
 
@@ -48,14 +54,22 @@ describe('DB download', () => {
     const cacheDir = fresh('db');
     const log = path.join(home, 'db.log');
     const r = await runStandin(
-      ['image', '--download-db-only', '--cache-dir', cacheDir, '--db-repository', 'registry.example/trivy-db:2'],
+      [
+        'image',
+        '--download-db-only',
+        '--cache-dir',
+        cacheDir,
+        '--db-repository',
+        'registry.example/trivy-db:2',
+      ],
       { STANDIN_LOG: log },
       home,
     );
     expect(r.exitCode).toBe(0);
     const meta = JSON.parse(readFileSync(path.join(cacheDir, 'db', 'metadata.json'), 'utf8'));
     expect(meta.Version).toBe(2);
-    for (const k of ['NextUpdate', 'UpdatedAt', 'DownloadedAt']) expect(meta[k]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    for (const k of ['NextUpdate', 'UpdatedAt', 'DownloadedAt'])
+      expect(meta[k]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
     expect(Date.parse(meta.NextUpdate) - Date.parse(meta.UpdatedAt)).toBe(6 * 3_600_000);
     expect(existsSync(path.join(cacheDir, 'db', 'trivy.db'))).toBe(true);
     expect(existsSync(path.join(cacheDir, 'java-db'))).toBe(false);
@@ -66,7 +80,14 @@ describe('DB download', () => {
     const cacheDir = fresh('javadb');
     const log = path.join(home, 'javadb.log');
     const r = await runStandin(
-      ['image', '--download-java-db-only', '--cache-dir', cacheDir, '--java-db-repository', 'a.example/java-db:1,b.example/java-db:1'],
+      [
+        'image',
+        '--download-java-db-only',
+        '--cache-dir',
+        cacheDir,
+        '--java-db-repository',
+        'a.example/java-db:1,b.example/java-db:1',
+      ],
       { STANDIN_LOG: log, STANDIN_DB_DENY: 'a.example/java-db:1' },
       home,
     );
@@ -89,7 +110,15 @@ describe('DB download', () => {
 
   test('--skip-db-update on an empty cache is an error, before any registry access', async () => {
     const r = await runStandin(
-      ['image', '--skip-db-update', '--format', 'json', '--cache-dir', fresh('skip'), '127.0.0.1:1/nothing:1'],
+      [
+        'image',
+        '--skip-db-update',
+        '--format',
+        'json',
+        '--cache-dir',
+        fresh('skip'),
+        '127.0.0.1:1/nothing:1',
+      ],
       {},
       home,
     );

@@ -2,7 +2,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { pushImage, startLocalRegistry, type LocalRegistry, type PushedImage } from '../../test-support/trivy-standin/push-image.js';
+import {
+  pushImage,
+  startLocalRegistry,
+  type LocalRegistry,
+  type PushedImage,
+} from '../../test-support/trivy-standin/push-image.js';
 import { readStandinLog, runStandin } from './standin-helpers.js';
 
 // The stand-in really fetches the image from a real registry (Debian's docker-registry), so the report's digests
@@ -60,7 +65,9 @@ describe('a scan fetches the image it names', () => {
     expect(report.Metadata.RepoDigests).toEqual([`${open.host}/team/api@${vulnsImage.digest}`]);
     expect(report.Metadata.ImageID).toBe(vulnsImage.configDigest);
     expect(report.Metadata.ImageConfig.created).toBe('2026-02-03T04:05:06Z');
-    const vulns = report.Results.flatMap((x: { Vulnerabilities?: { Severity: string }[] }) => x.Vulnerabilities ?? []);
+    const vulns = report.Results.flatMap(
+      (x: { Vulnerabilities?: { Severity: string }[] }) => x.Vulnerabilities ?? [],
+    );
     expect(new Set(vulns.map((v: { Severity: string }) => v.Severity))).toEqual(
       new Set(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN']),
     );
@@ -77,17 +84,33 @@ describe('a scan fetches the image it names', () => {
     expect(r.stdout).toBe('');
     const report = JSON.parse(readFileSync(out, 'utf8'));
     expect(report.Metadata.RepoDigests).toEqual([`${open.host}/team/plain@${plain.digest}`]);
-    expect(report.Results.flatMap((x: { Vulnerabilities?: unknown[] }) => x.Vulnerabilities ?? [])).toEqual([]);
+    expect(report.Results.flatMap((x: { Vulnerabilities?: unknown[] }) => x.Vulnerabilities ?? [])).toEqual(
+      [],
+    );
   });
 
   test('--list-all-pkgs=false, --severity, --pkg-types and --scanners shape the report', async () => {
     const ref = `${open.host}/team/web:v2`;
     const all = JSON.parse((await runStandin(scanArgs(ref, '--scanners', 'vuln,secret'), {}, home)).stdout);
-    expect(all.Results.map((x: { Class: string }) => x.Class)).toEqual(['os-pkgs', 'lang-pkgs', 'lang-pkgs', 'secret']);
+    expect(all.Results.map((x: { Class: string }) => x.Class)).toEqual([
+      'os-pkgs',
+      'lang-pkgs',
+      'lang-pkgs',
+      'secret',
+    ]);
     expect(all.Metadata.RepoDigests).toEqual([`${open.host}/team/web@${nodeImage.digest}`]);
 
     const r = await runStandin(
-      scanArgs(ref, '--list-all-pkgs=false', '--severity', 'CRITICAL,HIGH', '--pkg-types', 'library', '--scanners', 'vuln'),
+      scanArgs(
+        ref,
+        '--list-all-pkgs=false',
+        '--severity',
+        'CRITICAL,HIGH',
+        '--pkg-types',
+        'library',
+        '--scanners',
+        'vuln',
+      ),
       {},
       home,
     );
@@ -108,11 +131,17 @@ describe('a scan fetches the image it names', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`unable to find the specified image "${ref}"`);
-    expect(r.stderr).toContain(`remote error: GET http://${open.host}/v2/team/api/manifests/nope: MANIFEST_UNKNOWN: manifest unknown`);
+    expect(r.stderr).toContain(
+      `remote error: GET http://${open.host}/v2/team/api/manifests/nope: MANIFEST_UNKNOWN: manifest unknown`,
+    );
   });
 
   test('--timeout shorter than the scan -> context deadline exceeded, exit 1', async () => {
-    const r = await runStandin(scanArgs(`${open.host}/team/api:1.0`, '--timeout', '300ms'), { STANDIN_SCAN_DELAY_MS: '3000' }, home);
+    const r = await runStandin(
+      scanArgs(`${open.host}/team/api:1.0`, '--timeout', '300ms'),
+      { STANDIN_SCAN_DELAY_MS: '3000' },
+      home,
+    );
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('context deadline exceeded');
     expect(r.stdout).toBe('');
@@ -125,7 +154,9 @@ describe('credentials, the way Trivy takes them', () => {
   test('no credentials: refused with the registry text', async () => {
     const r = await runStandin(scanArgs(ref()), {}, home);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain(`GET http://${locked.host}/v2/private/app/manifests/latest: UNAUTHORIZED: authentication required`);
+    expect(r.stderr).toContain(
+      `GET http://${locked.host}/v2/private/app/manifests/latest: UNAUTHORIZED: authentication required`,
+    );
   });
 
   test('wrong password: refused', async () => {
@@ -142,14 +173,19 @@ describe('credentials, the way Trivy takes them', () => {
       home,
     );
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout).Metadata.RepoDigests).toEqual([`${locked.host}/private/app@${privateImage.digest}`]);
+    expect(JSON.parse(r.stdout).Metadata.RepoDigests).toEqual([
+      `${locked.host}/private/app@${privateImage.digest}`,
+    ]);
     const line = readStandinLog(log).at(-1)!;
     expect(line.credentialEnv).toEqual(expect.arrayContaining(['TRIVY_USERNAME', 'TRIVY_PASSWORD']));
     expect(JSON.stringify(line)).not.toContain(password);
   });
 
   test.each([
-    ['auth', (h: string) => ({ auths: { [h]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } } })],
+    [
+      'auth',
+      (h: string) => ({ auths: { [h]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } } }),
+    ],
     ['username/password', (h: string) => ({ auths: { [`https://${h}`]: { username: user, password } } })],
   ])('$DOCKER_CONFIG/config.json auths (%s)', async (_kind, config) => {
     const dir = path.join(home, `docker-${_kind.replace('/', '-')}`);
@@ -183,7 +219,18 @@ describe('the fs scan cache lock', () => {
     for (let i = 0; i < 100 && !existsSync(lock); i++) await new Promise((r) => setTimeout(r, 50));
     expect(existsSync(lock)).toBe(true);
 
-    const memArgs = ['image', '--format', 'json', '--skip-db-update', '--cache-backend', 'memory', '--cache-dir', shared, '--quiet', ref];
+    const memArgs = [
+      'image',
+      '--format',
+      'json',
+      '--skip-db-update',
+      '--cache-backend',
+      'memory',
+      '--cache-dir',
+      shared,
+      '--quiet',
+      ref,
+    ];
     const [second, memory] = await Promise.all([runStandin(fsArgs, {}, home), runStandin(memArgs, {}, home)]);
     expect(second.exitCode).toBe(1);
     expect(second.stderr).toContain('cache may be in use by another process');

@@ -6,8 +6,14 @@ import { projectRoot } from '../../test-support/paths.js';
 export const standinPath = path.join(projectRoot, 'test-support', 'trivy-standin', 'trivy.mjs');
 
 /** Runs the stand-in with a clean environment: no TRIVY_* from the developer's shell, HOME in a temp dir. */
-export function runStandin(args: string[], env: Record<string, string | undefined>, home: string): Promise<ProcessResult> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TRIVY_') && !k.startsWith('STANDIN_')));
+export function runStandin(
+  args: string[],
+  env: Record<string, string | undefined>,
+  home: string,
+): Promise<ProcessResult> {
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('TRIVY_') && !k.startsWith('STANDIN_')),
+  );
   return runProcess({
     command: standinPath,
     args,

@@ -13,7 +13,13 @@ import { readReportFile } from './results-file.js';
 export async function expandReportGlobs(patterns: readonly string[], workspace: string): Promise<string[]> {
   const files = new Set<string>();
   for (const pattern of patterns) {
-    const matched = await glob([pattern], { cwd: workspace, absolute: true, onlyFiles: true, dot: true, expandDirectories: false });
+    const matched = await glob([pattern], {
+      cwd: workspace,
+      absolute: true,
+      onlyFiles: true,
+      dot: true,
+      expandDirectories: false,
+    });
     if (matched.length === 0) {
       throw new ConfigurationError(
         `reports: "${pattern}" matches no file under ${workspace}. Give the path or glob of results files ` +
@@ -27,16 +33,23 @@ export async function expandReportGlobs(patterns: readonly string[], workspace: 
 }
 
 /** Reads every report file (results files of earlier runs or raw Trivy reports) and merges them by digest. */
-export async function loadReports(files: readonly string[], logger: Logger): Promise<MergedResults & { inputs: ResultsFile[] }> {
+export async function loadReports(
+  files: readonly string[],
+  logger: Logger,
+): Promise<MergedResults & { inputs: ResultsFile[] }> {
   const inputs: ResultsFile[] = [];
   for (const file of files) {
     const read = await readReportFile(file);
-    logger.info(`Read ${read.kind === 'results' ? 'results file' : 'Trivy report'} ${file} (${read.results.images.length} image(s)).`);
+    logger.info(
+      `Read ${read.kind === 'results' ? 'results file' : 'Trivy report'} ${file} (${read.results.images.length} image(s)).`,
+    );
     inputs.push(read.results);
   }
   const merged = mergeResults(inputs);
   if (merged.trivyVersions.length > 1) {
-    logger.warning(`The reports come from several Trivy versions (${merged.trivyVersions.join(', ')}); findings may differ between them.`);
+    logger.warning(
+      `The reports come from several Trivy versions (${merged.trivyVersions.join(', ')}); findings may differ between them.`,
+    );
   }
   return { ...merged, inputs };
 }
@@ -45,13 +58,19 @@ export async function loadReports(files: readonly string[], logger: Logger): Pro
  * Adds repository-file origins (from `discover-files`) to merged images that have none, so a fan-in job over raw
  * reports can still annotate the Dockerfile line that pulls an image in.
  */
-export function attachOrigins<T extends { target: Target }>(images: T[], fileTargets: readonly Target[]): T[] {
+export function attachOrigins<T extends { target: Target }>(
+  images: T[],
+  fileTargets: readonly Target[],
+): T[] {
   const byRef = new Map(fileTargets.map((t) => [t.ref, t]));
   return images.map((image) => {
     const found = byRef.get(image.target.ref);
     if (!found) return image;
     const seen = new Set(image.target.origins.map((o) => `${o.file}:${o.line}`));
-    const origins = [...image.target.origins, ...found.origins.filter((o) => !seen.has(`${o.file}:${o.line}`))];
+    const origins = [
+      ...image.target.origins,
+      ...found.origins.filter((o) => !seen.has(`${o.file}:${o.line}`)),
+    ];
     const sources = [...new Set([...image.target.sources, ...found.sources])];
     return { ...image, target: { ...image.target, origins, sources } };
   });

@@ -120,7 +120,11 @@ export async function prepareTrivyDatabases(opts: PrepareDbOptions): Promise<Pre
   const needDb = !fresh(await readMetadata(path.join(dbDir, 'metadata.json')), now);
   const needJava = opts.needJavaDb && !fresh(await readMetadata(path.join(javaDir, 'metadata.json')), now);
   if (needDb) {
-    await download(opts, ['--download-db-only', ...repositoryFlag('--db-repository', trivy.dbRepositories)], 'vulnerability DB');
+    await download(
+      opts,
+      ['--download-db-only', ...repositoryFlag('--db-repository', trivy.dbRepositories)],
+      'vulnerability DB',
+    );
   }
   if (needJava) {
     await download(
@@ -163,7 +167,9 @@ async function download(opts: PrepareDbOptions, flags: string[], what: string): 
     timeoutMs: 15 * 60_000,
   });
   if (result.exitCode !== 0) {
-    const detail = result.timedOut ? 'timed out after 15m' : trivyFatalText(result.stderr) || `exit ${result.exitCode}`;
+    const detail = result.timedOut
+      ? 'timed out after 15m'
+      : trivyFatalText(result.stderr) || `exit ${result.exitCode}`;
     throw new Error(
       `Trivy could not download its ${what}: ${detail}. If the default DB registries are rate-limited or ` +
         'unreachable, set `db-repository` / `java-db-repository` to a mirror.',
@@ -181,7 +187,9 @@ export async function readTrivyVersion(
   const result = await runProcess({ command: trivyPath, args, timeoutMs: 60_000 });
   const parsed = result.exitCode === 0 ? parseVersionJson(result.stdout) : undefined;
   if (!parsed) {
-    throw new Error(`${trivyPath} --version --format json failed (exit ${result.exitCode}): ${trivyFatalText(result.stderr)}`);
+    throw new Error(
+      `${trivyPath} --version --format json failed (exit ${result.exitCode}): ${trivyFatalText(result.stderr)}`,
+    );
   }
   return parsed;
 }

@@ -69,7 +69,9 @@ export async function installTrivy(cfg: TrivyConfig, deps: InstallDeps): Promise
   try {
     await tc.downloadTool(url, archive);
   } catch (e) {
-    throw new Error(`Could not download Trivy ${version} from ${url}: ${errorMessage(e)}. Check \`trivy-download-url\`.`);
+    throw new Error(
+      `Could not download Trivy ${version} from ${url}: ${errorMessage(e)}. Check \`trivy-download-url\`.`,
+    );
   }
   try {
     const actual = await sha256File(archive);
@@ -85,7 +87,9 @@ export async function installTrivy(cfg: TrivyConfig, deps: InstallDeps): Promise
     const extractTo = path.join(tempDir, `trivy-${randomUUID()}`);
     await mkdir(extractTo, { recursive: true });
     const extracted =
-      asset.archive === 'zip' ? await tc.extractZip(archive, extractTo) : await tc.extractTar(archive, extractTo);
+      asset.archive === 'zip'
+        ? await tc.extractZip(archive, extractTo)
+        : await tc.extractTar(archive, extractTo);
     if (!existsSync(path.join(extracted, asset.binary))) {
       throw new Error(`${asset.name} holds no ${asset.binary} at its top level`);
     }
@@ -128,7 +132,9 @@ async function resolveLatest(http: HttpClient, deps: InstallDeps): Promise<strin
   if (deps.githubToken) headers.authorization = `Bearer ${deps.githubToken}`;
   const res = await http({ url, headers, timeoutMs: 30_000 });
   if (res.status !== 200) {
-    throw new Error(`Could not resolve trivy-version latest: GET ${url} answered ${res.status}. Pin an exact version.`);
+    throw new Error(
+      `Could not resolve trivy-version latest: GET ${url} answered ${res.status}. Pin an exact version.`,
+    );
   }
   const tag = res.json<{ tag_name?: string }>().tag_name;
   if (!tag) throw new Error(`Could not resolve trivy-version latest: ${url} has no tag_name.`);

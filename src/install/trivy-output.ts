@@ -22,5 +22,9 @@ export function trivyFatalText(stderr: string): string {
   }
   const errors = lines.filter((l) => /\tERROR\t/.test(l)).map((l) => l.replace(/^.*?\tERROR\t/, ''));
   if (errors.length) return errors.join('\n').trim();
-  return lines.filter((l) => l.trim()).slice(-10).join('\n').trim();
+  return lines
+    .filter((l) => l.trim())
+    .slice(-10)
+    .join('\n')
+    .trim();
 }

@@ -48,10 +48,13 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
   return octokit;
 }
 
-/** The HTTP status of an Octokit RequestError, if the error is one. */
+/**
+ * The HTTP status GitHub answered with, or undefined when no answer came: Octokit reports a failed fetch
+ * (connection refused, reset) as a 500 without a response, and that is not GitHub saying 500.
+ */
 export function httpStatusOf(error: unknown): number | undefined {
-  const status = (error as { status?: unknown } | null)?.status;
-  return typeof status === 'number' ? status : undefined;
+  const { status, response } = (error ?? {}) as { status?: unknown; response?: unknown };
+  return typeof status === 'number' && response !== undefined ? status : undefined;
 }
 
 /** GitHub's own `message` from an error response, else the error's message. */
@@ -72,8 +75,7 @@ const TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 function isRetryable(error: unknown): boolean {
   const status = httpStatusOf(error);
-  // Octokit reports a failed fetch (connection refused, reset) as a 500 without a response.
-  if (status === undefined) return true;
+  if (status === undefined) return true; // no answer at all: a network error
   if (TRANSIENT_STATUSES.has(status)) return true;
   // A secondary rate limit is a 403 that says when to come back.
   return status === 403 && retryAfterOf(error) !== null;

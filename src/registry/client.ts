@@ -418,9 +418,6 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
       return createdForDigest(repository, digest);
     },
     async describeImage(repository, reference) {
-      if (reference.startsWith('sha256:') && createdByManifest.has(reference)) {
-        return { digest: reference, mediaType: '', createdAt: await createdByManifest.get(reference) };
-      }
       const { digest, mediaType, manifest } = await getManifest(repository, reference);
       let created = createdByManifest.get(digest);
       if (!created) {

@@ -43,7 +43,6 @@ export interface SarifLocation {
     artifactLocation: { uri: string; uriBaseId: string };
     region: SarifRegion;
   };
-  message: SarifMessage;
 }
 
 export interface SarifSuppression {

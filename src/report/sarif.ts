@@ -94,7 +94,7 @@ export function buildSarifFiles(images: readonly ImageResult[], opts: SarifOptio
     const ref = image.target.ref;
     if (image.status === 'failed') {
       const run = buildFailedImageRun(image, automationId, opts.trivyVersion, opts.toolVersion);
-      sized.push({ run, gzipBytes: gzipBytesOf([run]) });
+      sized.push({ run, gzipBytes: gzipBytesOf([run]), exact: true });
       return;
     }
 
@@ -176,8 +176,56 @@ function runFindings(
 
 interface SizedRun {
   run: SarifRun;
-  /** Gzipped size of a file holding this run alone. */
+  /** Gzipped size of a file holding this run alone: measured, or estimated from a sample (see estimateGzipBytes). */
   gzipBytes: number;
+  exact: boolean;
+}
+
+/**
+ * Serialising and compressing every run only to learn its size would cost more than building the SARIF (the
+ * uploader compresses it again anyway). So sizes are estimated from an evenly spread sample of rules and results,
+ * with a margin, and measured exactly only when they matter: a run or a file estimated at over 70% of the limit.
+ * (Small samples compress worse than whole runs, so estimates come out ~1.3x the truth before the margin; a file
+ * would need runs compressing ~1.8x worse than their samples to pass unmeasured and be over the limit.)
+ */
+const EXACT_ABOVE_SHARE = 0.7;
+const SAMPLE_SIZE = 120;
+const ESTIMATE_MARGIN = 1.25;
+
+function sizeRun(run: SarifRun, maxGzipBytes: number): SizedRun {
+  const estimate = estimateGzipBytes(run);
+  if (estimate === undefined || estimate > maxGzipBytes * EXACT_ABOVE_SHARE) {
+    return { run, gzipBytes: gzipBytesOf([run]), exact: true };
+  }
+  return { run, gzipBytes: estimate, exact: false };
+}
+
+/** Undefined when the run is small enough to measure exactly at little cost. */
+export function estimateGzipBytes(run: SarifRun): number | undefined {
+  const rules = run.tool.driver.rules ?? [];
+  const results = run.results;
+  if (rules.length + results.length <= 2 * SAMPLE_SIZE) return undefined;
+  const withItems = (someRules: typeof rules, someResults: typeof results): SarifRun => ({
+    ...run,
+    tool: { driver: { ...run.tool.driver, rules: someRules } },
+    results: someResults,
+  });
+  const sampleRules = evenlySpread(rules, SAMPLE_SIZE);
+  const sampleResults = evenlySpread(results, SAMPLE_SIZE);
+  const empty = gzipBytesOf([withItems([], [])]);
+  const perRule = sampleRules.length
+    ? Math.max(0, gzipBytesOf([withItems(sampleRules, [])]) - empty) / sampleRules.length
+    : 0;
+  const perResult = sampleResults.length
+    ? Math.max(0, gzipBytesOf([withItems([], sampleResults)]) - empty) / sampleResults.length
+    : 0;
+  return Math.ceil(empty + (perRule * rules.length + perResult * results.length) * ESTIMATE_MARGIN);
+}
+
+function evenlySpread<T>(items: readonly T[], count: number): T[] {
+  if (items.length <= count) return [...items];
+  const step = items.length / count;
+  return Array.from({ length: count }, (_, i) => items[Math.floor(i * step)]);
 }
 
 /**
@@ -189,20 +237,19 @@ function fitRun(
   findings: readonly RunFinding[],
   maxGzipBytes: number,
 ): { sized: SizedRun; kept: number } {
-  const run = build(findings);
-  const gzipBytes = gzipBytesOf([run]);
-  if (gzipBytes <= maxGzipBytes || findings.length === 0) return { sized: { run, gzipBytes }, kept: findings.length };
+  const first = sizeRun(build(findings), maxGzipBytes);
+  if (first.gzipBytes <= maxGzipBytes || findings.length === 0) return { sized: first, kept: findings.length };
   let low = 0; // known to fit (an empty run always does)
   let high = findings.length; // known not to fit
-  let best: SizedRun = { run: build([]), gzipBytes: 0 };
-  best.gzipBytes = gzipBytesOf([best.run]);
+  const empty = build([]);
+  let best: SizedRun = { run: empty, gzipBytes: gzipBytesOf([empty]), exact: true };
   while (high - low > 1) {
     const mid = Math.floor((low + high) / 2);
     const candidate = build(findings.slice(0, mid));
     const size = gzipBytesOf([candidate]);
     if (size <= maxGzipBytes) {
       low = mid;
-      best = { run: candidate, gzipBytes: size };
+      best = { run: candidate, gzipBytes: size, exact: true };
     } else {
       high = mid;
     }
@@ -211,9 +258,9 @@ function fitRun(
 }
 
 /**
- * Runs into files: at most `maxRuns` each, and under the gzip limit. Sizes are measured per run; a file's gzipped
- * size is close to the sum of its runs' (deflate's window is 32 KB, far smaller than a run), and when that sum comes
- * near the limit the whole file is measured, and split in two if it is over.
+ * Runs into files: at most `maxRuns` each, and under the gzip limit. A file's gzipped size is close to the sum of
+ * its runs' (deflate's window is 32 KB, far smaller than a run); when that sum is over 70% of the limit the whole
+ * file is measured, and split in two if it is over.
  */
 function packRuns(runs: readonly SizedRun[], maxRuns: number, maxGzipBytes: number): SarifLog[] {
   const groups: SizedRun[][] = [];
@@ -233,7 +280,9 @@ function packRuns(runs: readonly SizedRun[], maxRuns: number, maxGzipBytes: numb
   const files: SarifLog[] = [];
   const emit = (group: SizedRun[]) => {
     const sum = group.reduce((total, r) => total + r.gzipBytes, 0);
-    if (group.length > 1 && sum > maxGzipBytes * 0.9 && gzipBytesOf(group.map((r) => r.run)) > maxGzipBytes) {
+    // A lone run over 70% of the limit was measured exactly already (sizeRun).
+    const measure = group.length > 1 && sum > maxGzipBytes * EXACT_ABOVE_SHARE;
+    if (measure && gzipBytesOf(group.map((r) => r.run)) > maxGzipBytes) {
       const half = Math.ceil(group.length / 2);
       emit(group.slice(0, half));
       emit(group.slice(half));

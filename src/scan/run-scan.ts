@@ -51,12 +51,21 @@ export async function scanImage(target: Target, opts: ScanImageOptions): Promise
       timeoutMs: hardKillAfterMs(opts.timeoutMs),
     });
   } catch (e) {
-    return { ok: false, error: `Trivy could not be started: ${e instanceof Error ? e.message : String(e)}`, durationMs: Date.now() - started };
+    return {
+      ok: false,
+      error: `Trivy could not be started: ${e instanceof Error ? e.message : String(e)}`,
+      durationMs: Date.now() - started,
+    };
   }
   const durationMs = result.durationMs;
-  if (result.timedOut) return { ok: false, error: `timed out after ${goDuration(opts.timeoutMs)}`, durationMs };
+  if (result.timedOut)
+    return { ok: false, error: `timed out after ${goDuration(opts.timeoutMs)}`, durationMs };
   if (result.exitCode !== 0) {
-    return { ok: false, error: trivyFatalText(result.stderr) || `Trivy exited with code ${result.exitCode}`, durationMs };
+    return {
+      ok: false,
+      error: trivyFatalText(result.stderr) || `Trivy exited with code ${result.exitCode}`,
+      durationMs,
+    };
   }
   let text: string;
   try {
@@ -71,13 +80,20 @@ export async function scanImage(target: Target, opts: ScanImageOptions): Promise
     }
     return { ok: true, report, reportFile, durationMs };
   } catch (e) {
-    return { ok: false, error: `Trivy wrote no valid JSON report: ${e instanceof Error ? e.message : String(e)}`, durationMs };
+    return {
+      ok: false,
+      error: `Trivy wrote no valid JSON report: ${e instanceof Error ? e.message : String(e)}`,
+      durationMs,
+    };
   }
 }
 
 /** A readable, unique file name per reference: `ghcr.io_acme_api_1.2-3f9c2a1b.json`. */
 export function reportFileName(ref: string): string {
-  const readable = ref.replace(/@sha256:[0-9a-f]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 100);
+  const readable = ref
+    .replace(/@sha256:[0-9a-f]+$/, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .slice(0, 100);
   const hash = createHash('sha256').update(ref).digest('hex').slice(0, 8);
   return `${readable}-${hash}.json`;
 }

@@ -29,7 +29,13 @@ export function buildScanArgs(ref: string, opts: ScanArgsOptions): string[] {
   ];
   if (opts.scanners.length) args.push('--scanners', opts.scanners.join(','));
   if (opts.pkgTypes.length) args.push('--pkg-types', opts.pkgTypes.join(','));
-  args.push('--timeout', goDuration(opts.timeoutMs), '--quiet', '--skip-version-check', '--disable-telemetry');
+  args.push(
+    '--timeout',
+    goDuration(opts.timeoutMs),
+    '--quiet',
+    '--skip-version-check',
+    '--disable-telemetry',
+  );
   if (opts.platform) args.push('--platform', opts.platform);
   // `--` so that a reference can never be read as a flag.
   args.push('--', ref);

@@ -15,7 +15,9 @@ export interface LocalRegistry {
   close(): Promise<void>;
 }
 
-export async function startLocalRegistry(opts: { user?: string; password?: string } = {}): Promise<LocalRegistry> {
+export async function startLocalRegistry(
+  opts: { user?: string; password?: string } = {},
+): Promise<LocalRegistry> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'standin-registry-'));
   let auth = '';
   if (opts.user && opts.password) {
@@ -64,7 +66,12 @@ export async function pushImage(
   host: string,
   repository: string,
   tag: string,
-  opts: { labels?: Record<string, string>; created?: string; content?: string; auth?: { user: string; password: string } } = {},
+  opts: {
+    labels?: Record<string, string>;
+    created?: string;
+    content?: string;
+    auth?: { user: string; password: string };
+  } = {},
 ): Promise<PushedImage> {
   const headers: Record<string, string> = opts.auth
     ? { authorization: `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`).toString('base64')}` }
@@ -97,9 +104,17 @@ export async function pushImage(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-      config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: config.length, digest: sha256(config) },
+      config: {
+        mediaType: 'application/vnd.docker.container.image.v1+json',
+        size: config.length,
+        digest: sha256(config),
+      },
       layers: [
-        { mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: layer.length, digest: sha256(layer) },
+        {
+          mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+          size: layer.length,
+          digest: sha256(layer),
+        },
       ],
     }),
   );
@@ -121,7 +136,12 @@ function tarOneFile(name: string, content: string): Buffer {
   header.write('0000000\0', 108);
   header.write('0000000\0', 116);
   header.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
-  header.write(`${Math.floor(Date.parse('2026-01-01T00:00:00Z') / 1000).toString(8).padStart(11, '0')}\0`, 136);
+  header.write(
+    `${Math.floor(Date.parse('2026-01-01T00:00:00Z') / 1000)
+      .toString(8)
+      .padStart(11, '0')}\0`,
+    136,
+  );
   header.write('        ', 148);
   header.write('0', 156);
   header.write('ustar\0', 257);

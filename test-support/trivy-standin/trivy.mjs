@@ -82,9 +82,22 @@ const LIST_FLAGS = new Set([
 const SEVERITIES = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
 const SCANNERS = ['vuln', 'misconfig', 'secret', 'license'];
 const PKG_TYPES = ['os', 'library'];
-const FORMATS = ['table', 'json', 'template', 'sarif', 'cyclonedx', 'spdx', 'spdx-json', 'github', 'cosign-vuln'];
+const FORMATS = [
+  'table',
+  'json',
+  'template',
+  'sarif',
+  'cyclonedx',
+  'spdx',
+  'spdx-json',
+  'github',
+  'cosign-vuln',
+];
 const DEFAULT_DB_REPOS = ['mirror.gcr.io/aquasec/trivy-db:2', 'ghcr.io/aquasecurity/trivy-db:2'];
-const DEFAULT_JAVA_DB_REPOS = ['mirror.gcr.io/aquasec/trivy-java-db:1', 'ghcr.io/aquasecurity/trivy-java-db:1'];
+const DEFAULT_JAVA_DB_REPOS = [
+  'mirror.gcr.io/aquasec/trivy-java-db:1',
+  'ghcr.io/aquasecurity/trivy-java-db:1',
+];
 const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -118,9 +131,12 @@ process.on('exit', (code) => {
     }
   }
   if (process.env.STANDIN_LOG) {
-    const credentialEnv = ['TRIVY_USERNAME', 'TRIVY_PASSWORD', 'TRIVY_REGISTRY_TOKEN', 'DOCKER_CONFIG'].filter(
-      (n) => process.env[n],
-    );
+    const credentialEnv = [
+      'TRIVY_USERNAME',
+      'TRIVY_PASSWORD',
+      'TRIVY_REGISTRY_TOKEN',
+      'DOCKER_CONFIG',
+    ].filter((n) => process.env[n]);
     const line = JSON.stringify({ ...invocation, end: Date.now(), exitCode: code, credentialEnv });
     fs.appendFileSync(process.env.STANDIN_LOG, `${line}\n`);
   }
@@ -141,7 +157,9 @@ function parseArgs(args, spec) {
     if (bool.has(name)) {
       const b = parseBool(v);
       if (b === undefined) {
-        fatal(`invalid argument "${v}" for "--${name}" flag: strconv.ParseBool: parsing "${v}": invalid syntax`);
+        fatal(
+          `invalid argument "${v}" for "--${name}" flag: strconv.ParseBool: parsing "${v}": invalid syntax`,
+        );
       }
       flags.set(name, b);
     } else if (LIST_FLAGS.has(name)) {
@@ -295,7 +313,10 @@ function downloadDb(cacheDir, kind, repositories) {
       DownloadedAt: now.toISOString(),
     }),
   );
-  fs.writeFileSync(path.join(dir, java ? 'trivy-java.db' : 'trivy.db'), `trivy stand-in ${kind} from ${used}\n`);
+  fs.writeFileSync(
+    path.join(dir, java ? 'trivy-java.db' : 'trivy.db'),
+    `trivy stand-in ${kind} from ${used}\n`,
+  );
   (invocation.dbRepositories ??= []).push(used);
   logInfo(`[${label}] Artifact successfully downloaded\trepo="${used}"`);
 }
@@ -376,7 +397,10 @@ function parseReference(ref) {
   }
   let repository = parts.join('/');
   if (host === 'docker.io' && parts.length === 1) repository = `library/${repository}`;
-  if (!repository || !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(repository)) {
+  if (
+    !repository ||
+    !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(repository)
+  ) {
     return undefined;
   }
   if (digest && !/^sha256:[0-9a-f]{64}$/.test(digest)) return undefined;
@@ -393,7 +417,12 @@ function request(url, { method = 'GET', headers = {}, insecure = false, signal }
     const mod = u.protocol === 'https:' ? https : http;
     const req = mod.request(
       u,
-      { method, headers: { 'user-agent': `trivy/${VERSION}`, ...headers }, rejectUnauthorized: !insecure, signal },
+      {
+        method,
+        headers: { 'user-agent': `trivy/${VERSION}`, ...headers },
+        rejectUnauthorized: !insecure,
+        signal,
+      },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
@@ -452,7 +481,8 @@ function parseChallenge(header) {
   const m = /^\s*(\w+)\s*(.*)$/.exec(header);
   if (!m) return undefined;
   const params = {};
-  for (const p of m[2].matchAll(/(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]*))/g)) params[p[1].toLowerCase()] = p[2] ?? p[3];
+  for (const p of m[2].matchAll(/(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]*))/g))
+    params[p[1].toLowerCase()] = p[2] ?? p[3];
   return { scheme: m[1].toLowerCase(), params };
 }
 
@@ -488,7 +518,12 @@ function authenticators(ref, opts) {
   const users = opts.usernames;
   const passwords = opts.passwords;
   if (users.length !== passwords.length) fatal('run error: the number of usernames and passwords must match');
-  const list = users.map((u, i) => ({ kind: 'basic', username: u, password: passwords[i], source: 'username' }));
+  const list = users.map((u, i) => ({
+    kind: 'basic',
+    username: u,
+    password: passwords[i],
+    source: 'username',
+  }));
   list.push(dockerConfigAuth(ref.host));
   return list;
 }
@@ -516,7 +551,8 @@ function dockerConfigAuth(host) {
         source: 'docker-config',
       };
     }
-    if (a.username) return { kind: 'basic', username: a.username, password: a.password ?? '', source: 'docker-config' };
+    if (a.username)
+      return { kind: 'basic', username: a.username, password: a.password ?? '', source: 'docker-config' };
   }
   return { kind: 'anonymous', source: 'anonymous' };
 }
@@ -562,11 +598,14 @@ class RegistrySession {
     if (params.service) u.searchParams.set('service', params.service);
     u.searchParams.set('scope', params.scope || `repository:${this.ref.repository}:pull`);
     const headers = {};
-    if (this.auth.kind === 'basic') headers.Authorization = `Basic ${b64(`${this.auth.username}:${this.auth.password}`)}`;
+    if (this.auth.kind === 'basic')
+      headers.Authorization = `Basic ${b64(`${this.auth.username}:${this.auth.password}`)}`;
     const url = u.toString();
-    const res = await request(url, { headers, insecure: this.opts.insecure, signal: this.opts.signal }).catch((e) => {
-      throw new Error(goNetError('GET', url, e));
-    });
+    const res = await request(url, { headers, insecure: this.opts.insecure, signal: this.opts.signal }).catch(
+      (e) => {
+        throw new Error(goNetError('GET', url, e));
+      },
+    );
     if (res.status !== 200) throw new Error(registryErrorText('GET', url, res));
     const body = JSON.parse(res.body.toString('utf8'));
     const token = body.token || body.access_token;
@@ -594,7 +633,9 @@ async function fetchImage(ref, opts) {
       const digest = top.headers['docker-content-digest'] || sha256(top.body);
       let manifest = JSON.parse(top.body.toString('utf8'));
       if (ref.digest && sha256(top.body) !== ref.digest) {
-        throw new Error(`manifest digest: "${sha256(top.body)}" does not match requested digest: "${ref.digest}"`);
+        throw new Error(
+          `manifest digest: "${sha256(top.body)}" does not match requested digest: "${ref.digest}"`,
+        );
       }
       if (Array.isArray(manifest.manifests)) {
         const [wantOs, wantArch, wantVariant] = (opts.platform || 'linux/amd64').split('/');
@@ -604,16 +645,24 @@ async function fetchImage(ref, opts) {
             m.platform?.architecture === wantArch &&
             (!wantVariant || m.platform?.variant === wantVariant),
         );
-        if (!child) throw new Error(`no child with platform ${opts.platform || 'linux/amd64'} in index ${ref.name}`);
+        if (!child)
+          throw new Error(`no child with platform ${opts.platform || 'linux/amd64'} in index ${ref.name}`);
         const res = await session.get(`/v2/${ref.repository}/manifests/${child.digest}`, accept);
         manifest = JSON.parse(res.body.toString('utf8'));
       }
       if (!manifest.config?.digest) throw new Error(`unsupported manifest media type ${manifest.mediaType}`);
       const blob = await session.get(`/v2/${ref.repository}/blobs/${manifest.config.digest}`);
       if (sha256(blob.body) !== manifest.config.digest) {
-        throw new Error(`error verifying sha256 checksum of ${manifest.config.digest}; got "${sha256(blob.body)}"`);
+        throw new Error(
+          `error verifying sha256 checksum of ${manifest.config.digest}; got "${sha256(blob.body)}"`,
+        );
       }
-      return { digest, manifest, configDigest: manifest.config.digest, config: JSON.parse(blob.body.toString('utf8')) };
+      return {
+        digest,
+        manifest,
+        configDigest: manifest.config.digest,
+        config: JSON.parse(blob.body.toString('utf8')),
+      };
     } catch (e) {
       if (opts.signal?.aborted) throw e;
       errors.push(e.message);
@@ -625,7 +674,8 @@ async function fetchImage(ref, opts) {
 // ---- the report ----------------------------------------------------------------------------------------------
 
 function loadTemplate(name) {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`label standin.report "${name}" is not a template name`);
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(name))
+    throw new Error(`label standin.report "${name}" is not a template name`);
   if (EMBEDDED_REPORTS) {
     const t = EMBEDDED_REPORTS[name];
     if (!t) throw new Error(`no stand-in report template "${name}"`);
@@ -718,7 +768,10 @@ function printVersion(cacheDir, format) {
 function listFlag(flags, name, fallback, allowed) {
   const values = flags.get(name) ?? fallback;
   for (const v of values) {
-    if (!allowed.includes(v)) fatal(`flag error: ${name.replace(/-/g, ' ')} error: invalid value "${v}" (allowed values: ${allowed.join(',')})`);
+    if (!allowed.includes(v))
+      fatal(
+        `flag error: ${name.replace(/-/g, ' ')} error: invalid value "${v}" (allowed values: ${allowed.join(',')})`,
+      );
   }
   return values;
 }
@@ -735,15 +788,17 @@ async function runImage(flags, positionals) {
   const severities = listFlag(flags, 'severity', SEVERITIES, SEVERITIES);
   const scanners = listFlag(flags, 'scanners', ['vuln', 'secret'], SCANNERS);
   const pkgTypes = listFlag(flags, 'pkg-types', PKG_TYPES, PKG_TYPES);
-  const imageSources = listFlag(flags, 'image-src', ['docker', 'containerd', 'podman', 'remote'], [
-    'docker',
-    'containerd',
-    'podman',
-    'remote',
-  ]);
+  const imageSources = listFlag(
+    flags,
+    'image-src',
+    ['docker', 'containerd', 'podman', 'remote'],
+    ['docker', 'containerd', 'podman', 'remote'],
+  );
   const backend = flags.get('cache-backend') ?? 'fs';
   if (backend !== 'fs' && backend !== 'memory') {
-    fatal(`run error: init error: unable to initialize cache: the Trivy stand-in supports only the fs and memory cache backends, not "${backend}"`);
+    fatal(
+      `run error: init error: unable to initialize cache: the Trivy stand-in supports only the fs and memory cache backends, not "${backend}"`,
+    );
   }
   const dbRepos = flags.get('db-repository') ?? DEFAULT_DB_REPOS;
   const javaDbRepos = flags.get('java-db-repository') ?? DEFAULT_JAVA_DB_REPOS;
@@ -767,14 +822,18 @@ async function runImage(flags, positionals) {
       process.stderr.write(
         `${stamp()}\tERROR\t[vuln] Provide a higher timeout value, see https://trivy.dev/latest/docs/references/troubleshooting/#timeout\n`,
       );
-      fatal('run error: image scan error: scan error: scan failed: failed analysis: analyze error: timeout: context deadline exceeded');
+      fatal(
+        'run error: image scan error: scan error: scan failed: failed analysis: analyze error: timeout: context deadline exceeded',
+      );
     }, timeoutMs).unref();
   }
 
   const metaFile = path.join(cacheDir, 'db', 'metadata.json');
   if (flags.get('skip-db-update')) {
     if (!fs.existsSync(metaFile)) {
-      fatal('run error: init error: DB error: failed to download vulnerability DB: --skip-db-update cannot be specified on the first run');
+      fatal(
+        'run error: init error: DB error: failed to download vulnerability DB: --skip-db-update cannot be specified on the first run',
+      );
     }
   } else if (dbNeedsUpdate(cacheDir)) {
     downloadDb(cacheDir, 'db', dbRepos);
@@ -782,7 +841,10 @@ async function runImage(flags, positionals) {
   if (backend === 'fs') await lockFsCache(cacheDir);
 
   const ref = parseReference(refText);
-  if (!ref) fatal(`run error: image scan error: scan error: unable to initialize a scan service: unable to initialize an image scan service: could not parse reference: ${refText}`);
+  if (!ref)
+    fatal(
+      `run error: image scan error: scan error: unable to initialize a scan service: unable to initialize an image scan service: could not parse reference: ${refText}`,
+    );
   logInfo(`[vuln] Vulnerability scanning is enabled`);
 
   let image;
@@ -840,7 +902,8 @@ async function runImage(flags, positionals) {
   } catch (e) {
     fatal(`run error: image scan error: scan error: ${e.message}`);
   }
-  if (format !== 'json') fatal(`run error: report error: the Trivy stand-in writes only --format json, not ${format}`);
+  if (format !== 'json')
+    fatal(`run error: report error: the Trivy stand-in writes only --format json, not ${format}`);
   const text = `${JSON.stringify(report, null, 2)}\n`;
   const output = flags.get('output');
   if (output) {

@@ -1,0 +1,104 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SEVERITIES } from '../../src/model.js';
+import { buildSarifFiles, type SarifLog } from '../../src/report/sarif.js';
+import { validateSarif, validateSarifFiles, type SarifValidation } from '../../test-support/sarif-multitool.js';
+import { gitHubLimitViolations } from './fixtures/sarif/github-limits.js';
+import { goldenImage, goldenReportNames } from './fixtures/sarif/golden-images.js';
+import { syntheticEstate } from './fixtures/sarif/synthetic-images.js';
+
+// Every SARIF file the action writes must pass the SARIF Multitool with GitHub's ingestion rules ("Gh;Sarif") with
+// zero errors, and stay within GitHub's limits. The tool takes seconds to start and long on big files, so all files
+// are validated in one run of it.
+
+const options = { category: 'image-scan', severities: [...SEVERITIES], toolVersion: '0.1.0', trivyVersion: '0.74.0' };
+
+interface Case {
+  label: string;
+  log: SarifLog;
+  file: string;
+}
+
+const goldens = goldenReportNames();
+let dir: string;
+const cases: Case[] = [];
+let validations: SarifValidation[] = [];
+let syntheticWarnings: string[] = [];
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'isg-sarif-itg-'));
+  const add = (label: string, logs: SarifLog[]) => {
+    logs.forEach((log, index) => {
+      const file = path.join(dir, `${cases.length}-${label.replace(/[^a-z0-9]+/gi, '-')}-${index}.sarif`);
+      fs.writeFileSync(file, JSON.stringify(log));
+      cases.push({ label: `${label} #${index + 1}`, log, file });
+    });
+  };
+
+  for (const name of goldens) {
+    const { image } = goldenImage(name);
+    // Ignore the first finding, so every golden's SARIF also carries a suppression; and show it in the repository.
+    const first = image.findings[0];
+    image.target.origins = [{ file: 'deploy/Dockerfile', line: 3 }];
+    const { files } = buildSarifFiles([image], {
+      ...options,
+      suppressed: first ? [{ image: image.target.ref, findingId: first.id, pkg: first.pkg, reason: 'accepted risk' }] : [],
+    });
+    add(name, files);
+  }
+
+  // 30 images, 60,000 findings; the first image alone has 27,000 (over the 25,000 per run), and one image failed.
+  const images = syntheticEstate({ images: 30, findings: 60_000, heaviest: 27_000 });
+  images.push({ ...images[5], target: { ...images[5].target, repository: 'acme/broken', ref: 'ghcr.io/acme/broken:1' }, status: 'failed', error: 'unable to pull', findings: [] });
+  const built = buildSarifFiles(images, { ...options, reportFailedScans: true });
+  syntheticWarnings = built.warnings;
+  add('synthetic 30x60000', built.files);
+
+  validations = await validateSarifFiles(cases.map((c) => c.file));
+}, 600_000);
+
+afterAll(() => {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('SARIF Multitool validate --rule-kind "Gh;Sarif"', () => {
+  test('validated every file', () => {
+    expect(validations).toHaveLength(cases.length);
+    // Goldens are read when ../shared is present; the synthetic estate always splits into at least 2 files.
+    expect(cases.filter((c) => c.label.startsWith('synthetic')).length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('zero errors, and within GitHub limits, for every file', () => {
+    const report = cases.map((c, i) => ({ file: c.label, errors: validations[i].errors, limits: gitHubLimitViolations(c.log) }));
+    expect(report.filter((r) => r.errors.length > 0 || r.limits.length > 0)).toEqual([]);
+  });
+
+  test('the synthetic estate: 31 runs over 2 files, the 27,000-finding image cut to 25,000 with a warning', () => {
+    const runs = cases.filter((c) => c.label.startsWith('synthetic')).flatMap((c) => c.log.runs);
+    expect(runs).toHaveLength(31);
+    expect(Math.max(...runs.map((r) => r.results.length))).toBe(25_000);
+    expect(syntheticWarnings).toContain(
+      'image ghcr.io/acme/svc-0:1: kept 25,000 of 27,000 results (the most severe); GitHub accepts at most 25,000 per run.',
+    );
+    const failed = runs.find((r) => r.automationDetails.id === 'image-scan/ghcr.io/acme/broken/');
+    expect(failed?.invocations?.[0].executionSuccessful).toBe(false);
+  });
+
+  test.runIf(goldens.length > 0)('goldens: suppressions survive validation', () => {
+    const withSuppression = cases.filter((c) => !c.label.startsWith('synthetic') && c.log.runs[0].results.some((r) => r.suppressions));
+    expect(withSuppression.length).toBeGreaterThan(0);
+  });
+
+  test('the oracle is not blind: a file GitHub would refuse gets errors', async () => {
+    const bad = JSON.parse(fs.readFileSync(cases[cases.length - 1].file, 'utf8'));
+    const run = bad.runs.find((r: { results: unknown[] }) => r.results.length > 0);
+    delete run.results[0].locations;
+    run.results[0].message = {};
+    const file = path.join(dir, 'broken.sarif');
+    fs.writeFileSync(file, JSON.stringify(bad));
+    const { errors } = await validateSarif(file);
+    expect(errors.some((e) => e.includes('locations'))).toBe(true);
+  }, 300_000);
+});
