@@ -5,7 +5,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['__tests__/**/*.test.ts'], exclude: ['__tests__/**/*.itg.test.ts'] } },
+      {
+        test: { name: 'unit', include: ['__tests__/**/*.test.ts'], exclude: ['__tests__/**/*.itg.test.ts'] },
+      },
       {
         test: {
           name: 'integration',

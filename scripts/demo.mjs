@@ -41,7 +41,11 @@ const env = {
   RUNNER_TEMP: scratch,
   ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
 };
-const res = spawnSync(process.execPath, [path.join(root, 'dist', 'index.js')], { env, cwd: root, encoding: 'utf8' });
+const res = spawnSync(process.execPath, [path.join(root, 'dist', 'index.js')], {
+  env,
+  cwd: root,
+  encoding: 'utf8',
+});
 process.stdout.write(res.stdout);
 process.stderr.write(res.stderr);
 
@@ -63,4 +67,6 @@ if (!outputs.result) {
   process.exit(1);
 }
 console.log(`\nVerdict: ${outputs.result}. The step would exit ${res.status} (gate: enforce).`);
-console.log(`Files written under ${path.relative(process.cwd(), path.join(root, 'image-scan-results')) || '.'}/`);
+console.log(
+  `Files written under ${path.relative(process.cwd(), path.join(root, 'image-scan-results')) || '.'}/`,
+);

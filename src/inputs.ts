@@ -45,7 +45,9 @@ export function parseInputs(
     mode,
     images: splitList(get('images')),
     discovery: {
-      registry: optional(get('registry'))?.replace(/^(https?:\/\/)/, '').replace(/\/+$/, ''),
+      registry: optional(get('registry'))
+        ?.replace(/^(https?:\/\/)/, '')
+        .replace(/\/+$/, ''),
       repositories: splitList(get('repositories') || '**'),
       excludeRepositories: splitList(get('exclude-repositories')),
       tags: splitList(get('tags') || '*'),
@@ -106,7 +108,12 @@ function checkCombinations(c: Config): void {
       'reports',
     );
   }
-  if (c.mode !== 'report' && c.images.length === 0 && !c.discovery.registry && c.discovery.discoverFiles.length === 0) {
+  if (
+    c.mode !== 'report' &&
+    c.images.length === 0 &&
+    !c.discovery.registry &&
+    c.discovery.discoverFiles.length === 0
+  ) {
     throw new ConfigurationError(
       'Nothing to scan: give `images` (references, one per line), `registry` (discover images there) or ' +
         '`discover-files` (globs of Dockerfiles/manifests), or use mode: report with `reports`.',
@@ -114,13 +121,22 @@ function checkCombinations(c: Config): void {
     );
   }
   if (c.shards > 0 && c.mode !== 'discover') {
-    throw new ConfigurationError('`shards` only applies with `mode: discover` (it plans the matrix).', 'shards');
+    throw new ConfigurationError(
+      '`shards` only applies with `mode: discover` (it plans the matrix).',
+      'shards',
+    );
   }
   if (c.registryPassword && !c.registryUsername) {
-    throw new ConfigurationError('`registry-password` is set but `registry-username` is empty: give both.', 'registry-username');
+    throw new ConfigurationError(
+      '`registry-password` is set but `registry-username` is empty: give both.',
+      'registry-username',
+    );
   }
   if (c.registryUsername && !c.registryPassword) {
-    throw new ConfigurationError('`registry-username` is set but `registry-password` is empty: give both.', 'registry-password');
+    throw new ConfigurationError(
+      '`registry-username` is set but `registry-password` is empty: give both.',
+      'registry-password',
+    );
   }
 }
 
@@ -158,7 +174,13 @@ function optionalBoolean(get: InputReader, name: string): boolean | undefined {
   throw new ConfigurationError(`\`${name}\` is "${raw}"; use true or false.`, name);
 }
 
-function integer(get: InputReader, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+function integer(
+  get: InputReader,
+  name: string,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   return optionalInteger(get, name, min, max) ?? fallback;
 }
 
@@ -166,7 +188,8 @@ function optionalInteger(get: InputReader, name: string, min: number, max = Numb
   const raw = get(name).trim();
   if (raw === '') return undefined;
   if (!/^-?\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`;
+    const range =
+      max === Number.MAX_SAFE_INTEGER ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`;
     throw new ConfigurationError(`\`${name}\` is "${raw}"; use ${range}.`, name);
   }
   return Number(raw);
@@ -180,7 +203,10 @@ function gateInputs(get: InputReader, gate: GateMode): GateInputs {
   if (failOnRaw) {
     const v = failOnRaw.toLowerCase();
     if (!(FAIL_ON as readonly string[]).includes(v)) {
-      throw new ConfigurationError(`\`fail-on\` is "${failOnRaw}"; allowed: ${FAIL_ON.join(', ')}.`, 'fail-on');
+      throw new ConfigurationError(
+        `\`fail-on\` is "${failOnRaw}"; allowed: ${FAIL_ON.join(', ')}.`,
+        'fail-on',
+      );
     }
     failOn = v.toUpperCase() as FailOn;
   }
@@ -194,7 +220,10 @@ function gateInputs(get: InputReader, gate: GateMode): GateInputs {
   if (cvssRaw) {
     maxCvss = Number(cvssRaw);
     if (!/^\d+(\.\d+)?$/.test(cvssRaw) || maxCvss < 0 || maxCvss > 10) {
-      throw new ConfigurationError(`\`max-cvss\` is "${cvssRaw}"; use a CVSS score from 0 to 10, e.g. 9.0.`, 'max-cvss');
+      throw new ConfigurationError(
+        `\`max-cvss\` is "${cvssRaw}"; use a CVSS score from 0 to 10, e.g. 9.0.`,
+        'max-cvss',
+      );
     }
   }
   return { failOn, max, maxCvss, ignoreUnfixed: optionalBoolean(get, 'ignore-unfixed'), gate };
@@ -207,7 +236,10 @@ function severities(get: InputReader): Severity[] {
   for (const s of splitList(raw)) {
     const v = s.toUpperCase();
     if (!(SEVERITIES as readonly string[]).includes(v)) {
-      throw new ConfigurationError(`\`severity\` has "${s}"; allowed: ${[...SEVERITIES].reverse().join(', ')}.`, 'severity');
+      throw new ConfigurationError(
+        `\`severity\` has "${s}"; allowed: ${[...SEVERITIES].reverse().join(', ')}.`,
+        'severity',
+      );
     }
     if (!out.includes(v as Severity)) out.push(v as Severity);
   }
@@ -219,7 +251,8 @@ function subset(get: InputReader, name: string, allowed: string[], fallback: str
   if (!raw) return fallback;
   const values = splitList(raw).map((v) => v.toLowerCase());
   for (const v of values) {
-    if (!allowed.includes(v)) throw new ConfigurationError(`\`${name}\` has "${v}"; allowed: ${allowed.join(', ')}.`, name);
+    if (!allowed.includes(v))
+      throw new ConfigurationError(`\`${name}\` has "${v}"; allowed: ${allowed.join(', ')}.`, name);
   }
   return [...new Set(values)];
 }
@@ -228,7 +261,10 @@ function trivyVersion(raw: string): string {
   const v = raw.trim().replace(/^v/, '');
   if (v === 'latest') return v;
   if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(v)) {
-    throw new ConfigurationError(`\`trivy-version\` is "${raw}"; use an exact version such as 0.74.0, or latest.`, 'trivy-version');
+    throw new ConfigurationError(
+      `\`trivy-version\` is "${raw}"; use an exact version such as 0.74.0, or latest.`,
+      'trivy-version',
+    );
   }
   if (v === '0.69.4') {
     throw new ConfigurationError(
@@ -240,10 +276,16 @@ function trivyVersion(raw: string): string {
 }
 
 function checksum(raw: string): string | undefined {
-  const v = raw.trim().toLowerCase().replace(/^sha256:/, '');
+  const v = raw
+    .trim()
+    .toLowerCase()
+    .replace(/^sha256:/, '');
   if (!v) return undefined;
   if (!/^[0-9a-f]{64}$/.test(v)) {
-    throw new ConfigurationError('`trivy-checksum` must be the archive\'s SHA-256: 64 hex characters.', 'trivy-checksum');
+    throw new ConfigurationError(
+      "`trivy-checksum` must be the archive's SHA-256: 64 hex characters.",
+      'trivy-checksum',
+    );
   }
   return v;
 }
@@ -263,7 +305,10 @@ function platform(raw: string): string | undefined {
   const v = raw.trim();
   if (!v) return undefined;
   if (!/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(v)) {
-    throw new ConfigurationError(`\`platform\` is "${raw}"; use os/arch, e.g. linux/amd64 or linux/arm64/v8.`, 'platform');
+    throw new ConfigurationError(
+      `\`platform\` is "${raw}"; use os/arch, e.g. linux/amd64 or linux/arm64/v8.`,
+      'platform',
+    );
   }
   return v;
 }

@@ -39,7 +39,9 @@ export async function run(): Promise<void> {
     const config = readInputs({ parseRegistryAuth });
     const listed = resolveListedTargets(config.images, { platform: config.trivy.platform });
     const gatePolicy = await loadGatePolicy(config);
-    const reportFiles = config.reports.length ? await expandReportGlobs(config.reports, config.workspace) : [];
+    const reportFiles = config.reports.length
+      ? await expandReportGlobs(config.reports, config.workspace)
+      : [];
     const fromFiles = await findFileTargets(config, logger);
     const github = gitHubContext(logger);
 
@@ -57,7 +59,12 @@ export async function run(): Promise<void> {
     } else {
       const hosts = [...listed, ...fromFiles.targets].map((t) => t.registry);
       const credentials = await resolveCredentials(config, hosts, { logger, http, env: process.env });
-      const targets = await resolveTargets(config, listed, fromFiles, credentials, { logger, http, clock, env: process.env });
+      const targets = await resolveTargets(config, listed, fromFiles, credentials, {
+        logger,
+        http,
+        clock,
+        env: process.env,
+      });
       if (config.mode === 'discover') {
         setDiscoverOutputs(config, targets.targets, targets.skipped, logger);
         return;
@@ -79,7 +86,13 @@ export async function run(): Promise<void> {
       });
       // The same shape as a fan-in job's: one image per digest, all its tags and origins kept.
       const merged = mergeResults([
-        { schema: RESULTS_SCHEMA, tool: tool(), createdAt: startedAt, images: scanned.images, skipped: targets.skipped },
+        {
+          schema: RESULTS_SCHEMA,
+          tool: tool(),
+          createdAt: startedAt,
+          images: scanned.images,
+          skipped: targets.skipped,
+        },
       ]);
       images = merged.images;
       skipped = merged.skipped;
@@ -103,12 +116,23 @@ export async function run(): Promise<void> {
       verdict,
     };
     await publishResults(
-      { config, results, policyLines: describePolicy(gatePolicy.policy), github, startedAt, toolVersion: TOOL_VERSION },
+      {
+        config,
+        results,
+        policyLines: describePolicy(gatePolicy.policy),
+        github,
+        startedAt,
+        toolVersion: TOOL_VERSION,
+      },
       { logger, clock },
     );
 
     // 3. The gate.
-    applyGate(verdict.result, verdict.violations.map((v) => v.message), logger);
+    applyGate(
+      verdict.result,
+      verdict.violations.map((v) => v.message),
+      logger,
+    );
   } catch (e) {
     if (e instanceof ConfigurationError) {
       core.setFailed(e.message);
@@ -172,5 +196,8 @@ function tool() {
 }
 
 function latest(values: (string | undefined)[]): string | undefined {
-  return values.filter((v): v is string => !!v).sort().at(-1);
+  return values
+    .filter((v): v is string => !!v)
+    .sort()
+    .at(-1);
 }

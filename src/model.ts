@@ -5,7 +5,13 @@ export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as co
 export type Severity = (typeof SEVERITIES)[number];
 
 /** Higher is worse. UNKNOWN ranks lowest, as Trivy orders it. */
-export const SEVERITY_RANK: Record<Severity, number> = { CRITICAL: 4, HIGH: 3, MEDIUM: 2, LOW: 1, UNKNOWN: 0 };
+export const SEVERITY_RANK: Record<Severity, number> = {
+  CRITICAL: 4,
+  HIGH: 3,
+  MEDIUM: 2,
+  LOW: 1,
+  UNKNOWN: 0,
+};
 
 export type SeverityCounts = Record<Severity, number>;
 

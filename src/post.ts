@@ -18,7 +18,9 @@ export async function runPost(): Promise<void> {
     if (!dir) continue;
     try {
       await fs.rm(dir, { recursive: true, force: true });
-      core.info(`Removed ${key === STATE.dockerConfigDir ? 'temporary registry credentials' : 'scratch files'} (${dir}).`);
+      core.info(
+        `Removed ${key === STATE.dockerConfigDir ? 'temporary registry credentials' : 'scratch files'} (${dir}).`,
+      );
     } catch (e) {
       core.warning(`Could not remove ${dir}: ${errorMessage(e)}`);
     }

@@ -76,7 +76,8 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun & { p
     ...opts.env,
   };
   for (const [name, value] of Object.entries(opts.inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
-  const entry = opts.entry ?? path.join(projectRoot, 'dist', 'index.js');
+  // ISG_ACTION_ENTRY: a bundle built elsewhere (ncc build src/index.ts -o DIR) while iterating on the source.
+  const entry = opts.entry ?? process.env.ISG_ACTION_ENTRY ?? path.join(projectRoot, 'dist', 'index.js');
   const main = await spawnNode(opts.node ?? node24, entry, env, dirs.workspace, opts.timeoutMs);
   const result: ActionRun & { post?: ActionRun } = {
     ...main,
@@ -101,7 +102,13 @@ function mk(base: string, name: string): string {
   return d;
 }
 
-function spawnNode(node: string, entry: string, env: Record<string, string>, cwd: string, timeoutMs = 120_000) {
+function spawnNode(
+  node: string,
+  entry: string,
+  env: Record<string, string>,
+  cwd: string,
+  timeoutMs = 120_000,
+) {
   return new Promise<{ exitCode: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(node, [entry], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -5,7 +5,14 @@ import { startGitHubApi, type GitHubApi } from '../../test-support/github-api.js
 import { startRegistry, type TestRegistry } from '../../test-support/registry.js';
 import { startReleaseMirror, type ReleaseMirror } from '../../test-support/release-mirror.js';
 import { parseWorkflowCommands, runAction } from '../../test-support/run-action.js';
-import { filesUnder, pullRequestEvent, readStandinLog, scansIn, templateCounts, tempDir } from './fixtures.js';
+import {
+  filesUnder,
+  pullRequestEvent,
+  readStandinLog,
+  scansIn,
+  templateCounts,
+  tempDir,
+} from './fixtures.js';
 
 // The bundle (dist/index.js) run as the runner runs it, under Node 24: the real installer downloads the Trivy
 // stand-in from a local release mirror and verifies it; images pushed to the real Debian registry (htpasswd over
@@ -24,12 +31,23 @@ beforeAll(async () => {
     startRegistry({ auth: 'htpasswd', tls: true, users: { [PASSWORD_USER]: PASSWORD } }),
     startReleaseMirror(),
   ]);
-  const apiImage = { labels: { 'standin.report': 'alpine-vulns' }, layerContent: 'api', created: '2026-10-01T08:00:00Z' };
+  const apiImage = {
+    labels: { 'standin.report': 'alpine-vulns' },
+    layerContent: 'api',
+    created: '2026-10-01T08:00:00Z',
+  };
   const api = await registry.push('shop/api', '1.0', apiImage);
   const stable = await registry.push('shop/api', 'stable', apiImage); // the same image under a second tag
-  if (stable.digest !== api.digest) throw new Error('fixture: shop/api:stable should share the digest of 1.0');
-  const web = await registry.push('shop/web', '2.0', { labels: { 'standin.report': 'node-app' }, layerContent: 'web' });
-  const tools = await registry.push('base/tools', '3.1', { labels: { 'standin.report': 'clean' }, layerContent: 'tools' });
+  if (stable.digest !== api.digest)
+    throw new Error('fixture: shop/api:stable should share the digest of 1.0');
+  const web = await registry.push('shop/web', '2.0', {
+    labels: { 'standin.report': 'node-app' },
+    layerContent: 'web',
+  });
+  const tools = await registry.push('base/tools', '3.1', {
+    labels: { 'standin.report': 'clean' },
+    layerContent: 'tools',
+  });
   digests = { api: api.digest, web: web.digest, tools: tools.digest };
 }, 120_000);
 
@@ -41,14 +59,24 @@ function workspaceWithDockerfile(): string {
   const ws = tempDir('isg-ws-');
   fs.writeFileSync(
     path.join(ws, 'Dockerfile'),
-    [`FROM ${registry.host}/shop/api:1.0 AS build`, 'RUN make', `FROM ${registry.host}/shop/web:2.0`, 'COPY --from=build /out /app', ''].join('\n'),
+    [
+      `FROM ${registry.host}/shop/api:1.0 AS build`,
+      'RUN make',
+      `FROM ${registry.host}/shop/web:2.0`,
+      'COPY --from=build /out /app',
+      '',
+    ].join('\n'),
   );
   return ws;
 }
 
 function scanInputs(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    images: [`${registry.host}/shop/api:1.0`, `${registry.host}/shop/api:stable`, `${registry.host}/base/tools:3.1`].join('\n'),
+    images: [
+      `${registry.host}/shop/api:1.0`,
+      `${registry.host}/shop/api:stable`,
+      `${registry.host}/base/tools:3.1`,
+    ].join('\n'),
     'discover-files': 'Dockerfile',
     'registry-username': PASSWORD_USER,
     'registry-password': PASSWORD,
@@ -82,7 +110,12 @@ describe('scan mode, end to end, on a pull request', () => {
       STANDIN_LOG: log,
     };
     first = await runAction({ inputs: scanInputs(), env, dirs: { workspace }, post: true });
-    second = await runAction({ inputs: scanInputs(), env, dirs: { workspace, toolCache: first.dirs.toolCache }, post: true });
+    second = await runAction({
+      inputs: scanInputs(),
+      env,
+      dirs: { workspace, toolCache: first.dirs.toolCache },
+      post: true,
+    });
   }, 240_000);
 
   afterAll(async () => {
@@ -100,12 +133,21 @@ describe('scan mode, end to end, on a pull request', () => {
     const scans = scansIn(readStandinLog(log));
     const firstRunScans = scans.filter((s) => s.start <= fs.statSync(first.dirs.files).mtimeMs + 1e9).length;
     expect(firstRunScans).toBeGreaterThan(0);
-    const refs = scans.map((s) => s.argv.at(-1)).slice(0, 3).sort();
+    const refs = scans
+      .map((s) => s.argv.at(-1))
+      .slice(0, 3)
+      .sort();
     expect(refs).toEqual(
-      [`${registry.host}/base/tools:3.1`, `${registry.host}/shop/api:1.0`, `${registry.host}/shop/web:2.0`].sort(),
+      [
+        `${registry.host}/base/tools:3.1`,
+        `${registry.host}/shop/api:1.0`,
+        `${registry.host}/shop/web:2.0`,
+      ].sort(),
     );
     for (const s of scans) {
-      expect(s.argv).toEqual(expect.arrayContaining(['--format', 'json', '--skip-db-update', '--cache-backend', 'memory']));
+      expect(s.argv).toEqual(
+        expect.arrayContaining(['--format', 'json', '--skip-db-update', '--cache-backend', 'memory']),
+      );
       expect(s.argv).not.toContain('--exit-code');
     }
   });
@@ -123,7 +165,10 @@ describe('scan mode, end to end, on a pull request', () => {
     expect(images).toHaveLength(3);
     expect(byRef[`${registry.host}/shop/api:1.0`].digest).toBe(digests.api);
     expect(byRef[`${registry.host}/shop/web:2.0`].digest).toBe(digests.web);
-    expect(byRef[`${registry.host}/base/tools:3.1`]).toMatchObject({ digest: digests.tools, verdict: 'pass' });
+    expect(byRef[`${registry.host}/base/tools:3.1`]).toMatchObject({
+      digest: digests.tools,
+      verdict: 'pass',
+    });
   });
 
   test('output-dir holds the results file, raw reports, SARIF and the summary', () => {
@@ -132,7 +177,9 @@ describe('scan mode, end to end, on a pull request', () => {
     expect(results.verdict.result).toBe('fail');
     const api = results.images.find((i: { digest: string }) => i.digest === digests.api);
     expect([api.target.tag, ...(api.target.tags ?? [])].sort()).toEqual(['1.0', 'stable']);
-    expect(api.target.origins.map((o: { file: string; line: number }) => `${o.file}:${o.line}`)).toEqual(['Dockerfile:1']);
+    expect(api.target.origins.map((o: { file: string; line: number }) => `${o.file}:${o.line}`)).toEqual([
+      'Dockerfile:1',
+    ]);
     expect(first.summary).toContain(fs.readFileSync(first.outputs['summary-file'], 'utf8').trim());
     expect(first.summary).toContain('fail');
     for (const ref of ['shop/api', 'shop/web', 'base/tools']) expect(first.summary).toContain(ref);
@@ -218,7 +265,11 @@ describe('refusals', () => {
     const tampered = await startReleaseMirror({ tamper: true });
     try {
       const run = await runAction({
-        inputs: { ...scanInputs(), 'trivy-download-url': tampered.baseUrl, 'trivy-checksum': tampered.sha256 },
+        inputs: {
+          ...scanInputs(),
+          'trivy-download-url': tampered.baseUrl,
+          'trivy-checksum': tampered.sha256,
+        },
         env: { ...registry.env, GITHUB_EVENT_NAME: 'push' },
       });
       expect(run.exitCode).toBe(1);
@@ -244,18 +295,25 @@ describe('refusals', () => {
     [{ parallel: '-1' }, 'parallel'],
     [{ images: 'Shop/API:1' }, 'images'],
     [{ mode: 'report', reports: 'missing/*.json' }, 'reports'],
-  ])('bad input %j fails before any download, naming `%s`', async (bad, input) => {
-    const before = mirror.requests.length;
-    const run = await runAction({ inputs: { ...scanInputs(), ...bad }, env: { GITHUB_EVENT_NAME: 'push' } });
-    expect(run.exitCode).toBe(1);
-    expect(run.stdout).toMatch(new RegExp(`::error::.*${input}`));
-    expect(mirror.requests.length).toBe(before);
-    expect(run.outputs.result).toBeUndefined();
-  }, 60_000);
+  ])(
+    'bad input %j fails before any download, naming `%s`',
+    async (bad, input) => {
+      const before = mirror.requests.length;
+      const run = await runAction({
+        inputs: { ...scanInputs(), ...bad },
+        env: { GITHUB_EVENT_NAME: 'push' },
+      });
+      expect(run.exitCode).toBe(1);
+      expect(run.stdout).toMatch(new RegExp(`::error::.*${input}`));
+      expect(mirror.requests.length).toBe(before);
+      expect(run.outputs.result).toBeUndefined();
+    },
+    60_000,
+  );
 });
 
 describe('failures and events', () => {
-  test('an image that cannot be pulled is reported with the registry\'s words and does not stop the others', async () => {
+  test("an image that cannot be pulled is reported with the registry's words and does not stop the others", async () => {
     const github = await startGitHubApi();
     try {
       const run = await runAction({

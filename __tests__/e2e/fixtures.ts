@@ -26,7 +26,10 @@ export function readStandinLog(file: string): StandinInvocation[] {
 /** Image scans only (not --version, not DB downloads). */
 export function scansIn(log: StandinInvocation[]): StandinInvocation[] {
   return log.filter(
-    (i) => i.argv[0] === 'image' && !i.argv.includes('--download-db-only') && !i.argv.includes('--download-java-db-only'),
+    (i) =>
+      i.argv[0] === 'image' &&
+      !i.argv.includes('--download-db-only') &&
+      !i.argv.includes('--download-java-db-only'),
   );
 }
 
@@ -36,7 +39,10 @@ export function scansIn(log: StandinInvocation[]): StandinInvocation[] {
  */
 export function templateCounts(name: string): Record<Severity, number> & { fixable: number } {
   const raw = JSON.parse(
-    fs.readFileSync(path.join(projectRoot, 'test-support', 'trivy-standin', 'reports', `${name}.json`), 'utf8'),
+    fs.readFileSync(
+      path.join(projectRoot, 'test-support', 'trivy-standin', 'reports', `${name}.json`),
+      'utf8',
+    ),
   ) as { Results?: { Vulnerabilities?: { Severity: string; FixedVersion?: string }[] }[] };
   const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
   let fixable = 0;
@@ -56,7 +62,8 @@ export function tempDir(prefix: string): string {
 /** Every file under a directory, recursively (to search written files for secrets). */
 export function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile())
     .map((d) => path.join(d.parentPath, d.name));
 }
@@ -70,7 +77,11 @@ export function pullRequestEvent(dir: string, opts: { number: number; fork?: boo
       number: opts.number,
       pull_request: {
         number: opts.number,
-        head: { sha: 'b'.repeat(40), ref: 'feature', repo: { full_name: opts.fork ? 'someone/shop' : 'acme/shop', fork: !!opts.fork } },
+        head: {
+          sha: 'b'.repeat(40),
+          ref: 'feature',
+          repo: { full_name: opts.fork ? 'someone/shop' : 'acme/shop', fork: !!opts.fork },
+        },
         base: { sha: 'c'.repeat(40), ref: 'main', repo: { full_name: 'acme/shop' } },
       },
       repository: { full_name: 'acme/shop' },

@@ -2,7 +2,10 @@ import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../src/errors.js';
 import { parseDuration, parseInputs, splitList } from '../../src/inputs.js';
 
-function parse(inputs: Record<string, string>, env: NodeJS.ProcessEnv = { GITHUB_WORKSPACE: '/ws', RUNNER_TEMP: '/tmp/rt' }) {
+function parse(
+  inputs: Record<string, string>,
+  env: NodeJS.ProcessEnv = { GITHUB_WORKSPACE: '/ws', RUNNER_TEMP: '/tmp/rt' },
+) {
   const masked: string[] = [];
   const config = parseInputs((n) => inputs[n] ?? '', env, {
     parseRegistryAuth: () => [],
@@ -28,16 +31,37 @@ describe('parseInputs', () => {
     expect(config.trivy).toMatchObject({ version: '0.74.0', parallel: 4, timeoutMs: 600_000, cacheDb: true });
     expect(config.trivy.scanners).toEqual(['vuln']);
     expect(config.trivy.pkgTypes).toEqual(['os', 'library']);
-    expect(config.discovery).toMatchObject({ repositories: ['**'], tags: ['*'], maxImagesPerRepository: 5, maxImages: 500 });
-    expect(config.gate).toEqual({ failOn: undefined, max: {}, maxCvss: undefined, ignoreUnfixed: undefined, gate: 'enforce' });
+    expect(config.discovery).toMatchObject({
+      repositories: ['**'],
+      tags: ['*'],
+      maxImagesPerRepository: 5,
+      maxImages: 500,
+    });
+    expect(config.gate).toEqual({
+      failOn: undefined,
+      max: {},
+      maxCvss: undefined,
+      ignoreUnfixed: undefined,
+      gate: 'enforce',
+    });
     expect(config.severity).toEqual(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN']);
     expect(config.outputDir).toBe('/ws/image-scan-results');
-    expect(config).toMatchObject({ uploadSarif: true, annotations: true, summary: true, prComment: 'auto', cacheResults: true });
+    expect(config).toMatchObject({
+      uploadSarif: true,
+      annotations: true,
+      summary: true,
+      prComment: 'auto',
+      cacheResults: true,
+    });
     expect(config.sarifCategory).toBe('image-scan');
   });
 
   test('images: one per line or comma-separated, blanks and comments skipped', () => {
-    expect(splitList('alpine:3\n  nginx:1.25 , ghcr.io/a/b:1\n\n# note\n')).toEqual(['alpine:3', 'nginx:1.25', 'ghcr.io/a/b:1']);
+    expect(splitList('alpine:3\n  nginx:1.25 , ghcr.io/a/b:1\n\n# note\n')).toEqual([
+      'alpine:3',
+      'nginx:1.25',
+      'ghcr.io/a/b:1',
+    ]);
   });
 
   test('gate inputs are parsed and upper-cased', () => {
@@ -50,11 +74,23 @@ describe('parseInputs', () => {
       'ignore-unfixed': 'true',
       gate: 'warn',
     });
-    expect(config.gate).toEqual({ failOn: 'HIGH', max: { CRITICAL: 0, HIGH: 10 }, maxCvss: 9, ignoreUnfixed: true, gate: 'warn' });
+    expect(config.gate).toEqual({
+      failOn: 'HIGH',
+      max: { CRITICAL: 0, HIGH: 10 },
+      maxCvss: 9,
+      ignoreUnfixed: true,
+      gate: 'warn',
+    });
   });
 
   test('secrets are masked the moment they are read', () => {
-    const { masked } = parse({ images: 'x', 'registry-username': 'u', 'registry-password': 'p4ss', 'github-token': 'ghs_x', 'registry-token': 'tok' });
+    const { masked } = parse({
+      images: 'x',
+      'registry-username': 'u',
+      'registry-password': 'p4ss',
+      'github-token': 'ghs_x',
+      'registry-token': 'tok',
+    });
     expect(masked).toEqual(expect.arrayContaining(['p4ss', 'ghs_x', 'tok']));
     expect(masked).not.toContain('u');
   });

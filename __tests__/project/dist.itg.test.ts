@@ -10,8 +10,18 @@ test('dist/ is rebuilt from the current source', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'isg-dist-'));
   execFileSync(
     process.execPath,
-    [path.join(projectRoot, 'node_modules/@vercel/ncc/dist/ncc/cli.js'), 'build', 'src/index.ts', '-o', out,
-      '--source-map', '--license', 'licenses.txt', '--minify', '--quiet'],
+    [
+      path.join(projectRoot, 'node_modules/@vercel/ncc/dist/ncc/cli.js'),
+      'build',
+      'src/index.ts',
+      '-o',
+      out,
+      '--source-map',
+      '--license',
+      'licenses.txt',
+      '--minify',
+      '--quiet',
+    ],
     { cwd: projectRoot, stdio: 'pipe' },
   );
   for (const file of ['index.js', 'licenses.txt']) {

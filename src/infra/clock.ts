@@ -13,5 +13,5 @@ export const systemClock: Clock = {
 export function fixedClock(iso: string): Clock {
   const at = new Date(iso);
   if (Number.isNaN(at.getTime())) throw new Error(`not a date: ${iso}`);
-  return { now: () => new Date(at), sleep: systemClock.sleep };
+  return { now: () => new Date(at), sleep: (ms) => systemClock.sleep(ms) };
 }

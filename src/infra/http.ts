@@ -37,7 +37,13 @@ export class HttpError extends Error {
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 
 /** Delay before retry `attempt` (1-based): Retry-After when given, else exponential backoff with full jitter. */
-export function retryDelayMs(attempt: number, retryAfter: string | null, now: Date, baseMs = 500, capMs = 30_000) {
+export function retryDelayMs(
+  attempt: number,
+  retryAfter: string | null,
+  now: Date,
+  baseMs = 500,
+  capMs = 30_000,
+) {
   if (retryAfter) {
     const secs = Number(retryAfter);
     if (Number.isFinite(secs)) return Math.min(capMs, Math.max(0, secs * 1000));
@@ -75,7 +81,9 @@ export function createHttpClient(options: { clock?: Clock; userAgent?: string } 
       }
     }
     const reason = lastError instanceof Error ? lastError.message : String(lastError);
-    throw new HttpError(`${req.method ?? 'GET'} ${redactUrl(req.url)} failed after ${attempts} attempts: ${reason}`);
+    throw new HttpError(
+      `${req.method ?? 'GET'} ${redactUrl(req.url)} failed after ${attempts} attempts: ${reason}`,
+    );
   };
 }
 

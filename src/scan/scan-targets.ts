@@ -95,7 +95,9 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
   const plan =
     store && keyParts ? await partitionForReuse(primaries, store, keyParts) : { reuse: [], scan: primaries };
   if (plan.reuse.length > 0) {
-    logger.info(`Reusing earlier results for ${plan.reuse.length} image(s) already scanned with this Trivy and DB.`);
+    logger.info(
+      `Reusing earlier results for ${plan.reuse.length} image(s) already scanned with this Trivy and DB.`,
+    );
   }
 
   const reportDir = path.join(config.outputDir, 'reports');
@@ -117,7 +119,14 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
       });
       const base = { target, trivyVersion: version.version, ...(dbUpdatedAt && { dbUpdatedAt }) };
       if (!outcome.ok) {
-        return { ...base, ...(target.digest && { digest: target.digest }), status: 'failed', error: outcome.error, findings: [], durationMs: outcome.durationMs };
+        return {
+          ...base,
+          ...(target.digest && { digest: target.digest }),
+          status: 'failed',
+          error: outcome.error,
+          findings: [],
+          durationMs: outcome.durationMs,
+        };
       }
       try {
         const report = parseTrivyReport(outcome.report, outcome.reportFile);
@@ -132,7 +141,12 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
           durationMs: outcome.durationMs,
         };
       } catch (e) {
-        return { ...base, status: 'failed', error: `Trivy wrote a report that cannot be read: ${errorMessage(e)}`, findings: [] };
+        return {
+          ...base,
+          status: 'failed',
+          error: `Trivy wrote a report that cannot be read: ${errorMessage(e)}`,
+          findings: [],
+        };
       }
     },
     (s) => {
@@ -146,7 +160,13 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
   const scanned = settled.map((s): ImageResult =>
     s.status === 'fulfilled'
       ? s.value
-      : { target: s.item, status: 'failed', error: errorMessage(s.reason), findings: [], trivyVersion: version.version },
+      : {
+          target: s.item,
+          status: 'failed',
+          error: errorMessage(s.reason),
+          findings: [],
+          trivyVersion: version.version,
+        },
   );
 
   if (store && keyParts) {
@@ -178,7 +198,13 @@ async function resolveDigests(targets: Target[], deps: ScanDeps): Promise<Target
         : c?.username !== undefined && c.password !== undefined
           ? { username: c.username, password: c.password }
           : undefined;
-      client = createRegistryClient({ registry, credentials, http: quickHttp(deps.http), logger: deps.logger, clock: deps.clock });
+      client = createRegistryClient({
+        registry,
+        credentials,
+        http: quickHttp(deps.http),
+        logger: deps.logger,
+        clock: deps.clock,
+      });
       clients.set(registry, client);
     }
     return client;
@@ -229,7 +255,13 @@ async function resultStore(config: Config, deps: ScanDeps) {
   if (deps.reportFiles.length > 0) {
     const files: ResultsFile[] = [];
     for (const f of deps.reportFiles) files.push((await readReportFile(f)).results);
-    stores.push(reportsResultStore(files, { scanners: config.trivy.scanners, pkgTypes: config.trivy.pkgTypes, platform: config.trivy.platform }));
+    stores.push(
+      reportsResultStore(files, {
+        scanners: config.trivy.scanners,
+        pkgTypes: config.trivy.pkgTypes,
+        platform: config.trivy.platform,
+      }),
+    );
   }
   return chainedResultStore(...stores);
 }
@@ -237,7 +269,10 @@ async function resultStore(config: Config, deps: ScanDeps) {
 /** Trivy needs none of the action's inputs, and some of them are secrets. */
 function withoutActionInputs(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(
-    Object.entries(env).filter(([k]) => !k.startsWith('INPUT_') && k !== 'ACTIONS_RUNTIME_TOKEN' && k !== 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'),
+    Object.entries(env).filter(
+      ([k]) =>
+        !k.startsWith('INPUT_') && k !== 'ACTIONS_RUNTIME_TOKEN' && k !== 'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
+    ),
   );
 }
 

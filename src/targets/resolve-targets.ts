@@ -17,7 +17,10 @@ export interface ResolvedTargets {
 
 /** Images found in the repository's files: no network, so it runs before credentials are resolved. */
 export async function findFileTargets(config: Config, logger: Logger): Promise<ResolvedTargets> {
-  const found = await discoverFileReferences(config.discovery.discoverFiles, { workspace: config.workspace, logger });
+  const found = await discoverFileReferences(config.discovery.discoverFiles, {
+    workspace: config.workspace,
+    logger,
+  });
   for (const u of found.unresolved) {
     const where = u.origins?.[0] ? ` (${u.origins[0].file}:${u.origins[0].line})` : '';
     logger.warning(`Not scanned: ${u.ref}${where}: ${u.reason}`);
@@ -66,7 +69,8 @@ export async function resolveTargets(
       `${all.length} images found; scanning the first ${max} (max-images). ${over.length} are listed as skipped in ` +
         'the summary and the results file: raise max-images, narrow the filters, or shard with mode: discover.',
     );
-    for (const t of over) skipped.push({ ref: t.ref, reason: `over max-images (${max})`, origins: t.origins });
+    for (const t of over)
+      skipped.push({ ref: t.ref, reason: `over max-images (${max})`, origins: t.origins });
   }
   // A skipped entry whose image is scanned after all (listed elsewhere) is not skipped.
   const kept = all.slice(0, max);
@@ -77,6 +81,7 @@ export async function resolveTargets(
 function registryCredentials(c: HostCredential | undefined): RegistryCredentials | undefined {
   if (!c) return undefined;
   if (c.token) return { token: c.token };
-  if (c.username !== undefined && c.password !== undefined) return { username: c.username, password: c.password };
+  if (c.username !== undefined && c.password !== undefined)
+    return { username: c.username, password: c.password };
   return undefined;
 }
