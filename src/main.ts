@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import * as core from '@actions/core';
 import { resolveCredentials, parseRegistryAuth } from './auth/resolve-credentials.js';
-import { writeDockerConfig } from './auth/docker-config.js';
+import { defaultDockerConfigFile, writeDockerConfig } from './auth/docker-config.js';
 import type { Config } from './config.js';
 import { ConfigurationError, errorMessage } from './errors.js';
 import { attachOrigins, expandReportGlobs, loadReports } from './findings/load-reports.js';
@@ -18,6 +18,7 @@ import { loadGatePolicy } from './policy/load-policy.js';
 import { readGitHubContext, type GitHubRunContext } from './publish/github-context.js';
 import { publishResults } from './publish/publish-results.js';
 import { STATE } from './post.js';
+import { reusedImagesSection } from './scale/reuse-summary.js';
 import { planShards } from './scale/shards.js';
 import { scanTargets } from './scan/scan-targets.js';
 import { resolveListedTargets } from './targets/listed-images.js';
@@ -73,7 +74,11 @@ export async function run(): Promise<void> {
       // the post step. Saved in state first, so the post step cleans up even if the write fails half-way.
       const dockerConfigDir = fs.mkdtempSync(`${config.tempDir}/image-scan-gate-docker-`);
       core.saveState(STATE.dockerConfigDir, dockerConfigDir);
-      await writeDockerConfig(dockerConfigDir, credentials, { logger });
+      // Logins from earlier steps (docker/login-action) are kept for the hosts this action has no credentials for.
+      await writeDockerConfig(dockerConfigDir, credentials, {
+        logger,
+        inheritFrom: defaultDockerConfigFile(process.env),
+      });
       const scanned = await scanTargets(config, targets.targets, {
         logger,
         clock,
@@ -115,7 +120,7 @@ export async function run(): Promise<void> {
       skipped,
       verdict,
     };
-    await publishResults(
+    const published = await publishResults(
       {
         config,
         results,
@@ -126,6 +131,15 @@ export async function run(): Promise<void> {
       },
       { logger, clock },
     );
+
+    // The report stage lists every image but not how its findings were obtained: say which came from earlier
+    // results (cache-results), in the job summary and its copy in output-dir.
+    const reused = reusedImagesSection(images);
+    if (reused) {
+      await fs.promises.appendFile(published.summaryFile, `\n${reused}\n`);
+      if (config.summary && process.env.GITHUB_STEP_SUMMARY)
+        await core.summary.addRaw(`\n${reused}\n`).write();
+    }
 
     // 3. The gate.
     applyGate(

@@ -32,7 +32,10 @@ export async function validateSarif(file: string): Promise<SarifValidation> {
  * returns one validation per file, in order. Notes (style advice such as "consider message arguments") are not
  * asked for: only errors and warnings.
  */
-export async function validateSarifFiles(files: readonly string[], timeoutMs = 600_000): Promise<SarifValidation[]> {
+export async function validateSarifFiles(
+  files: readonly string[],
+  timeoutMs = 600_000,
+): Promise<SarifValidation[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'isg-sarif-validate-'));
   try {
     // The tool silently skips files that do not end in .sarif ("invalid target"): give it copies that do.
@@ -43,6 +46,8 @@ export async function validateSarifFiles(files: readonly string[], timeoutMs = 6
       return copy;
     });
     const output = path.join(dir, 'validation.sarif');
+    const config = path.join(dir, 'validation-config.xml');
+    fs.writeFileSync(config, CONFIG);
     const result = await runProcess({
       command: multitoolPath,
       args: [
@@ -53,6 +58,11 @@ export async function validateSarifFiles(files: readonly string[], timeoutMs = 6
         'Error;Warning',
         '--log',
         'ForceOverwrite',
+        // By default files over 10,000 KB are skipped with only a warning: a 10 MB-gzipped SARIF is far larger.
+        '--max-file-size-in-kb',
+        String(4 * 1024 * 1024),
+        '--config',
+        config,
         '--output',
         output,
         ...inputs,
@@ -73,11 +83,29 @@ export async function validateSarifFiles(files: readonly string[], timeoutMs = 6
   }
 }
 
+/**
+ * SARIF2006 (UrisShouldBeReachable) sends an HTTP GET to every helpUri: a note-level style check that GitHub does not
+ * make, and on a machine without internet access it spends minutes per file timing out. Off; every other rule runs.
+ */
+const CONFIG = `<?xml version="1.0" encoding="utf-8"?>
+<Properties>
+  <Properties Key="SARIF2006.UrisShouldBeReachable.Options">
+    <Property Key="RuleEnabled" Value="Disabled" />
+  </Properties>
+</Properties>
+`;
+/** The tool's notice that SARIF2006 is off, as configured above. */
+const RULE_DISABLED_NOTICE = 'WRN999.RuleExplicitlyDisabled';
+
 interface ValidationLog {
   runs?: {
     tool?: {
       driver?: {
-        rules?: { id: string; defaultConfiguration?: { level?: string }; messageStrings?: Record<string, { text: string }> }[];
+        rules?: {
+          id: string;
+          defaultConfiguration?: { level?: string };
+          messageStrings?: Record<string, { text: string }>;
+        }[];
       };
     };
     results?: {
@@ -85,14 +113,22 @@ interface ValidationLog {
       ruleIndex?: number;
       level?: string;
       message?: { text?: string; id?: string; arguments?: string[] };
-      locations?: { physicalLocation?: { artifactLocation?: { uri?: string }; region?: { startLine?: number } } }[];
+      locations?: {
+        physicalLocation?: { artifactLocation?: { uri?: string }; region?: { startLine?: number } };
+      }[];
     }[];
     invocations?: {
       executionSuccessful?: boolean;
-      toolExecutionNotifications?: { level?: string; message?: { text?: string } }[];
-      toolConfigurationNotifications?: { level?: string; message?: { text?: string } }[];
+      toolExecutionNotifications?: Notification[];
+      toolConfigurationNotifications?: Notification[];
     }[];
   }[];
+}
+
+interface Notification {
+  level?: string;
+  message?: { text?: string };
+  descriptor?: { id?: string };
 }
 
 function parseValidation(log: ValidationLog, inputs: readonly string[]): SarifValidation[] {
@@ -106,13 +142,17 @@ function parseValidation(log: ValidationLog, inputs: readonly string[]): SarifVa
     const rules = run.tool?.driver?.rules ?? [];
     const ruleById = new Map(rules.map((r) => [r.id, r]));
     for (const result of run.results ?? []) {
-      const rule = (result.ruleIndex !== undefined ? rules[result.ruleIndex] : undefined) ?? ruleById.get(result.ruleId ?? '');
+      const rule =
+        (result.ruleIndex !== undefined ? rules[result.ruleIndex] : undefined) ??
+        ruleById.get(result.ruleId ?? '');
       const level = result.level ?? rule?.defaultConfiguration?.level ?? 'warning';
       const template = result.message?.id ? rule?.messageStrings?.[result.message.id]?.text : undefined;
       const args = result.message?.arguments ?? [];
       const text =
         result.message?.text ??
-        (template ? template.replace(/\{(\d+)\}/g, (_, i: string) => args[Number(i)] ?? '') : args.join(' | '));
+        (template
+          ? template.replace(/\{(\d+)\}/g, (_, i: string) => args[Number(i)] ?? '')
+          : args.join(' | '));
       const where = result.locations?.[0]?.physicalLocation;
       const uri = where?.artifactLocation?.uri;
       const line = where?.region?.startLine;
@@ -128,10 +168,16 @@ function parseValidation(log: ValidationLog, inputs: readonly string[]): SarifVa
         ...(invocation.toolExecutionNotifications ?? []),
         ...(invocation.toolConfigurationNotifications ?? []),
       ];
+      // The tool's own troubles (a file skipped, unreadable JSON) mean a file was not validated: an error.
+      // A notification without a level is a warning (SARIF §3.58.6), e.g. WRN997 "file skipped (size limit)".
       for (const n of notifications) {
-        if (n.level === 'error') everyFile('errors', `Sarif.Multitool: ${n.message?.text ?? 'error'}`);
+        if (n.descriptor?.id === RULE_DISABLED_NOTICE) continue;
+        const level = n.level ?? 'warning';
+        if (level === 'error' || level === 'warning') {
+          everyFile('errors', `Sarif.Multitool ${n.descriptor?.id ?? ''}: ${n.message?.text ?? level}`);
+        }
       }
-      if (invocation.executionSuccessful === false && notifications.length === 0) {
+      if (invocation.executionSuccessful === false) {
         everyFile('errors', 'Sarif.Multitool: execution was not successful');
       }
     }

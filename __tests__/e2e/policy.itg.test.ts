@@ -11,7 +11,10 @@ import { tempDir } from './fixtures.js';
 function workspace(policy: string): string {
   const ws = tempDir('isg-policy-');
   fs.mkdirSync(path.join(ws, 'reports'));
-  fs.copyFileSync(path.join(projectRoot, 'examples/reports/nginx-1.25.json'), path.join(ws, 'reports/nginx.json'));
+  fs.copyFileSync(
+    path.join(projectRoot, 'examples/reports/nginx-1.25.json'),
+    path.join(ws, 'reports/nginx.json'),
+  );
   fs.writeFileSync(path.join(ws, 'policy.yml'), policy);
   return ws;
 }
@@ -30,14 +33,24 @@ const inputs = { mode: 'report', reports: 'reports/*.json', policy: 'policy.yml'
 describe('an ignore that expires between two runs', () => {
   test('flips the verdict at the UTC date boundary and says why', async () => {
     const ws = workspace(POLICY);
-    const before = await runAction({ inputs, dirs: { workspace: ws }, env: { IMAGE_SCAN_GATE_NOW: '2026-12-31T23:59:59Z' } });
+    const before = await runAction({
+      inputs,
+      dirs: { workspace: ws },
+      env: { IMAGE_SCAN_GATE_NOW: '2026-12-31T23:59:59Z' },
+    });
     expect(before.exitCode, before.stdout).toBe(0);
     expect(before.outputs.result).toBe('pass');
     expect(before.outputs.violations).toBe('0');
     const beforeResults = JSON.parse(fs.readFileSync(before.outputs['results-file'], 'utf8'));
-    expect(beforeResults.verdict.ignored.map((i: { findingId: string }) => i.findingId)).toEqual(['CVE-2024-45491']);
+    expect(beforeResults.verdict.ignored.map((i: { findingId: string }) => i.findingId)).toEqual([
+      'CVE-2024-45491',
+    ]);
 
-    const after = await runAction({ inputs, dirs: { workspace: ws }, env: { IMAGE_SCAN_GATE_NOW: '2027-01-01T00:00:00Z' } });
+    const after = await runAction({
+      inputs,
+      dirs: { workspace: ws },
+      env: { IMAGE_SCAN_GATE_NOW: '2027-01-01T00:00:00Z' },
+    });
     expect(after.exitCode).toBe(1);
     expect(after.outputs.result).toBe('fail');
     expect(Number(after.outputs.violations)).toBeGreaterThanOrEqual(1);
@@ -50,8 +63,14 @@ describe('an ignore that expires between two runs', () => {
   }, 60_000);
 
   test('expired-ignores: fail turns the expiry itself into a violation', async () => {
-    const ws = workspace(`expired-ignores: fail\nfail-on: critical\nignore:\n  - id: CVE-1999-0001\n    expires: 2026-01-01\n`);
-    const run = await runAction({ inputs, dirs: { workspace: ws }, env: { IMAGE_SCAN_GATE_NOW: '2026-06-01T00:00:00Z' } });
+    const ws = workspace(
+      `expired-ignores: fail\nfail-on: critical\nignore:\n  - id: CVE-1999-0001\n    expires: 2026-01-01\n`,
+    );
+    const run = await runAction({
+      inputs,
+      dirs: { workspace: ws },
+      env: { IMAGE_SCAN_GATE_NOW: '2026-06-01T00:00:00Z' },
+    });
     const results = JSON.parse(fs.readFileSync(run.outputs['results-file'], 'utf8'));
     const rules = results.verdict.violations.map((v: { rule: string }) => v.rule);
     expect(rules).toContain('expired-ignore');
@@ -75,7 +94,11 @@ describe('a malformed policy file', () => {
   test('is refused with file, line and key before any download or scan', async () => {
     const ws = workspace('fail-on: high\nmax:\n  critcal: 0\n');
     const run = await runAction({
-      inputs: { images: 'alpine:3.20', policy: 'policy.yml', 'trivy-download-url': 'http://127.0.0.1:9/never' },
+      inputs: {
+        images: 'alpine:3.20',
+        policy: 'policy.yml',
+        'trivy-download-url': 'http://127.0.0.1:9/never',
+      },
       dirs: { workspace: ws },
     });
     expect(run.exitCode).toBe(1);

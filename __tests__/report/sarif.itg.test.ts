@@ -4,7 +4,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SEVERITIES } from '../../src/model.js';
 import { buildSarifFiles, type SarifLog } from '../../src/report/sarif.js';
-import { validateSarif, validateSarifFiles, type SarifValidation } from '../../test-support/sarif-multitool.js';
+import {
+  validateSarif,
+  validateSarifFiles,
+  type SarifValidation,
+} from '../../test-support/sarif-multitool.js';
 import { gitHubLimitViolations } from './fixtures/sarif/github-limits.js';
 import { goldenImage, goldenReportNames } from './fixtures/sarif/golden-images.js';
 import { syntheticEstate } from './fixtures/sarif/synthetic-images.js';
@@ -13,7 +17,12 @@ import { syntheticEstate } from './fixtures/sarif/synthetic-images.js';
 // zero errors, and stay within GitHub's limits. The tool takes seconds to start and long on big files, so all files
 // are validated in one run of it.
 
-const options = { category: 'image-scan', severities: [...SEVERITIES], toolVersion: '0.1.0', trivyVersion: '0.74.0' };
+const options = {
+  category: 'image-scan',
+  severities: [...SEVERITIES],
+  toolVersion: '0.1.0',
+  trivyVersion: '0.74.0',
+};
 
 interface Case {
   label: string;
@@ -44,14 +53,22 @@ beforeAll(async () => {
     image.target.origins = [{ file: 'deploy/Dockerfile', line: 3 }];
     const { files } = buildSarifFiles([image], {
       ...options,
-      suppressed: first ? [{ image: image.target.ref, findingId: first.id, pkg: first.pkg, reason: 'accepted risk' }] : [],
+      suppressed: first
+        ? [{ image: image.target.ref, findingId: first.id, pkg: first.pkg, reason: 'accepted risk' }]
+        : [],
     });
     add(name, files);
   }
 
   // 30 images, 60,000 findings; the first image alone has 27,000 (over the 25,000 per run), and one image failed.
   const images = syntheticEstate({ images: 30, findings: 60_000, heaviest: 27_000 });
-  images.push({ ...images[5], target: { ...images[5].target, repository: 'acme/broken', ref: 'ghcr.io/acme/broken:1' }, status: 'failed', error: 'unable to pull', findings: [] });
+  images.push({
+    ...images[5],
+    target: { ...images[5].target, repository: 'acme/broken', ref: 'ghcr.io/acme/broken:1' },
+    status: 'failed',
+    error: 'unable to pull',
+    findings: [],
+  });
   const built = buildSarifFiles(images, { ...options, reportFailedScans: true });
   syntheticWarnings = built.warnings;
   add('synthetic 30x60000', built.files);
@@ -71,7 +88,11 @@ describe('SARIF Multitool validate --rule-kind "Gh;Sarif"', () => {
   });
 
   test('zero errors, and within GitHub limits, for every file', () => {
-    const report = cases.map((c, i) => ({ file: c.label, errors: validations[i].errors, limits: gitHubLimitViolations(c.log) }));
+    const report = cases.map((c, i) => ({
+      file: c.label,
+      errors: validations[i].errors,
+      limits: gitHubLimitViolations(c.log),
+    }));
     expect(report.filter((r) => r.errors.length > 0 || r.limits.length > 0)).toEqual([]);
   });
 
@@ -87,7 +108,9 @@ describe('SARIF Multitool validate --rule-kind "Gh;Sarif"', () => {
   });
 
   test.runIf(goldens.length > 0)('goldens: suppressions survive validation', () => {
-    const withSuppression = cases.filter((c) => !c.label.startsWith('synthetic') && c.log.runs[0].results.some((r) => r.suppressions));
+    const withSuppression = cases.filter(
+      (c) => !c.label.startsWith('synthetic') && c.log.runs[0].results.some((r) => r.suppressions),
+    );
     expect(withSuppression.length).toBeGreaterThan(0);
   });
 

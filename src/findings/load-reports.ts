@@ -55,23 +55,52 @@ export async function loadReports(
 }
 
 /**
- * Adds repository-file origins (from `discover-files`) to merged images that have none, so a fan-in job over raw
- * reports can still annotate the Dockerfile line that pulls an image in.
+ * Adds repository-file origins (from `discover-files`) to merged images, so a fan-in job over shard results or raw
+ * reports can still annotate the Dockerfile line that pulls an image in. A file may name the image by any of its
+ * tags (`api:stable` where the image is reported as `api:1.0` with `tags: [stable]`) or by its digest, as a single
+ * run would merge it.
  */
-export function attachOrigins<T extends { target: Target }>(
+export function attachOrigins<T extends { target: Target; digest?: string }>(
   images: T[],
   fileTargets: readonly Target[],
 ): T[] {
-  const byRef = new Map(fileTargets.map((t) => [t.ref, t]));
+  const byRef = new Map<string, Target[]>();
+  for (const t of fileTargets) byRef.set(t.ref, [...(byRef.get(t.ref) ?? []), t]);
   return images.map((image) => {
-    const found = byRef.get(image.target.ref);
-    if (!found) return image;
-    const seen = new Set(image.target.origins.map((o) => `${o.file}:${o.line}`));
-    const origins = [
-      ...image.target.origins,
-      ...found.origins.filter((o) => !seen.has(`${o.file}:${o.line}`)),
+    const digest = image.digest ?? image.target.digest;
+    const found = [
+      ...new Set([
+        ...refsOf(image.target).flatMap((ref) => byRef.get(ref) ?? []),
+        // Pinned by digest in the file (`api@sha256:...`): the same repository and digest is the same image.
+        ...(digest
+          ? fileTargets.filter(
+              (t) =>
+                t.digest === digest &&
+                t.registry === image.target.registry &&
+                t.repository === image.target.repository,
+            )
+          : []),
+      ]),
     ];
-    const sources = [...new Set([...image.target.sources, ...found.sources])];
+    if (found.length === 0) return image;
+    const seen = new Set(image.target.origins.map((o) => `${o.file}:${o.line}:${o.column ?? ''}`));
+    const origins = [...image.target.origins];
+    for (const o of found.flatMap((t) => t.origins)) {
+      const key = `${o.file}:${o.line}:${o.column ?? ''}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      origins.push(o);
+    }
+    const sources = [...new Set([...image.target.sources, ...found.flatMap((t) => t.sources)])];
     return { ...image, target: { ...image.target, origins, sources } };
   });
+}
+
+/** The image's own ref and `registry/repository:tag` for each other tag sharing its digest. */
+function refsOf(target: Target): string[] {
+  const refs = new Set([target.ref]);
+  if (target.registry && target.repository) {
+    for (const tag of target.tags ?? []) refs.add(`${target.registry}/${target.repository}:${tag}`);
+  }
+  return [...refs];
 }

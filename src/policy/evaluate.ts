@@ -1,3 +1,4 @@
+import { scanErrorHeadline } from '../findings/scan-error.js';
 import {
   isFixable,
   SEVERITIES,
@@ -236,7 +237,7 @@ function uniqueLabels(hits: Finding[], detail?: (f: Finding) => string): { label
 }
 
 function scanError(image: ImageResult, mode: 'fail' | 'warn'): Violation {
-  const error = (image.error ?? 'unknown error').split('\n').find((l) => l.trim() !== '') ?? 'unknown error';
+  const error = scanErrorHeadline(image.error);
   const short = error.length > 300 ? `${error.slice(0, 297)}...` : error;
   const consequence =
     mode === 'fail'

@@ -1,3 +1,4 @@
+import { scanErrorHeadline } from '../findings/scan-error.js';
 import { SEVERITY_RANK, emptyCounts, isFixable, type Severity, type SeverityCounts } from '../model.js';
 import { describeCounts, plural, truncate } from './markdown.js';
 import { compareText, imageViews, type ImageView, type ReportView } from './view.js';
@@ -163,7 +164,7 @@ function imageMessage(image: ImageView, named: boolean): string {
     );
   }
   if (image.result.status === 'failed') {
-    const error = (image.result.error ?? '').trim().split('\n')[0];
+    const error = scanErrorHeadline(image.result.error);
     lines.push(`Trivy could not scan it${error ? `: ${truncate(error, 300)}` : '.'}`);
   }
   const fixable = image.findings.filter(isFixable);

@@ -1,5 +1,12 @@
 import crypto from 'node:crypto';
-import { SEVERITY_RANK, type Finding, type ImageResult, type Origin, type Severity, type Target } from '../model.js';
+import {
+  SEVERITY_RANK,
+  type Finding,
+  type ImageResult,
+  type Origin,
+  type Severity,
+  type Target,
+} from '../model.js';
 import type {
   SarifLevel,
   SarifLocation,
@@ -59,7 +66,9 @@ export function securitySeverity(f: Finding): string {
  */
 export function findingFingerprint(target: Pick<Target, 'registry' | 'repository'>, f: Finding): string {
   const where = f.class === 'os-pkgs' ? '' : f.class === 'lang-pkgs' ? (f.pkgPath ?? f.target) : f.target;
-  return sha256Hex(`${target.registry}/${target.repository}\u0000${f.class}\u0000${f.id}\u0000${f.pkg}\u0000${where}`);
+  return sha256Hex(
+    `${target.registry}/${target.repository}\u0000${f.class}\u0000${f.id}\u0000${f.pkg}\u0000${where}`,
+  );
 }
 
 // crypto.hash (Node >= 20.12) is a one-shot digest, several times faster than createHash over 100,000 findings.
@@ -140,7 +149,9 @@ export function buildImageRun(input: ImageRunInput): SarifRun {
   }
 
   const version = image.trivyVersion ?? input.trivyVersion;
-  const digests = image.digest ? [`${image.target.registry}/${image.target.repository}@${image.digest}`] : undefined;
+  const digests = image.digest
+    ? [`${image.target.registry}/${image.target.repository}@${image.digest}`]
+    : undefined;
   return {
     tool: {
       driver: {
@@ -261,7 +272,9 @@ function buildRule({ worst, findings }: RuleGroup, urls: UrlCache): SarifRule {
       )
       .join('') +
     (more ? `... and ${more} more\n` : '') +
-    `Link: ${link}\n${description}`;
+    `Link: ${link}`;
+  // The description is in fullDescription and in the markdown (what GitHub shows); the plain-text help, a fallback
+  // for viewers without markdown, leaves it out rather than carry a third copy in every run.
   const markdown =
     `**${kind} ${markdownCell(id)}**\n| Package | Installed | Fixed | Severity | Link |\n| --- | --- | --- | --- | --- |\n` +
     rows.shown
@@ -380,7 +393,8 @@ function uniqueOrigins(origins: readonly Origin[]): Origin[] {
   for (const o of origins) {
     const file = o.file.replace(/\\/g, '/').replace(/^\.\//, '');
     if (!file || !Number.isInteger(o.line) || o.line < 1) continue;
-    const column = o.column !== undefined && Number.isInteger(o.column) && o.column >= 1 ? o.column : undefined;
+    const column =
+      o.column !== undefined && Number.isInteger(o.column) && o.column >= 1 ? o.column : undefined;
     const origin: Origin = { file, line: o.line, ...(column !== undefined ? { column } : {}) };
     byKey.set(`${file}\u0000${o.line}\u0000${column ?? 1}`, origin);
   }
@@ -405,7 +419,9 @@ export function encodeUriPath(path: string): string {
   return path
     .replace(/^\/+/, '')
     .split('/')
-    .map((segment) => encodeURI(segment).replace(/[#?:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .map((segment) =>
+      encodeURI(segment).replace(/[#?:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+    )
     .join('/');
 }
 

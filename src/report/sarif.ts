@@ -76,7 +76,8 @@ export function buildSarifFiles(images: readonly ImageResult[], opts: SarifOptio
   }
 
   const included = images.filter(
-    (i) => i.status === 'scanned' || i.status === 'reused' || (i.status === 'failed' && opts.reportFailedScans),
+    (i) =>
+      i.status === 'scanned' || i.status === 'reused' || (i.status === 'failed' && opts.reportFailedScans),
   );
   for (const image of images) {
     if (image.status === 'failed' && !opts.reportFailedScans) {
@@ -238,7 +239,8 @@ function fitRun(
   maxGzipBytes: number,
 ): { sized: SizedRun; kept: number } {
   const first = sizeRun(build(findings), maxGzipBytes);
-  if (first.gzipBytes <= maxGzipBytes || findings.length === 0) return { sized: first, kept: findings.length };
+  if (first.gzipBytes <= maxGzipBytes || findings.length === 0)
+    return { sized: first, kept: findings.length };
   let low = 0; // known to fit (an empty run always does)
   let high = findings.length; // known not to fit
   const empty = build([]);
@@ -317,7 +319,8 @@ export function gzipBytesOf(runs: SarifRun[]): number {
 export function automationIds(images: readonly ImageResult[], category: string): string[] {
   const prefix = sanitise(category).replace(/^\/+|\/+$/g, '') || 'image-scan';
   const bases = images.map(
-    (i) => `${prefix}/${sanitise(i.target.registry)}/${sanitise(i.target.repository).replace(/^\/+|\/+$/g, '')}`,
+    (i) =>
+      `${prefix}/${sanitise(i.target.registry)}/${sanitise(i.target.repository).replace(/^\/+|\/+$/g, '')}`,
   );
   const byBase = new Map<string, number[]>();
   bases.forEach((base, index) => byBase.set(base, [...(byBase.get(base) ?? []), index]));

@@ -30,7 +30,8 @@ export function actionsResultStore(
       available = cache.isFeatureAvailable();
       if (!available) {
         logger.notice(
-          'cache-results: the Actions cache service is not available here; every image is scanned.',
+          'cache-results: the Actions cache service is not available here; no results are restored from it or ' +
+            'saved to it (results files given in `reports` are still reused).',
         );
       }
     }

@@ -38,16 +38,24 @@ export function planShards(targets: readonly Target[], shards: number): ShardMat
   return { include };
 }
 
-/** Refs grouped by digest (refs without one stand alone), each group sorted, groups sorted by first ref. */
+/**
+ * Refs grouped by digest (refs without one stand alone), groups sorted by first ref. Within a group the targets are
+ * sorted by ref, each followed by the other tags discovery merged into it (`tags`): the shard job must list them
+ * too, or it would scan the image under one tag only and per-image policy rules or ignores naming another tag
+ * would stop matching in the fan-in job. The target's own ref stays first, so the shard job reports the image
+ * under the same ref a single run would.
+ */
 function imageUnits(targets: readonly Target[]): string[][] {
-  const byKey = new Map<string, Set<string>>();
+  const byKey = new Map<string, Target[]>();
   for (const t of targets) {
     const key = t.digest ? `digest\u0000${t.digest}` : `ref\u0000${t.ref}`;
-    const refs = byKey.get(key) ?? new Set<string>();
-    refs.add(t.ref);
-    byKey.set(key, refs);
+    byKey.set(key, [...(byKey.get(key) ?? []), t]);
   }
-  const units = [...byKey.values()].map((refs) => [...refs].sort(compareText));
+  const units = [...byKey.values()].map((group) => [
+    ...new Set(
+      [...group].sort((a, b) => compareText(a.ref, b.ref)).flatMap((t) => [t.ref, ...otherTagRefs(t)]),
+    ),
+  ]);
   // One ref without a digest can also appear in a digest group (listed by tag and found by digest): keep it once.
   const placed = new Set<string>();
   const unique: string[][] = [];
@@ -57,6 +65,16 @@ function imageUnits(targets: readonly Target[]): string[][] {
     if (fresh.length > 0) unique.push(fresh);
   }
   return unique.sort((a, b) => compareText(a[0], b[0]));
+}
+
+/** `registry/repository:tag` for each tag sharing the target's digest, other than its own, sorted. */
+function otherTagRefs(t: Target): string[] {
+  if (!t.registry || !t.repository || !t.tags?.length) return [];
+  const own = t.tag;
+  return [...new Set(t.tags)]
+    .filter((tag) => tag !== own)
+    .sort(compareText)
+    .map((tag) => `${t.registry}/${t.repository}:${tag}`);
 }
 
 function compareText(a: string, b: string): number {

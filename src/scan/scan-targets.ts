@@ -14,6 +14,7 @@ import { actionsDbCache, prepareTrivyDatabases, readTrivyVersion } from '../inst
 import { installTrivy } from '../install/trivy-installer.js';
 import { countBySeverity, type ImageResult, type ResultsFile, type Target } from '../model.js';
 import { createRegistryClient } from '../registry/client.js';
+import { RegistryAuthError } from '../registry/errors.js';
 import { actionsResultStore } from '../scale/actions-result-store.js';
 import {
   chainedResultStore,
@@ -77,9 +78,10 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
   const dbUpdatedAt = db.dbUpdatedAt ?? version.dbUpdatedAt;
   logger.info(`Trivy ${version.version}${dbUpdatedAt ? `, vulnerability DB built ${dbUpdatedAt}` : ''}.`);
 
-  // Same digest under several tags (or repositories): scanned once, the result shared.
-  const withDigests = await resolveDigests(targets, deps);
-  const { primaries, aliasesOf } = groupByDigest(withDigests);
+  // Same digest under several tags (or repositories): scanned once, the result shared. A registry that refuses the
+  // credentials is not asked again by Trivy: it would be refused the same way, and its error would bury the reason.
+  const { targets: withDigests, refused } = await resolveDigests(targets, deps);
+  const { primaries, aliasesOf } = groupByDigest(withDigests.filter((t) => !refused.has(t.ref)));
 
   const keyParts: ResultKeyParts | undefined =
     config.cacheResults && dbUpdatedAt
@@ -176,7 +178,13 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
     }
   }
 
-  const images = [...plan.reuse, ...scanned].flatMap((result) => [
+  const refusedResults = withDigests.flatMap((target): ImageResult[] => {
+    const error = refused.get(target.ref);
+    return error === undefined
+      ? []
+      : [{ target, status: 'failed', error, findings: [], trivyVersion: version.version }];
+  });
+  const images = [...plan.reuse, ...scanned, ...refusedResults].flatMap((result) => [
     result,
     ...(aliasesOf.get(result.target.ref) ?? []).map((alias) => ({ ...result, target: alias })),
   ]);
@@ -185,9 +193,13 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
 
 /**
  * Looks up each tag's digest (one HEAD request, with the host's own credentials) so equal digests are scanned once
- * and earlier results can be reused. A registry that will not say is no error: that image is simply scanned.
+ * and earlier results can be reused. A registry that will not say is no error: that image is simply scanned. A
+ * registry that refuses the credentials given for it is reported once, and its images fail with that reason.
  */
-async function resolveDigests(targets: Target[], deps: ScanDeps): Promise<Target[]> {
+async function resolveDigests(
+  targets: Target[],
+  deps: ScanDeps,
+): Promise<{ targets: Target[]; refused: Map<string, string> }> {
   const clients = new Map<string, ReturnType<typeof createRegistryClient>>();
   const clientFor = (registry: string) => {
     let client = clients.get(registry);
@@ -210,7 +222,10 @@ async function resolveDigests(targets: Target[], deps: ScanDeps): Promise<Target
     return client;
   };
   const limit = pLimit(8);
-  return Promise.all(
+  /** ref -> why, for images whose registry refused the credentials the action was given for it. */
+  const refused = new Map<string, string>();
+  const refusedRegistries = new Map<string, { message: string; images: number }>();
+  const resolved = await Promise.all(
     targets.map((t) =>
       limit(async () => {
         if (t.digest || !t.tag) return t;
@@ -218,12 +233,26 @@ async function resolveDigests(targets: Target[], deps: ScanDeps): Promise<Target
           const { digest } = await clientFor(t.registry).resolveDigest(t.repository, t.tag);
           return { ...t, digest };
         } catch (e) {
+          // Only for credentials the action gave: Trivy gets exactly those from the private Docker config.
+          const via = deps.credentials.find((c) => c.registry === t.registry)?.via;
+          if (via && e instanceof RegistryAuthError && e.stage === 'credentials') {
+            const message = `${e.message} These credentials came from ${via}.`;
+            refused.set(t.ref, message);
+            const seen = refusedRegistries.get(t.registry);
+            refusedRegistries.set(t.registry, { message, images: (seen?.images ?? 0) + 1 });
+            return t;
+          }
           deps.logger.debug(`${t.ref}: digest not resolved before the scan (${errorMessage(e)})`);
           return t;
         }
       }),
     ),
   );
+  // One error per registry, however many of its images are affected.
+  for (const { message, images } of refusedRegistries.values()) {
+    deps.logger.error(`${message} ${images} image(s) on it are reported as failed and not scanned.`);
+  }
+  return { targets: resolved, refused };
 }
 
 /** Digest lookups are an optimisation: one quick try each, never the scan's retries and waits. */

@@ -63,17 +63,29 @@ export async function resolveTargets(
   }
   const all = mergeTargets(listed, fromRegistry, fromFiles.targets);
   const max = config.discovery.maxImages;
-  if (all.length > max) {
-    const over = all.slice(max);
+  // The cap counts unique images, as discovery does: a digest already kept (another tag or repository of the same
+  // image) is scanned once and costs nothing more.
+  const kept: Target[] = [];
+  const over: Target[] = [];
+  const counted = new Set<string>();
+  for (const t of all) {
+    const key = t.digest ?? t.ref;
+    if (counted.has(key)) kept.push(t);
+    else if (counted.size < max) {
+      counted.add(key);
+      kept.push(t);
+    } else over.push(t);
+  }
+  if (over.length > 0) {
     deps.logger.warning(
-      `${all.length} images found; scanning the first ${max} (max-images). ${over.length} are listed as skipped in ` +
-        'the summary and the results file: raise max-images, narrow the filters, or shard with mode: discover.',
+      `${counted.size + new Set(over.map((t) => t.digest ?? t.ref)).size} images found; scanning the first ${max} ` +
+        `(max-images). ${over.length} are listed as skipped in the summary and the results file: raise max-images, ` +
+        'narrow the filters, or shard with mode: discover.',
     );
     for (const t of over)
       skipped.push({ ref: t.ref, reason: `over max-images (${max})`, origins: t.origins });
   }
   // A skipped entry whose image is scanned after all (listed elsewhere) is not skipped.
-  const kept = all.slice(0, max);
   const scannedRefs = new Set(kept.map((t) => t.ref));
   return { targets: kept, skipped: skipped.filter((s) => !scannedRefs.has(s.ref)) };
 }

@@ -137,10 +137,37 @@ process.on('exit', (code) => {
       'TRIVY_REGISTRY_TOKEN',
       'DOCKER_CONFIG',
     ].filter((n) => process.env[n]);
-    const line = JSON.stringify({ ...invocation, end: Date.now(), exitCode: code, credentialEnv });
+    const line = JSON.stringify({
+      ...invocation,
+      end: Date.now(),
+      exitCode: code,
+      credentialEnv,
+      ...dockerConfigModes(),
+    });
     fs.appendFileSync(process.env.STANDIN_LOG, `${line}\n`);
   }
 });
+
+/**
+ * For STANDIN_LOG: $DOCKER_CONFIG and the permission bits (octal) of it and its config.json as this process saw them, so
+ * tests can check that credentials were private while Trivy ran (the post step removes them afterwards).
+ */
+function dockerConfigModes() {
+  const dir = process.env.DOCKER_CONFIG;
+  if (!dir) return {};
+  const mode = (p) => {
+    try {
+      return (fs.statSync(p).mode & 0o777).toString(8);
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    dockerConfigDir: dir,
+    dockerConfigDirMode: mode(dir),
+    dockerConfigMode: mode(path.join(dir, 'config.json')),
+  };
+}
 process.on('SIGTERM', () => process.exit(143));
 process.on('SIGINT', () => process.exit(130));
 
