@@ -14,14 +14,14 @@ import { node24, runAction } from '../test-support/run-action.js';
 // Registry content: 490 images written straight into the registry's storage (49 repositories x 10 tags, each tag a
 // distinct image, no findings) and 10 pushed with stand-in report labels, so some images carry findings.
 
-const IMAGES = 500;
+const IMAGES = Number(process.env.BENCH_IMAGES ?? 500);
 const PARALLEL = 8;
 const DELAY_MS = 200;
 const REPORTS = ['alpine-vulns', 'node-app', 'critical-heavy', 'clean'];
 
 test('500 images, parallel 8, stand-in 200 ms per scan', async () => {
   const registry = await startRegistry({
-    seed: { repositories: 49, tagsPerRepository: 10, shareEvery: 0, name: (i) => `fleet/svc-${String(i).padStart(3, '0')}` },
+    seed: { repositories: Math.floor((IMAGES - 10) / 10), tagsPerRepository: 10, shareEvery: 0, name: (i) => `fleet/svc-${String(i).padStart(3, '0')}` },
   }); // prettier-ignore
   const mirror = await startReleaseMirror();
   try {
@@ -54,7 +54,7 @@ test('500 images, parallel 8, stand-in 200 ms per scan', async () => {
         [
           `#!${node24}`,
           "import { spawn } from 'node:child_process';",
-          `const child = spawn('/usr/bin/time', ['-f', '%M %e %U %S', '-o', ${JSON.stringify(timeFile)}, ${JSON.stringify(node24)}, ...process.argv.slice(2)], { stdio: 'inherit' });`,
+          `const child = spawn('/usr/bin/time', ['-f', '%M %e %U %S', '-o', ${JSON.stringify(timeFile)}, ${JSON.stringify(node24)}, ...(process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.PROF] : []), ...process.argv.slice(2)], { stdio: 'inherit' });`,
           "child.on('exit', (code) => process.exit(code ?? 1));",
           '',
         ].join('\n'),
@@ -73,7 +73,7 @@ test('500 images, parallel 8, stand-in 200 ms per scan', async () => {
         'upload-sarif': 'false',
         'pr-comment': 'never',
       },
-      env: { STANDIN_LOG: log, STANDIN_SCAN_DELAY_MS: String(DELAY_MS) },
+      env: { STANDIN_LOG: log, STANDIN_SCAN_DELAY_MS: String(DELAY_MS), ...(process.env.PROF ? { PROF: process.env.PROF } : {}) },
       node,
       timeoutMs: 600_000,
     });

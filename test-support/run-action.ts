@@ -52,7 +52,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun & { p
   for (const f of Object.values(files)) fs.writeFileSync(f, '');
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? base,
+    HOME: mk(base, 'home'), // hermetic: no ~/.docker/config.json of the machine leaks into a run
     GITHUB_ACTIONS: 'true',
     CI: 'true',
     RUNNER_TEMP: dirs.temp,
