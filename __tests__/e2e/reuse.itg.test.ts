@@ -122,10 +122,13 @@ describe('cache-results: a digest scanned with the same Trivy and DB build is no
   let first: Scan;
   let reused: Scan;
   let notReused: Scan;
+  let otherTrivy: Scan;
+  let sameRunner: Scan;
 
   beforeAll(async () => {
-    [first, reused, notReused] = await sameDbBuild(async () => {
-      const a = await scan({ images: FIRST_IMAGES(), 'output-dir': 'first' });
+    [first, reused, notReused, otherTrivy, sameRunner] = await sameDbBuild(async () => {
+      const firstTemp = tempDir('isg-reuse-temp-');
+      const a = await scan({ images: FIRST_IMAGES(), 'output-dir': 'first' }, { temp: firstTemp });
       const b = await scan({
         images: LATER_IMAGES(),
         reports: 'first/results.json',
@@ -138,7 +141,25 @@ describe('cache-results: a digest scanned with the same Trivy and DB build is no
         'cache-results': 'false',
         'output-dir': 'not-reused',
       });
-      return [a, b, c];
+      // The first run's results, as if another Trivy version had made them.
+      writeAltered('first/results.json', 'other-trivy/results.json', (r) => {
+        r.trivyVersion = '0.73.0';
+        for (const i of r.images) i.trivyVersion = '0.73.0';
+      });
+      const d = await scan({
+        images: FIRST_IMAGES(),
+        reports: 'other-trivy/results.json',
+        'output-dir': 'other-trivy-out',
+      });
+      // A later job on the first run's runner (its RUNNER_TEMP): no `reports`, the result store answers.
+      const e = await scan(
+        {
+          images: [ref('shop/api', 'stable'), ref('ops/legacy', '1')].join('\n'),
+          'output-dir': 'same-runner',
+        },
+        { temp: firstTemp },
+      );
+      return [a, b, c, d, e];
     });
   }, 240_000);
 
@@ -190,51 +211,26 @@ describe('cache-results: a digest scanned with the same Trivy and DB build is no
     for (const d of Object.values(digests))
       expect(byDigest(notReused, d).findings).toEqual(byDigest(reused, d).findings);
   });
-});
 
-describe('what is and is not reused', () => {
-  test('results from another Trivy version are not reused: those digests are scanned', async () => {
-    const [base] = await sameDbBuild(async () => [
-      await scan({ images: FIRST_IMAGES(), 'output-dir': 'v-base' }),
-    ]);
-    writeAltered('v-base/results.json', 'v-older/results.json', (r) => {
-      r.trivyVersion = '0.73.0';
-      for (const i of r.images) i.trivyVersion = '0.73.0';
-    });
-    const later = await scan({
-      images: FIRST_IMAGES(),
-      reports: 'v-older/results.json',
-      'output-dir': 'v-later',
-    });
-    expect(base.scanned).toHaveLength(3);
-    expect(later.scanned).toEqual([digests.api, digests.web, digests.tools].sort());
-    expect(later.run.summary).not.toContain('Reused results');
-  }, 120_000);
+  test('results from another Trivy version are not reused: those digests are scanned', () => {
+    expect(otherTrivy.run.exitCode, otherTrivy.run.stdout).toBe(0);
+    expect(otherTrivy.scanned).toEqual([digests.api, digests.web, digests.tools].sort());
+    expect(otherTrivy.run.summary).not.toContain('Reused results');
+  });
 
-  test('a later run on the same runner reuses the results kept in its result store (what the Actions cache restores)', async () => {
-    const [before, after] = await sameDbBuild(async () => {
-      const temp = tempDir('isg-reuse-temp-');
-      const a = await scan({ images: FIRST_IMAGES(), 'output-dir': 'store-a' }, { temp });
-      const b = await scan(
-        { images: [ref('shop/api', 'stable'), ref('ops/legacy', '1')].join('\n'), 'output-dir': 'store-b' },
-        { temp },
-      );
-      return [a, b];
-    });
-    expect(before.scanned).toHaveLength(3);
-    expect(after.scanned).toEqual([digests.legacy]);
-    expect(byDigest(after, digests.api).status).toBe('reused');
-    expect(after.run.summary).toContain(ref('shop/api', 'stable'));
-    expect(after.run.summary).toContain('Reused results (1)');
-  }, 120_000);
+  test('a later job on the same runner reuses the results kept in its result store (what the Actions cache restores)', () => {
+    expect(sameRunner.run.exitCode, sameRunner.run.stdout).toBe(0);
+    expect(sameRunner.scanned).toEqual([digests.legacy]);
+    expect(byDigest(sameRunner, digests.api).status).toBe('reused');
+    expect(byDigest(sameRunner, digests.api).findings).toEqual(byDigest(first, digests.api).findings);
+    expect(sameRunner.run.summary).toContain('Reused results (1)');
+    expect(sameRunner.run.summary).toContain(ref('shop/api', 'stable'));
+  });
 });
 
 describe('results files from other versions, in mode: report', () => {
-  let source: string;
-
-  beforeAll(async () => {
-    source = (await scan({ images: FIRST_IMAGES(), 'output-dir': 'versions' })).run.outputs['results-file'];
-  }, 120_000);
+  // The first run's results file (written by the describe above).
+  const source = 'first/results.json';
 
   test('a results file of a newer schema major (results@2) is refused with the reason, naming `reports`', async () => {
     writeAltered(source, 'future/results.json', (r) => {
@@ -260,7 +256,7 @@ describe('results files from other versions, in mode: report', () => {
     const run = await runAction({
       inputs: {
         mode: 'report',
-        reports: 'versions/results.json\nolder/results.json',
+        reports: 'first/results.json\nolder/results.json',
         'output-dir': 'mixed-out',
         gate: 'off',
       },
