@@ -18,7 +18,6 @@ import { loadGatePolicy } from './policy/load-policy.js';
 import { readGitHubContext, type GitHubRunContext } from './publish/github-context.js';
 import { publishResults } from './publish/publish-results.js';
 import { STATE } from './post.js';
-import { reusedImagesSection } from './scale/reuse-summary.js';
 import { planShards } from './scale/shards.js';
 import { scanTargets } from './scan/scan-targets.js';
 import { resolveListedTargets } from './targets/listed-images.js';
@@ -120,7 +119,7 @@ export async function run(): Promise<void> {
       skipped,
       verdict,
     };
-    const published = await publishResults(
+    await publishResults(
       {
         config,
         results,
@@ -131,15 +130,6 @@ export async function run(): Promise<void> {
       },
       { logger, clock },
     );
-
-    // The report stage lists every image but not how its findings were obtained: say which came from earlier
-    // results (cache-results), in the job summary and its copy in output-dir.
-    const reused = reusedImagesSection(images);
-    if (reused) {
-      await fs.promises.appendFile(published.summaryFile, `\n${reused}\n`);
-      if (config.summary && process.env.GITHUB_STEP_SUMMARY)
-        await core.summary.addRaw(`\n${reused}\n`).write();
-    }
 
     // 3. The gate.
     applyGate(

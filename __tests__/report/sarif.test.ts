@@ -454,28 +454,28 @@ describe("GitHub's limits", () => {
   });
 
   test('over the gzip limit: split into files that each fit', () => {
-    const images = syntheticEstate({ images: 6, findings: 1_800 });
+    const images = syntheticEstate({ images: 6, findings: 900 });
     const whole = gzipSync(JSON.stringify(buildSarifFiles(images, base).files[0])).length;
     const limit = Math.floor(whole / 2.5);
     const { files, warnings } = buildSarifFiles(images, { ...base, maxGzipBytes: limit });
     expect(files.length).toBeGreaterThanOrEqual(3);
     expect(warnings).toEqual([]);
     for (const f of files) expect(gitHubLimitViolations(f, limit)).toEqual([]);
-    expect(runs(files).reduce((n, r) => n + r.results.length, 0)).toBe(1_800);
-  });
+    expect(runs(files).reduce((n, r) => n + r.results.length, 0)).toBe(900);
+  }, 30_000);
 
   test('one run alone over the gzip limit: cut to the most severe results that fit, with a warning', () => {
-    const images = syntheticEstate({ images: 1, findings: 2_000 });
+    const images = syntheticEstate({ images: 1, findings: 600 });
     const whole = gzipSync(JSON.stringify(buildSarifFiles(images, base).files[0])).length;
     const limit = Math.floor(whole / 2);
     const { files, warnings } = buildSarifFiles(images, { ...base, maxGzipBytes: limit });
     expect(files).toHaveLength(1);
     expect(gitHubLimitViolations(files[0], limit)).toEqual([]);
     const kept = files[0].runs[0].results;
-    expect(kept.length).toBeGreaterThan(500);
-    expect(kept.length).toBeLessThan(2_000);
+    expect(kept.length).toBeGreaterThan(150);
+    expect(kept.length).toBeLessThan(600);
     expect(warnings).toEqual([
-      `image ghcr.io/acme/svc-0:1: kept ${kept.length.toLocaleString('en-US')} of 2,000 results (the most severe) to ` +
+      `image ghcr.io/acme/svc-0:1: kept ${kept.length} of 600 results (the most severe) to ` +
         `stay under ${(limit / 1e6).toLocaleString('en-US', { maximumFractionDigits: 1 })} MB gzipped.`,
     ]);
     // Most severe kept: nothing dropped is more severe than anything kept.
@@ -483,7 +483,7 @@ describe("GitHub's limits", () => {
     const lowestKept = Math.min(...kept.map((r) => rank[r.level]));
     const severities = images[0].findings.map((f) => rank[sarifLevel(f.severity)]).sort((a, b) => b - a);
     expect(lowestKept).toBe(severities[kept.length - 1]);
-  });
+  }, 30_000);
 
   test('the written file round-trips through gzip as the uploader sends it', () => {
     const { files } = buildSarifFiles(syntheticEstate({ images: 2, findings: 50 }), base);

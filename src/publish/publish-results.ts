@@ -9,6 +9,7 @@ import { imagesOutput, summariseCounts } from '../findings/merge-results.js';
 import { serializeResults } from '../findings/results-file.js';
 import type { PolicyVerdict } from '../policy/evaluate.js';
 import { buildAnnotations } from '../report/annotations.js';
+import { reusedImagesSection } from '../scale/reuse-summary.js';
 import { commentMarker, renderComment } from '../report/comment.js';
 import { buildSarifFiles } from '../report/sarif.js';
 import { renderSummary } from '../report/summary.js';
@@ -134,11 +135,14 @@ export async function publishResults(input: PublishInput, deps: PublishDeps): Pr
     }
   }
 
+  // The summary, then which images were not scanned in this run but taken from earlier results (cache-results).
   const summary = renderSummary({ ...view, notes });
+  const markdown =
+    [summary.markdown.trimEnd(), reusedImagesSection(results.images)].filter(Boolean).join('\n\n') + '\n';
   const summaryFile = path.join(config.outputDir, 'summary.md');
-  await writeFileAtomic(summaryFile, summary.markdown);
+  await writeFileAtomic(summaryFile, markdown);
   if (config.summary && process.env.GITHUB_STEP_SUMMARY) {
-    await core.summary.addRaw(summary.markdown).write();
+    await core.summary.addRaw(markdown).write();
   }
 
   setOutputs(results, { resultsFile, summaryFile, sarifFiles, sarifIds, commentUrl });
