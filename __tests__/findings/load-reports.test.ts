@@ -32,11 +32,13 @@ describe('attachOrigins (a fan-in job over reports, with discover-files)', () =>
 
   test('matches a digest-pinned reference of the same repository, not of another', () => {
     const pinned = target('r.io/shop/api@sha256:aa', {
+      repository: 'shop/api',
       digest: 'sha256:aa',
       tag: undefined,
       origins: [{ file: 'k8s.yaml', line: 9 }],
     });
     const other = target('r.io/other/api@sha256:aa', {
+      repository: 'other/api',
       digest: 'sha256:aa',
       tag: undefined,
       origins: [{ file: 'x.yaml', line: 2 }],
