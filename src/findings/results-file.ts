@@ -137,7 +137,8 @@ export function serializeResults(file: ResultsFile): string {
   }
   const out = checked.data;
   if (out.verdict?.policy !== undefined) out.verdict.policy = sortKeys(out.verdict.policy);
-  return `${JSON.stringify(out, null, 2)}\n`;
+  // Compact: results files of large estates run to hundreds of MB, and `mode: report` parses every byte (use jq to read).
+  return `${JSON.stringify(out)}\n`;
 }
 
 /** Parses and validates a results file; `source` (the path) names the file in every error. */
