@@ -12,7 +12,7 @@ import { buildAnnotations } from '../report/annotations.js';
 import { reusedImagesSection } from '../scale/reuse-summary.js';
 import { commentMarker, renderComment } from '../report/comment.js';
 import { buildSarifFiles } from '../report/sarif.js';
-import { renderSummary } from '../report/summary.js';
+import { SUMMARY_LIMIT_BYTES, renderSummary } from '../report/summary.js';
 import type { ReportView, RunContext } from '../report/view.js';
 import { uploadSarifFiles } from './code-scanning.js';
 import { createGitHubClient, type GitHubClient } from './github-client.js';
@@ -136,9 +136,13 @@ export async function publishResults(input: PublishInput, deps: PublishDeps): Pr
   }
 
   // The summary, then which images were not scanned in this run but taken from earlier results (cache-results).
-  const summary = renderSummary({ ...view, notes });
-  const markdown =
-    [summary.markdown.trimEnd(), reusedImagesSection(results.images)].filter(Boolean).join('\n\n') + '\n';
+  const reused = reusedImagesSection(results.images);
+  const reusedBytes = reused ? Buffer.byteLength(reused) + 2 : 0;
+  const summary = renderSummary(
+    { ...view, notes },
+    { maxBytes: SUMMARY_LIMIT_BYTES - 8 * 1024 - reusedBytes },
+  );
+  const markdown = [summary.markdown.trimEnd(), reused].filter(Boolean).join('\n\n') + '\n';
   const summaryFile = path.join(config.outputDir, 'summary.md');
   await writeFileAtomic(summaryFile, markdown);
   if (config.summary && process.env.GITHUB_STEP_SUMMARY) {
