@@ -1,3 +1,4 @@
+import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from './clock.js';
 
 export interface HttpRequest {
@@ -87,13 +88,31 @@ export function createHttpClient(options: { clock?: Clock; userAgent?: string } 
   };
 }
 
+/**
+ * Self-hosted runners often reach registries through a proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), which Node's
+ * built-in fetch ignores. With a proxy set, requests go through undici's env-aware agent; without one, through the
+ * built-in fetch as before.
+ */
+export function proxyFromEnv(env: NodeJS.ProcessEnv): Dispatcher | undefined {
+  const proxy = env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy;
+  return proxy ? new EnvHttpProxyAgent() : undefined;
+}
+
+let proxyDispatcher: Dispatcher | undefined | null = null;
+
+function request(url: string, init: RequestInit): Promise<Response> {
+  if (proxyDispatcher === null) proxyDispatcher = proxyFromEnv(process.env);
+  if (!proxyDispatcher) return fetch(url, init);
+  return undiciFetch(url, { ...(init as object), dispatcher: proxyDispatcher });
+}
+
 async function once(req: HttpRequest, userAgent: string): Promise<HttpResponse> {
   let url = req.url;
   let headers: Record<string, string> = { 'user-agent': userAgent, ...req.headers };
   let method = req.method ?? 'GET';
   let body = req.body;
   for (let hop = 0; hop < 10; hop++) {
-    const res = await fetch(url, {
+    const res = await request(url, {
       method,
       headers,
       body,
