@@ -13,3 +13,14 @@ export interface HostCredential {
 }
 
 export type RegistryProvider = 'ecr' | 'gar' | 'acr' | 'ghcr';
+
+/** The same credential in the shape the registry client takes (discovery, digest look-ups). */
+export function registryCredentialsOf(
+  c: HostCredential | undefined,
+): { token: string } | { username: string; password: string } | undefined {
+  if (!c) return undefined;
+  if (c.token) return { token: c.token };
+  if (c.username !== undefined && c.password !== undefined)
+    return { username: c.username, password: c.password };
+  return undefined;
+}

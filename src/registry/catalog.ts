@@ -7,6 +7,7 @@ import { createDockerHubCatalog } from './docker-hub.js';
 import { createEcrCatalog, parseEcrHost } from './ecr.js';
 import { createGhcrCatalog } from './ghcr.js';
 import { createOciCatalog } from './oci-catalog.js';
+import { DOCKER_HUB, normaliseRegistryHost } from '../targets/reference.js';
 
 // One interface over every way of listing a registry: the distribution API where `_catalog` works, and each
 // big registry's own API where it does not (Docker Hub, GHCR, ECR). Discovery sees only this.
@@ -44,19 +45,12 @@ export interface CatalogDeps {
   concurrency?: number;
 }
 
-const DOCKER_HUB_HOSTS = new Set([
-  'docker.io',
-  'registry-1.docker.io',
-  'index.docker.io',
-  'registry.hub.docker.com',
-]);
-
 export type CatalogKind = 'dockerhub' | 'ghcr' | 'ecr' | 'oci';
 
 /** Which API lists this host (pure; host without namespace). */
 export function catalogKindFor(host: string): CatalogKind {
   const h = host.toLowerCase();
-  if (DOCKER_HUB_HOSTS.has(h)) return 'dockerhub';
+  if (normaliseRegistryHost(h) === DOCKER_HUB) return 'dockerhub';
   if (h === 'ghcr.io') return 'ghcr';
   if (parseEcrHost(h)) return 'ecr';
   return 'oci';

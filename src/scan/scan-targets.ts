@@ -1,7 +1,7 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { trivyEnvFor } from '../auth/docker-config.js';
-import type { HostCredential } from '../auth/host-credential.js';
+import { registryCredentialsOf, type HostCredential } from '../auth/host-credential.js';
 import type { Config } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { readReportFile } from '../findings/results-file.js';
@@ -204,12 +204,7 @@ async function resolveDigests(
   const clientFor = (registry: string) => {
     let client = clients.get(registry);
     if (!client) {
-      const c = deps.credentials.find((x) => x.registry === registry);
-      const credentials = c?.token
-        ? { token: c.token }
-        : c?.username !== undefined && c.password !== undefined
-          ? { username: c.username, password: c.password }
-          : undefined;
+      const credentials = registryCredentialsOf(deps.credentials.find((x) => x.registry === registry));
       client = createRegistryClient({
         registry,
         credentials,

@@ -6,6 +6,7 @@ import type { SkippedTarget, Target } from '../model.js';
 import type { CatalogImage, RegistryCatalog } from '../registry/catalog.js';
 import { RegistryAuthError, RegistryNotListableError } from '../registry/errors.js';
 import { compileRepositoryFilter, compileTagFilter } from './filters.js';
+import { DOCKER_HUB, normaliseRegistryHost } from './reference.js';
 
 // Registry discovery: list repositories (under a namespace), filter them, list each one's tags with digest and
 // creation time, filter tags, merge tags that share a digest into one image, keep the newest per repository, then
@@ -42,8 +43,7 @@ export function parseRegistryLocation(registry: string): { host: string; namespa
       '`registry` is empty: give host[:port][/namespace], e.g. ghcr.io/acme.',
       'registry',
     );
-  if (['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'].includes(host.toLowerCase()))
-    host = 'docker.io';
+  if (normaliseRegistryHost(host) === DOCKER_HUB) host = DOCKER_HUB;
   return { host, namespace };
 }
 

@@ -3,9 +3,8 @@ import type { HttpClient } from '../infra/http.js';
 import type { Clock } from '../infra/clock.js';
 import type { Logger } from '../infra/logger.js';
 import type { SkippedTarget, Target } from '../model.js';
-import type { HostCredential } from '../auth/host-credential.js';
+import { registryCredentialsOf, type HostCredential } from '../auth/host-credential.js';
 import { createCatalog, type CatalogDeps } from '../registry/catalog.js';
-import type { RegistryCredentials } from '../registry/client.js';
 import { discoverFileReferences } from './file-references.js';
 import { mergeTargets } from './merge-targets.js';
 import { discoverRegistryImages, parseRegistryLocation } from './registry-discovery.js';
@@ -47,7 +46,7 @@ export async function resolveTargets(
       http: deps.http,
       logger: deps.logger,
       clock: deps.clock,
-      credentials: registryCredentials(credentials.find((c) => c.registry === host)),
+      credentials: registryCredentialsOf(credentials.find((c) => c.registry === host)),
       githubToken: config.githubToken,
       githubApiUrl: deps.env.GITHUB_API_URL,
       dockerHubApiUrl: deps.dockerHubApiUrl ?? deps.env.IMAGE_SCAN_GATE_DOCKER_HUB_API_URL,
@@ -88,12 +87,4 @@ export async function resolveTargets(
   // A skipped entry whose image is scanned after all (listed elsewhere) is not skipped.
   const scannedRefs = new Set(kept.map((t) => t.ref));
   return { targets: kept, skipped: skipped.filter((s) => !scannedRefs.has(s.ref)) };
-}
-
-function registryCredentials(c: HostCredential | undefined): RegistryCredentials | undefined {
-  if (!c) return undefined;
-  if (c.token) return { token: c.token };
-  if (c.username !== undefined && c.password !== undefined)
-    return { username: c.username, password: c.password };
-  return undefined;
 }
