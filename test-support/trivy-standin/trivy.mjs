@@ -142,6 +142,9 @@ process.on('exit', (code) => {
       end: Date.now(),
       exitCode: code,
       credentialEnv,
+      // The whole environment this process got (and its cwd), so tests can search a child's environment for secrets.
+      env: process.env,
+      cwd: process.cwd(),
       ...dockerConfigModes(),
     });
     fs.appendFileSync(process.env.STANDIN_LOG, `${line}\n`);
