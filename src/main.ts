@@ -11,6 +11,7 @@ import { fixedClock, systemClock, type Clock } from './infra/clock.js';
 import { runProcess } from './infra/exec.js';
 import { createHttpClient } from './infra/http.js';
 import { actionsLogger, type Logger } from './infra/logger.js';
+import { prepareOutputDir } from './infra/output-dir.js';
 import { RESULTS_SCHEMA, type ImageResult, type ResultsFile, type SkippedTarget } from './model.js';
 import { describePolicy } from './policy/effective-policy.js';
 import { evaluatePolicy, type PolicyVerdict } from './policy/evaluate.js';
@@ -37,6 +38,7 @@ export async function run(): Promise<void> {
   try {
     // 1. Everything that can be refused is checked before any download, registry call or scan.
     const config = readInputs({ parseRegistryAuth });
+    if (config.mode !== 'discover') await prepareOutputDir(config);
     const listed = resolveListedTargets(config.images, { platform: config.trivy.platform });
     const gatePolicy = await loadGatePolicy(config);
     const reportFiles = config.reports.length

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -258,7 +259,47 @@ describe('readReportFile', () => {
 
   test('a missing file', async () => {
     await expect(readReportFile(path.join(dir, 'nope.json'))).rejects.toThrow(
-      /reports: cannot read .*nope\.json/,
+      /^`reports`: ".*nope\.json" does not exist/,
+    );
+  });
+
+  test('a FIFO is refused at once instead of blocking the run', async () => {
+    const fifo = path.join(dir, 'pipe.json');
+    execFileSync('mkfifo', [fifo]);
+    await expect(readReportFile(fifo)).rejects.toThrow(/"[^"]*pipe\.json" is not a regular file/);
+  });
+
+  // A report may come from RUNNER_TEMP or anywhere the workflow names: errors name the file and where it went wrong,
+  // and never quote it (Node's JSON.parse messages do).
+  test.each([
+    [
+      'not JSON',
+      'root:x:0:0:root:/root:/bin/bash\n',
+      /is not valid JSON \((syntax error( at line 1, column 1)?)\)/,
+    ],
+    [
+      'JSON cut short',
+      '{"schema": "root:x:0:0',
+      /is not valid JSON \(it ends before the JSON does|syntax error/,
+    ],
+    ['a foreign schema', '{"schema": "root:x:0:0:root:/root:/bin/bash"}', /its "schema" is something else/],
+    [
+      'a foreign SchemaVersion',
+      '{"SchemaVersion": "root:x:0:0:root:/root:/bin/bash"}',
+      /SchemaVersion \(not a number\)/,
+    ],
+  ])('%s: the content is not echoed', async (_name, text, message) => {
+    const p = path.join(dir, 'foreign.json');
+    writeFileSync(p, text);
+    const e = await readReportFile(p).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(ConfigurationError);
+    expect((e as Error).message).toMatch(message);
+    expect((e as Error).message).not.toContain('root:');
+  });
+
+  test('a JSON syntax error past the first line names its line and column', () => {
+    expect(() => parseResultsFile('{\n  "schema": 1,\n  "x": ]\n}', 'r.json')).toThrow(
+      /r\.json is not valid JSON \(syntax error( at line 3, column 8)?\)/,
     );
   });
 

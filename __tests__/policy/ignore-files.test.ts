@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -197,5 +197,95 @@ describe('loadIgnoreFile', () => {
     expect(err).toBeInstanceOf(ConfigurationError);
     expect((err as ConfigurationError).input).toBe('ignore-file');
     expect((err as Error).message).toContain('"missing.trivyignore" does not exist');
+  });
+});
+
+describe('ignore files are untrusted repository content', () => {
+  const OUTSIDE = 'CVE-OUTSIDE-CONTENT-93ab';
+
+  async function layout(): Promise<{ ws: string; outsideDir: string }> {
+    const base = await mkdtemp(path.join(os.tmpdir(), 'ignores-confine-'));
+    const ws = path.join(base, 'ws');
+    const outsideDir = path.join(base, 'outside');
+    await mkdir(ws);
+    await mkdir(outsideDir);
+    await writeFile(path.join(outsideDir, 'ignores'), `${OUTSIDE}\n`);
+    await writeFile(path.join(outsideDir, 'ignores.yaml'), `vulnerabilities:\n  - id: ${OUTSIDE}\n`);
+    return { ws, outsideDir };
+  }
+
+  async function refusal(explicit: string | undefined, ws: string): Promise<string> {
+    const err = await loadIgnoreFile(explicit, ws).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as ConfigurationError).input).toBe('ignore-file');
+    expect((err as Error).message).not.toContain(OUTSIDE);
+    return (err as Error).message;
+  }
+
+  test('a committed .trivyignore symlinked to /proc/self/environ is refused, never read', async () => {
+    const { ws } = await layout();
+    await symlink('/proc/self/environ', path.join(ws, '.trivyignore'));
+    const message = await refusal(undefined, ws);
+    expect(message).toMatch(/^`ignore-file`: "\.trivyignore" resolves outside the workspace/);
+    expect(message).not.toMatch(/PATH=|HOME=/);
+  });
+
+  test('a committed .trivyignore.yaml symlinked to a file outside is refused', async () => {
+    const { ws, outsideDir } = await layout();
+    await symlink(path.join(outsideDir, 'ignores.yaml'), path.join(ws, '.trivyignore.yaml'));
+    expect(await refusal(undefined, ws)).toMatch(/"\.trivyignore\.yaml" resolves outside the workspace/);
+  });
+
+  test('ignore-file: ../outside is refused', async () => {
+    const { ws } = await layout();
+    expect(await refusal('../outside/ignores', ws)).toMatch(
+      /"\.\.\/outside\/ignores" is outside the workspace/,
+    );
+  });
+
+  test('a .trivyignore that is a directory is refused rather than skipped', async () => {
+    const { ws } = await layout();
+    await mkdir(path.join(ws, '.trivyignore'));
+    expect(await refusal(undefined, ws)).toMatch(/is a directory/);
+  });
+
+  test('a huge .trivyignore is refused, not read into memory', async () => {
+    const { ws } = await layout();
+    await writeFile(path.join(ws, '.trivyignore'), Buffer.alloc(6 * 1024 * 1024, 'C'));
+    expect(await refusal(undefined, ws)).toMatch(/larger than 5 MiB/);
+  });
+
+  test('a symlink to an ignore file inside the workspace is still read', async () => {
+    const { ws } = await layout();
+    await mkdir(path.join(ws, 'security'));
+    await writeFile(path.join(ws, 'security', 'ignores'), 'CVE-1\n');
+    await symlink('security/ignores', path.join(ws, '.trivyignore'));
+    expect(await loadIgnoreFile(undefined, ws)).toEqual([{ id: 'CVE-1', source: '.trivyignore:1' }]);
+  });
+
+  test('a .trivyignore.yaml alias bomb is refused naming the file', () => {
+    const lines = ['x: &a [1,1,1,1,1,1,1,1,1,1]'];
+    let previous = 'a';
+    for (const name of 'bcdefgh') {
+      lines.push(`${name}: &${name} [${Array(10).fill(`*${previous}`).join(',')}]`);
+      previous = name;
+    }
+    expect(() => parseTrivyIgnoreYaml(lines.join('\n'), '.trivyignore.yaml')).toThrow(
+      /^\.trivyignore\.yaml: too many YAML alias expansions/,
+    );
+  });
+
+  test('a long bad expiry is quoted as a short excerpt', () => {
+    const field = `exp:${'9'.repeat(400)}`;
+    const e = (() => {
+      try {
+        parseTrivyIgnore(`CVE-1 ${field}\n`, '.trivyignore');
+      } catch (err) {
+        return err as Error;
+      }
+      throw new Error('expected a refusal');
+    })();
+    expect(e.message).toMatch(/^\.trivyignore:1: "exp:9+…" is not an expiry date/);
+    expect(e.message).not.toContain('9'.repeat(81));
   });
 });

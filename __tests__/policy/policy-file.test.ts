@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -240,5 +240,85 @@ describe('loadPolicyFile', () => {
     await expect(loadPolicyFile('gate.yml', ws)).rejects.toThrow(
       /^gate\.yml:2:1: unknown key "max-cvs" \(did you mean "max-cvss"\?/,
     );
+  });
+});
+
+describe('the policy file is untrusted repository content', () => {
+  const OUTSIDE = 'fail-on: none # OUTSIDE-CONTENT-7c1e';
+
+  async function workspaceWithOutside(): Promise<{ ws: string; outsideFile: string }> {
+    const base = await mkdtemp(path.join(os.tmpdir(), 'policy-confine-'));
+    const ws = path.join(base, 'ws');
+    await mkdir(ws);
+    const outsideFile = path.join(base, 'outside.yml');
+    await writeFile(outsideFile, `${OUTSIDE}\n`);
+    return { ws, outsideFile };
+  }
+
+  async function loadRefusal(file: string, ws: string): Promise<string> {
+    const err = await loadPolicyFile(file, ws).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as ConfigurationError).input).toBe('policy');
+    const message = (err as Error).message;
+    expect(message).toContain(JSON.stringify(file));
+    expect(message).not.toContain('OUTSIDE-CONTENT');
+    return message;
+  }
+
+  test('policy: /etc/passwd is refused without a line of it in the message', async () => {
+    const { ws } = await workspaceWithOutside();
+    const message = await loadRefusal('/etc/passwd', ws);
+    expect(message).toMatch(/is outside the workspace/);
+    expect(message).not.toContain('root:');
+  });
+
+  test('a policy file symlinked outside the workspace is refused, never read', async () => {
+    const { ws, outsideFile } = await workspaceWithOutside();
+    await symlink(outsideFile, path.join(ws, 'policy.yml'));
+    expect(await loadRefusal('policy.yml', ws)).toMatch(/resolves outside the workspace/);
+  });
+
+  test('../ out of the workspace is refused', async () => {
+    const { ws } = await workspaceWithOutside();
+    expect(await loadRefusal('../outside.yml', ws)).toMatch(/is outside the workspace/);
+  });
+
+  test('a YAML alias bomb is refused quickly, naming the file', () => {
+    const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    let previous = 'a';
+    for (const name of 'bcdefghi') {
+      lines.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
+      previous = name;
+    }
+    const started = Date.now();
+    const e = refusal(lines.join('\n'), '.github/policy.yml');
+    expect(Date.now() - started, 'finished, not hung').toBeLessThan(10_000);
+    expect(e.input).toBe('policy');
+    expect(e.message).toMatch(/^\.github\/policy\.yml: too many YAML alias expansions/);
+    expect(e.message).not.toContain('lol');
+  });
+
+  test('a long value is quoted as one short line, never whole', () => {
+    const long = `${'x'.repeat(500)}\nsecond line`;
+    const e = refusal(`fail-on: ${JSON.stringify(long)}\n`);
+    expect(e.message).toMatch(/^policy\.yml:1:10: fail-on: "x+…" is not a severity/);
+    const quoted = /("[^"]*")/.exec(e.message)![1];
+    expect(quoted.length).toBeLessThanOrEqual(80);
+    expect(e.message).not.toContain('second line');
+  });
+
+  test('a long unknown key and a long duplicate key are cut to one short excerpt', () => {
+    const key = 'k'.repeat(300);
+    for (const text of [`${key}: 1\n`, `fail-on: high\n${key}: 1\n${key}: 2\n`]) {
+      const e = refusal(text);
+      expect(e.message).not.toContain('k'.repeat(81));
+      expect(e.message).toMatch(/"k+…"/);
+    }
+  });
+
+  test('a YAML syntax error names file:line:col and quotes at most one short line', () => {
+    const e = refusal(`fail-on: high\nmax: [ ${'y'.repeat(400)}\n`);
+    expect(e.message).toMatch(/^policy\.yml:\d+:\d+: YAML syntax error: /);
+    for (const line of e.message.split('\n')) expect(line.length).toBeLessThan(160);
   });
 });

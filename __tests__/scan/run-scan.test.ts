@@ -114,6 +114,13 @@ describe('scanImage', () => {
     expect(!r.ok && r.error).toMatch(message);
   });
 
+  test('invalid JSON: where it broke, never the report text itself', async () => {
+    const f = fake((_r, output) => (writeFileSync(output, 'root:x:0:0:root:/root:/bin/bash\n'), {}));
+    const r = await scanImage(target, opts(f.run));
+    expect(!r.ok && r.error).toMatch(/^Trivy wrote no valid JSON report: syntax error/);
+    expect(!r.ok && r.error).not.toContain('root:');
+  });
+
   test('a stale report from an earlier run is never read as this one', async () => {
     const ok = fake((_r, output) => (writeFileSync(output, '{"SchemaVersion":2}'), {}));
     await scanImage(target, opts(ok.run));

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -101,6 +101,73 @@ describe('discoverFileReferences', () => {
       logger: new MemoryLogger(),
     });
     expect(targets.map((t) => t.ref)).toEqual(['docker.io/library/node:20', 'docker.io/library/redis:7']);
+  });
+});
+
+describe('discover-files never reads outside the workspace', () => {
+  async function layout(): Promise<{ ws: string; outsideDir: string }> {
+    const base = await mkdtemp(path.join(os.tmpdir(), 'isg-files-confine-'));
+    const ws = path.join(base, 'ws');
+    const outsideDir = path.join(base, 'outside');
+    await mkdir(ws);
+    await mkdir(outsideDir);
+    await writeFile(path.join(outsideDir, 'Dockerfile'), 'FROM outside.example/secret-image:1\n');
+    await writeFile(path.join(ws, 'Dockerfile'), 'FROM alpine:3.20\n');
+    return { ws, outsideDir };
+  }
+
+  // Symlinked directories are never walked. A glob whose literal part runs through one (`docker/Dockerfile`) is
+  // crawled from there by the OS, so each match is checked too, and such a match refuses the run.
+  test.each(['docker/Dockerfile', 'docker/*'])(
+    'a match through a directory symlinked outside (%s) refuses the run, naming the input and the path',
+    async (glob) => {
+      const { ws, outsideDir } = await layout();
+      await symlink(outsideDir, path.join(ws, 'docker'));
+      const logger = new MemoryLogger();
+      const e = await discoverFileReferences([glob], { workspace: ws, logger }).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(ConfigurationError);
+      expect((e as ConfigurationError).input).toBe('discover-files');
+      expect((e as Error).message).toMatch(
+        /^`discover-files`: "docker\/Dockerfile" resolves outside the workspace/,
+      );
+      expect((e as Error).message).not.toContain('secret-image');
+      expect(logger.entries.map((entry) => entry.message).join('\n')).not.toContain('secret-image');
+    },
+  );
+
+  test.each([['*/Dockerfile'], ['**/Dockerfile'], ['Dockerfile', 'docker/Dockerfile']])(
+    'a directory symlinked outside is not walked (%s)',
+    async (...globs) => {
+      const { ws, outsideDir } = await layout();
+      await symlink(outsideDir, path.join(ws, 'docker'));
+      const logger = new MemoryLogger();
+      const result = await discoverFileReferences(globs, { workspace: ws, logger });
+      expect(JSON.stringify(result)).not.toContain('secret-image');
+      expect(logger.entries.map((entry) => entry.message).join('\n')).not.toContain('secret-image');
+    },
+  );
+
+  test('a symlinked directory inside the workspace is fine', async () => {
+    const { ws } = await layout();
+    await mkdir(path.join(ws, 'images'));
+    await writeFile(path.join(ws, 'images', 'Dockerfile'), 'FROM redis:7\n');
+    await symlink('images', path.join(ws, 'docker'));
+    const { targets } = await discoverFileReferences(['docker/Dockerfile'], {
+      workspace: ws,
+      logger: new MemoryLogger(),
+    });
+    expect(targets.map((t) => t.ref)).toEqual(['docker.io/library/redis:7']);
+  });
+
+  test('a file over 5 MiB is skipped with a warning, the rest still read', async () => {
+    const { ws } = await layout();
+    const compose = (image: string) => `services:\n  app:\n    image: ${image}\n`;
+    await writeFile(path.join(ws, 'big.yaml'), `${compose('nginx:1')}${'#'.repeat(6 * 1024 * 1024)}\n`);
+    await writeFile(path.join(ws, 'small.yaml'), compose('redis:7'));
+    const logger = new MemoryLogger();
+    const { targets } = await discoverFileReferences(['*.yaml'], { workspace: ws, logger });
+    expect(targets.map((t) => t.ref)).toEqual(['docker.io/library/redis:7']);
+    expect(logger.messages('warning')).toEqual(['discover-files: big.yaml is larger than 5 MiB; skipped.']);
   });
 });
 

@@ -1,7 +1,10 @@
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
 import { ConfigurationError } from '../errors.js';
 import type { Logger } from '../infra/logger.js';
+import { isInsideDir, quotePath } from '../infra/workspace-files.js';
 import type { ResultsFile, Target } from '../model.js';
 import { mergeResults, type MergedResults } from './merge-results.js';
 import { readReportFile } from './results-file.js';
@@ -9,17 +12,42 @@ import { readReportFile } from './results-file.js';
 /**
  * Expands the `reports` globs (relative to the workspace). Each entry must match at least one file, so a typo or a
  * missing artifact is refused up front instead of silently gating on fewer images.
+ *
+ * The workflow names where reports are (often RUNNER_TEMP, where artifacts are downloaded), so an entry may point
+ * outside the workspace; what it matches may not lead elsewhere: symlinks are not walked, a match must resolve
+ * inside its glob's literal base directory, and a base inside the workspace must resolve inside it too (a
+ * committed symlink cannot redirect `reports: artifacts/**`).
  */
 export async function expandReportGlobs(patterns: readonly string[], workspace: string): Promise<string[]> {
+  const root = path.resolve(workspace);
+  const realRoot = await realpath(root);
   const files = new Set<string>();
   for (const pattern of patterns) {
-    const matched = await glob([pattern], {
-      cwd: workspace,
-      absolute: true,
-      onlyFiles: true,
-      dot: true,
-      expandDirectories: false,
-    });
+    const scanned = picomatch.scan(pattern);
+    const base = path.resolve(root, scanned.isGlob ? scanned.base : pattern);
+    const realBase = await realpath(base).catch(() => undefined);
+    if (realBase !== undefined && isInsideDir(root, base) && !isInsideDir(realRoot, realBase)) {
+      throw new ConfigurationError(
+        `\`reports\`: ${quotePath(pattern)} leads outside the workspace through a symlink (to ${quotePath(realBase)}); ` +
+          'reports in the workspace must really be there — give their RUNNER_TEMP path instead.',
+        'reports',
+      );
+    }
+    const matched =
+      realBase === undefined
+        ? []
+        : scanned.isGlob
+          ? await glob([pattern], {
+              cwd: root,
+              absolute: true,
+              onlyFiles: true,
+              dot: true,
+              expandDirectories: false,
+              followSymbolicLinks: false,
+            })
+          : (await stat(realBase)).isFile()
+            ? [base]
+            : [];
     if (matched.length === 0) {
       throw new ConfigurationError(
         `reports: "${pattern}" matches no file under ${workspace}. Give the path or glob of results files ` +
@@ -27,7 +55,17 @@ export async function expandReportGlobs(patterns: readonly string[], workspace: 
         'reports',
       );
     }
-    for (const f of matched.sort()) files.add(path.normalize(f));
+    for (const f of matched.sort()) {
+      // A symlinked directory in the glob's literal part is walked by the OS, not by the glob: check every match.
+      if (scanned.isGlob && !isInsideDir(realBase!, await realpath(f))) {
+        throw new ConfigurationError(
+          `\`reports\`: ${quotePath(f)} (matched by ${quotePath(pattern)}) leads outside ${quotePath(base)} through a symlink; ` +
+            "symlinks are not followed out of a glob's base directory.",
+          'reports',
+        );
+      }
+      files.add(path.normalize(f));
+    }
   }
   return [...files];
 }

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ConfigurationError, errorMessage } from '../errors.js';
+import { ConfigurationError, jsonSyntaxProblem } from '../errors.js';
+import { readRegularFile } from '../infra/workspace-files.js';
 import {
   RESULTS_SCHEMA,
   SEVERITIES,
@@ -147,7 +147,10 @@ export function parseResultsFile(text: string, source: string): ResultsFile {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ConfigurationError(`reports: ${source} is not valid JSON (${errorMessage(e)}).`, 'reports');
+    throw new ConfigurationError(
+      `reports: ${source} is not valid JSON (${jsonSyntaxProblem(e, text)}).`,
+      'reports',
+    );
   }
   return resultsFileFromJson(raw, source);
 }
@@ -157,8 +160,9 @@ function resultsFileFromJson(raw: unknown, source: string): ResultsFile {
   const match = typeof schema === 'string' ? SCHEMA_PATTERN.exec(schema) : null;
   if (!match) {
     throw new ConfigurationError(
-      `reports: ${source} is not an Image Scan Gate results file (its "schema" is ${JSON.stringify(schema)}, ` +
-        `expected "${RESULTS_SCHEMA}").`,
+      // The file's own value is not echoed: a report may come from anywhere (../shared/SECURITY.md rule 3).
+      `reports: ${source} is not an Image Scan Gate results file (its "schema" is ` +
+        `${schema === undefined ? 'missing' : 'something else'}, expected "${RESULTS_SCHEMA}").`,
       'reports',
     );
   }
@@ -189,12 +193,8 @@ export interface ReportFile {
 }
 
 export async function readReportFile(path: string): Promise<ReportFile> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new ConfigurationError(`reports: cannot read ${path} (${errorMessage(e)}).`, 'reports');
-  }
+  // Results files of large estates run to hundreds of MB: no size bound, but never a FIFO or a device.
+  const text = await readRegularFile(path, { input: 'reports', shown: path, followSymlink: true });
   return reportFileFromText(text, path);
 }
 
@@ -204,7 +204,10 @@ export function reportFileFromText(text: string, path: string): ReportFile {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ConfigurationError(`reports: ${path} is not valid JSON (${errorMessage(e)}).`, 'reports');
+    throw new ConfigurationError(
+      `reports: ${path} is not valid JSON (${jsonSyntaxProblem(e, text)}).`,
+      'reports',
+    );
   }
   if (isObject(raw) && 'schema' in raw) {
     return { kind: 'results', path, results: resultsFileFromJson(raw, path) };

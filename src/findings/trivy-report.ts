@@ -39,7 +39,7 @@ export function parseTrivyReport(raw: unknown, source = 'the Trivy report'): Par
   }
   if (raw.SchemaVersion !== 2) {
     throw new InvalidTrivyReportError(
-      `${source} has Trivy report SchemaVersion ${JSON.stringify(raw.SchemaVersion)}; only SchemaVersion 2 ` +
+      `${source} has Trivy report SchemaVersion ${typeof raw.SchemaVersion === 'number' ? raw.SchemaVersion : '(not a number)'}; only SchemaVersion 2 ` +
         '(Trivy 0.20 and later) is supported.',
     );
   }

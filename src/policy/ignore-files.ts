@@ -1,7 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, excerpt } from '../errors.js';
+import { locateRepositoryFile, quotePath, readRepositoryFile } from '../infra/workspace-files.js';
 import type { FindingClass } from '../model.js';
 import { isCalendarDate, type IgnoreRule } from './ignore-rules.js';
 import { parseYamlWithSchema, type FieldHint } from './positioned-yaml.js';
@@ -81,7 +81,7 @@ export function parseTrivyIgnore(text: string, file: string): IgnoreRule[] {
       const expires = field.slice(4);
       if (!isCalendarDate(expires)) {
         throw new ConfigurationError(
-          `${file}:${index + 1}: "${field}" is not an expiry date (use exp:YYYY-MM-DD, e.g. ${id} exp:2027-01-31)`,
+          `${file}:${index + 1}: ${excerpt(field)} is not an expiry date (use exp:YYYY-MM-DD, e.g. CVE-2023-44487 exp:2027-01-31)`,
           'ignore-file',
         );
       }
@@ -125,30 +125,26 @@ export const DEFAULT_IGNORE_FILES = ['.trivyignore.yaml', '.trivyignore'] as con
 
 /**
  * Reads the `ignore-file` input's file (it must exist), or else `.trivyignore.yaml` / `.trivyignore` in the
- * workspace when present; no file means no ignores.
+ * workspace when present; no file means no ignores. Either is untrusted repository content: it must resolve inside
+ * the workspace (infra/workspace-files), even when found by the default lookup.
  */
 export async function loadIgnoreFile(
   explicitPath: string | undefined,
   workspace: string,
 ): Promise<IgnoreRule[]> {
   if (explicitPath) {
-    const absolute = path.resolve(workspace, explicitPath);
-    const text = await readFile(absolute, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      const why = e.code === 'ENOENT' ? 'does not exist' : `cannot be read (${e.code})`;
+    const found = await locateRepositoryFile(workspace, explicitPath, 'ignore-file');
+    if (!found) {
       throw new ConfigurationError(
-        `\`ignore-file\`: "${explicitPath}" ${why} (looked for ${absolute}); give a path relative to the repository root, or leave it empty to use ${DEFAULT_IGNORE_FILES.join(' or ')} when present.`,
+        `\`ignore-file\`: ${quotePath(explicitPath)} does not exist (looked for ${quotePath(path.resolve(workspace, explicitPath))}); give a path relative to the repository root, or leave it empty to use ${DEFAULT_IGNORE_FILES.join(' or ')} when present.`,
         'ignore-file',
       );
-    });
-    return parseIgnoreFile(text, explicitPath);
+    }
+    return parseIgnoreFile(await readRepositoryFile(found, 'ignore-file'), explicitPath);
   }
   for (const name of DEFAULT_IGNORE_FILES) {
-    const absolute = path.join(workspace, name);
-    const isFile = await stat(absolute).then(
-      (s) => s.isFile(),
-      () => false,
-    );
-    if (isFile) return parseIgnoreFile(await readFile(absolute, 'utf8'), name);
+    const found = await locateRepositoryFile(workspace, name, 'ignore-file');
+    if (found) return parseIgnoreFile(await readRepositoryFile(found, 'ignore-file'), name);
   }
   return [];
 }

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { FailOn } from '../config.js';
 import { ConfigurationError } from '../errors.js';
+import { locateRepositoryFile, quotePath, readRepositoryFile } from '../infra/workspace-files.js';
 import type { Severity } from '../model.js';
 import { isCalendarDate, type IgnoreRule } from './ignore-rules.js';
 import { parseYamlWithSchema, type FieldHint } from './positioned-yaml.js';
@@ -182,25 +182,15 @@ function rules(entry: ParsedRules): PolicyRules {
 
 /**
  * Reads the `policy` input's file, relative to the workspace. Called before any scan so a bad file stops the run
- * at once.
+ * at once. The file is untrusted repository content: it must resolve inside the workspace (infra/workspace-files).
  */
 export async function loadPolicyFile(file: string, workspace: string): Promise<Policy> {
-  const absolute = path.resolve(workspace, file);
-  let text: string;
-  try {
-    text = await readFile(absolute, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'does not exist'
-        : code === 'EISDIR'
-          ? 'is a directory'
-          : `cannot be read (${code})`;
+  const found = await locateRepositoryFile(workspace, file, 'policy');
+  if (!found) {
     throw new ConfigurationError(
-      `\`policy\`: the policy file "${file}" ${why} (looked for ${absolute}); give a path relative to the repository root.`,
+      `\`policy\`: the policy file ${quotePath(file)} does not exist (looked for ${quotePath(path.resolve(workspace, file))}); give a path relative to the repository root.`,
       'policy',
     );
   }
-  return parsePolicyFile(text, file);
+  return parsePolicyFile(await readRepositoryFile(found, 'policy'), file);
 }

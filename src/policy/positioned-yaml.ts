@@ -1,6 +1,6 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, excerpt, firstLineOf } from '../errors.js';
 
 // YAML files the user writes (the policy file, .trivyignore.yaml) are validated by a zod schema, and every
 // complaint is mapped back to the YAML node it is about, so the message names file:line:col, the key and what is
@@ -33,6 +33,9 @@ export interface PositionedYaml<T> {
 
 type PathSegment = PropertyKey;
 
+/** Nodes an alias may expand to (the yaml package's guard against exponential expansion); policies need few. */
+const MAX_ALIAS_COUNT = 1000;
+
 /** Parses and validates; throws one ConfigurationError listing every problem, each with file:line:col. */
 export function parseYamlWithSchema<T>(
   text: string,
@@ -50,13 +53,28 @@ export function parseYamlWithSchema<T>(
     const problems = doc.errors.map((e) => {
       const offset = e.pos[0];
       const what =
-        e.code === 'DUPLICATE_KEY' ? duplicateKeyMessage(text, offset) : `YAML syntax error: ${e.message}`;
+        e.code === 'DUPLICATE_KEY'
+          ? duplicateKeyMessage(text, offset)
+          : `YAML syntax error: ${firstLineOf(e.message, 80)}`;
       return { offset, line: `${at(offset)}: ${what}` };
     });
     throw refusal(file, problems, spec.input);
   }
 
-  const raw: unknown = doc.contents === null ? {} : doc.toJS({ maxAliasCount: 1000 });
+  let raw: unknown;
+  try {
+    raw = doc.contents === null ? {} : doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    // "Billion laughs": a few lines of anchors and aliases that expand to gigabytes. No policy needs that.
+    if (e instanceof ReferenceError && /alias/i.test(e.message)) {
+      throw new ConfigurationError(
+        `${file}: too many YAML alias expansions (the limit is ${MAX_ALIAS_COUNT}, against "billion laughs"); ` +
+          'write the entries out instead of repeating them through aliases.',
+        spec.input,
+      );
+    }
+    throw e;
+  }
   const parsed = spec.schema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.flatMap((issue) => describeIssue(issue, doc, spec, at));
@@ -86,7 +104,7 @@ function refusal(
 function duplicateKeyMessage(text: string, offset: number): string {
   const key = /^["']?([^"':\n]+)/.exec(text.slice(offset))?.[1]?.trim();
   return key
-    ? `duplicate key "${key}" (each key may appear once)`
+    ? `duplicate key ${excerpt(key)} (each key may appear once)`
     : 'duplicate key (each key may appear once)';
 }
 
@@ -118,7 +136,7 @@ function describeIssue<T>(
       const hint = suggestion ? `did you mean "${suggestion}"? ` : '';
       return {
         offset,
-        line: `${at(offset)}: ${prefix}unknown key "${key}" (${hint}allowed: ${allowed.join(', ')})`,
+        line: `${at(offset)}: ${prefix}unknown key ${excerpt(key)} (${hint}allowed: ${allowed.join(', ')})`,
       };
     });
   }
@@ -201,9 +219,9 @@ function showValue(node: Node | undefined): string {
   if (isSeq(node)) return 'a list';
   if (isScalar(node)) {
     if (node.value === null) return 'an empty value';
-    if (typeof node.value === 'string') return JSON.stringify(node.value);
+    if (typeof node.value === 'string') return excerpt(node.value);
     if (typeof node.value === 'number' || typeof node.value === 'boolean') return String(node.value);
-    return JSON.stringify(node.toJSON());
+    return excerpt(String(JSON.stringify(node.toJSON())));
   }
   return 'this value';
 }

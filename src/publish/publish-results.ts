@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as core from '@actions/core';
 import type { Config } from '../config.js';
 import type { Clock } from '../infra/clock.js';
 import type { Logger } from '../infra/logger.js';
+import { OUTPUT_NAMES, sarifFileName } from '../infra/output-dir.js';
 import type { ResultsFile } from '../model.js';
 import { imagesOutput, summariseCounts } from '../findings/merge-results.js';
 import { serializeResults } from '../findings/results-file.js';
@@ -55,7 +57,7 @@ export async function publishResults(input: PublishInput, deps: PublishDeps): Pr
   const notes: string[] = [];
   await fs.mkdir(config.outputDir, { recursive: true });
 
-  const resultsFile = path.join(config.outputDir, 'results.json');
+  const resultsFile = path.join(config.outputDir, OUTPUT_NAMES.results);
   await writeFileAtomic(resultsFile, serializeResults(results));
 
   // SARIF: one run per image, split to GitHub's limits; written whether or not it is uploaded.
@@ -70,7 +72,7 @@ export async function publishResults(input: PublishInput, deps: PublishDeps): Pr
   notes.push(...sarif.warnings);
   const sarifFiles: string[] = [];
   for (const [i, log] of sarif.files.entries()) {
-    const file = path.join(config.outputDir, i === 0 ? 'results.sarif' : `results-${i + 1}.sarif`);
+    const file = path.join(config.outputDir, sarifFileName(i));
     await writeFileAtomic(file, JSON.stringify(log));
     sarifFiles.push(file);
   }
@@ -143,7 +145,7 @@ export async function publishResults(input: PublishInput, deps: PublishDeps): Pr
     { maxBytes: SUMMARY_LIMIT_BYTES - 8 * 1024 - reusedBytes },
   );
   const markdown = [summary.markdown.trimEnd(), reused].filter(Boolean).join('\n\n') + '\n';
-  const summaryFile = path.join(config.outputDir, 'summary.md');
+  const summaryFile = path.join(config.outputDir, OUTPUT_NAMES.summary);
   await writeFileAtomic(summaryFile, markdown);
   if (config.summary && process.env.GITHUB_STEP_SUMMARY) {
     await core.summary.addRaw(markdown).write();
@@ -199,9 +201,13 @@ function pathToFileUri(p: string): string {
   return new URL(`file://${path.resolve(p)}`).toString();
 }
 
-/** Write then rename: a crash never leaves a half-written results file for a later `mode: report` to read. */
+/**
+ * Write then rename: a crash never leaves a half-written results file for a later `mode: report` to read. The
+ * temporary name is unguessable and created exclusively (`wx`: never through a symlink someone committed), and the
+ * rename replaces whatever is at `file` rather than writing through it.
+ */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, text, 'utf8');
+  const tmp = `${file}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+  await fs.writeFile(tmp, text, { encoding: 'utf8', flag: 'wx' });
   await fs.rename(tmp, file);
 }

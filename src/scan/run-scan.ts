@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { jsonSyntaxProblem } from '../errors.js';
 import type { RunProcess } from '../infra/exec.js';
 import { trivyFatalText } from '../install/trivy-output.js';
 import type { Target } from '../model.js';
@@ -82,7 +83,7 @@ export async function scanImage(target: Target, opts: ScanImageOptions): Promise
   } catch (e) {
     return {
       ok: false,
-      error: `Trivy wrote no valid JSON report: ${e instanceof Error ? e.message : String(e)}`,
+      error: `Trivy wrote no valid JSON report: ${jsonSyntaxProblem(e, text)}`,
       durationMs,
     };
   }

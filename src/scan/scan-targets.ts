@@ -10,6 +10,7 @@ import type { Clock } from '../infra/clock.js';
 import type { RunProcess } from '../infra/exec.js';
 import type { HttpClient } from '../infra/http.js';
 import type { Logger } from '../infra/logger.js';
+import { OUTPUT_NAMES } from '../infra/output-dir.js';
 import { actionsDbCache, prepareTrivyDatabases, readTrivyVersion } from '../install/trivy-db.js';
 import { installTrivy } from '../install/trivy-installer.js';
 import { countBySeverity, type ImageResult, type ResultsFile, type Target } from '../model.js';
@@ -102,7 +103,7 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
     );
   }
 
-  const reportDir = path.join(config.outputDir, 'reports');
+  const reportDir = path.join(config.outputDir, OUTPUT_NAMES.reports);
   let done = 0;
   const settled = await scanAll(
     plan.scan,

@@ -1,8 +1,12 @@
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { glob } from 'tinyglobby';
 import { ConfigurationError } from '../errors.js';
 import type { Logger } from '../infra/logger.js';
+import {
+  locateRepositoryFile,
+  MAX_REPOSITORY_FILE_BYTES,
+  readRepositoryFile,
+} from '../infra/workspace-files.js';
 import type { Origin, SkippedTarget, Target } from '../model.js';
 import { isDockerfileName, parseDockerfile } from './file-formats/dockerfile.js';
 import type { FileFindings } from './file-formats/found-reference.js';
@@ -17,9 +21,6 @@ import { tryParseImageReference } from './reference.js';
 
 // `discover-files`: images referenced in the repository's own files, each keeping the file and line that
 // references it (for annotations). The format is chosen by file name, not by the glob that matched it.
-
-/** Larger files are not manifests anyone writes by hand; reading them would only cost time and memory. */
-const MAX_FILE_BYTES = 5 * 1024 * 1024;
 
 export type FileFormat = 'dockerfile' | 'workflow' | 'manifest';
 
@@ -97,6 +98,7 @@ export async function discoverFileReferences(
       ignore: ['**/node_modules/**', '**/.git/**'],
       dot: true,
       onlyFiles: true,
+      // Symlinks are not walked; one in the glob's literal part (`deploy/Dockerfile`) is caught below.
       followSymbolicLinks: false,
       expandDirectories: false,
     })
@@ -118,15 +120,18 @@ export async function discoverFileReferences(
       );
       continue;
     }
-    const absolute = path.join(deps.workspace, file);
-    const size = (await stat(absolute)).size;
-    if (size > MAX_FILE_BYTES) {
+    // A match that leads out of the workspace (through a symlinked directory) refuses the run before any work:
+    // skipping it would let a pull request silently change what is scanned.
+    const found = await locateRepositoryFile(deps.workspace, file, 'discover-files');
+    if (!found) continue; // removed since the glob ran
+    if (found.size > MAX_REPOSITORY_FILE_BYTES) {
+      // Larger files are not manifests anyone writes by hand (a generated bundle, say): skip, do not fail.
       deps.logger.warning(
-        `discover-files: ${file} is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB; skipped.`,
+        `discover-files: ${file} is larger than ${MAX_REPOSITORY_FILE_BYTES / 1024 / 1024} MiB; skipped.`,
       );
       continue;
     }
-    const f = findImagesInFile(file, await readFile(absolute, 'utf8'))!;
+    const f = findImagesInFile(file, await readRepositoryFile(found, 'discover-files'))!;
     if (f.skipped) {
       const message = `discover-files: ${file} skipped: ${f.skipped.reason}.`;
       if (f.skipped.level === 'warning') deps.logger.warning(message, { file });
