@@ -11,7 +11,7 @@ import { createHttpClient, type HttpClient } from '../infra/http.js';
 import type { Logger } from '../infra/logger.js';
 import { assertTrivyVersionAllowed, builtInChecksum, checksumFromChecksumsFile } from './checksums.js';
 import { trivyAsset } from './platform.js';
-import { parseVersionJson } from './trivy-output.js';
+import { boundedErrorText, parseVersionJson } from './trivy-output.js';
 
 export interface InstallDeps {
   logger: Logger;
@@ -24,6 +24,8 @@ export interface InstallDeps {
   runProcess?: RunProcess;
   /** Where downloads and extractions go; default RUNNER_TEMP, then the OS temp dir. */
   tempDir?: string;
+  /** The private directory `trivy-path --version` runs in (install/trivy-isolation.ts). */
+  cwd?: string;
 }
 
 export interface InstalledTrivy {
@@ -43,7 +45,7 @@ const TOOL_NAME = 'trivy';
 export async function installTrivy(cfg: TrivyConfig, deps: InstallDeps): Promise<InstalledTrivy> {
   const { logger } = deps;
   const run = deps.runProcess ?? defaultRunProcess;
-  if (cfg.path) return useGivenBinary(cfg.path, run, logger);
+  if (cfg.path) return useGivenBinary(cfg.path, run, logger, deps.cwd);
 
   const http = deps.http ?? createHttpClient();
   const version = cfg.version === 'latest' ? await resolveLatest(http, deps) : cfg.version.replace(/^v/, '');
@@ -102,10 +104,15 @@ export async function installTrivy(cfg: TrivyConfig, deps: InstallDeps): Promise
   }
 }
 
-async function useGivenBinary(binary: string, run: RunProcess, logger: Logger): Promise<InstalledTrivy> {
+async function useGivenBinary(
+  binary: string,
+  run: RunProcess,
+  logger: Logger,
+  cwd: string | undefined,
+): Promise<InstalledTrivy> {
   let result;
   try {
-    result = await run({ command: binary, args: ['--version', '--format', 'json'], timeoutMs: 60_000 });
+    result = await run({ command: binary, args: ['--version', '--format', 'json'], cwd, timeoutMs: 60_000 });
   } catch (e) {
     throw new ConfigurationError(`\`trivy-path\` ${binary} cannot be run: ${errorMessage(e)}.`, 'trivy-path');
   }
@@ -113,7 +120,7 @@ async function useGivenBinary(binary: string, run: RunProcess, logger: Logger): 
   if (!version) {
     throw new ConfigurationError(
       `\`trivy-path\` ${binary} did not answer \`--version --format json\` like Trivy ` +
-        `(exit ${result.exitCode}): ${(result.stderr || result.stdout).trim().slice(0, 500)}`,
+        `(exit ${result.exitCode}): ${boundedErrorText((result.stderr || result.stdout).trim())}`,
       'trivy-path',
     );
   }
