@@ -7,6 +7,7 @@ import { ConfigurationError, errorMessage } from './errors.js';
 import { attachOrigins, expandReportGlobs, loadReports } from './findings/load-reports.js';
 import { mergeResults } from './findings/merge-results.js';
 import { readInputs } from './inputs.js';
+import { checkTrivyPath } from './install/trivy-path.js';
 import { fixedClock, systemClock, type Clock } from './infra/clock.js';
 import { runProcess } from './infra/exec.js';
 import { createHttpClient } from './infra/http.js';
@@ -37,6 +38,7 @@ export async function run(): Promise<void> {
   try {
     // 1. Everything that can be refused is checked before any download, registry call or scan.
     const config = readInputs({ parseRegistryAuth });
+    if (config.mode === 'scan') await checkTrivyPath(config.trivy.path, process.env);
     const listed = resolveListedTargets(config.images, { platform: config.trivy.platform });
     const gatePolicy = await loadGatePolicy(config);
     const reportFiles = config.reports.length
