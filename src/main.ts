@@ -38,6 +38,8 @@ export async function run(): Promise<void> {
   try {
     // 1. Everything that can be refused is checked before any download, registry call or scan.
     const config = readInputs({ parseRegistryAuth });
+    // Read once, then gone: no child the libraries start (tar for the caches) inherits an input, secret or not.
+    for (const name of Object.keys(process.env)) if (name.startsWith('INPUT_')) delete process.env[name];
     if (config.mode === 'scan') await checkTrivyPath(config.trivy.path, process.env);
     const listed = resolveListedTargets(config.images, { platform: config.trivy.platform });
     const gatePolicy = await loadGatePolicy(config);

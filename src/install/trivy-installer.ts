@@ -68,6 +68,7 @@ export async function installTrivy(cfg: TrivyConfig, deps: InstallDeps): Promise
   if (cached) {
     const fromCache = await verifiedFromToolCache(cached, {
       asset,
+      run,
       expected,
       version,
       arch,
@@ -98,7 +99,7 @@ export async function installTrivy(cfg: TrivyConfig, deps: InstallDeps): Promise
       );
     }
     logger.info(`SHA-256 of ${asset.name} verified (${describeSource(checksumSource)}): ${actual}`);
-    const ctx = { asset, version, arch, tempDir, logger };
+    const ctx = { asset, run, version, arch, tempDir, logger };
     const binary = await extractVerified(archive, ctx);
     await cacheVerified(binary, archive, ctx);
     return { path: binary, version, source: 'download', checksumSource };
@@ -109,6 +110,7 @@ export async function installTrivy(cfg: TrivyConfig, deps: InstallDeps): Promise
 
 interface CacheContext {
   asset: TrivyAsset;
+  run: RunProcess;
   version: string;
   arch: string;
   tempDir: string;
@@ -119,13 +121,25 @@ interface CacheContext {
 async function extractVerified(archive: string, ctx: CacheContext): Promise<string> {
   const extractTo = path.join(ctx.tempDir, `trivy-${randomUUID()}`);
   await mkdir(extractTo, { recursive: true });
+  // tar through the action's own process start (allow-listed environment), not @actions/tool-cache's, which hands
+  // tar the whole environment; Windows' zip has no such tar and keeps tool-cache's extractor.
   const extracted =
     ctx.asset.archive === 'zip'
       ? await tc.extractZip(archive, extractTo)
-      : await tc.extractTar(archive, extractTo);
+      : await extractTarGz(archive, extractTo, ctx.run);
   const binary = path.join(extracted, ctx.asset.binary);
   if (!existsSync(binary)) throw new Error(`${ctx.asset.name} holds no ${ctx.asset.binary} at its top level`);
   return binary;
+}
+
+async function extractTarGz(archive: string, dest: string, run: RunProcess): Promise<string> {
+  const result = await run({ command: 'tar', args: ['-xzf', archive, '-C', dest], timeoutMs: 5 * 60_000 });
+  if (result.exitCode !== 0) {
+    throw new Error(
+      `Could not extract ${path.basename(archive)} (tar exit ${result.exitCode}): ${boundedErrorText(result.stderr.trim())}`,
+    );
+  }
+  return dest;
 }
 
 /** Caches a verified extraction with its archive beside the binary, for the next run to re-verify. */
