@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import { runProcess, type RunProcess } from '../src/infra/exec.js';
+import { prepareTrivyIsolation } from '../src/install/trivy-isolation.js';
 import type { Target } from '../src/model.js';
 import { scanAll } from '../src/scan/scan-pool.js';
 import { scanImage } from '../src/scan/run-scan.js';
@@ -31,7 +32,8 @@ test('parallel scan throughput', async () => {
       refs.push(`${registry.host}/${repo}:v1`);
     }
     const cacheDir = path.join(home, 'cache');
-    const env = { ...process.env, HOME: home, STANDIN_SCAN_DELAY_MS: String(DELAY_MS) };
+    const env = { HOME: home, STANDIN_SCAN_DELAY_MS: String(DELAY_MS) };
+    const isolation = await prepareTrivyIsolation(home);
     const dl = await runProcess({
       command: standinPath,
       args: ['image', '--download-db-only', '--cache-dir', cacheDir, '-q'],
@@ -58,6 +60,7 @@ test('parallel scan throughput', async () => {
           cacheDir,
           reportDir: path.join(home, `reports-${parallel}`),
           env,
+          isolation,
           timeoutMs: 120_000,
           scanners: ['vuln'],
           pkgTypes: ['os', 'library'],

@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import type { Config, FailOn, GateInputs, GateMode, Mode, RegistryAuthEntry } from './config.js';
 import { ConfigurationError } from './errors.js';
+import { redactUrl } from './infra/http.js';
 import { SEVERITIES, type Severity } from './model.js';
 
 /** Reads one input as the runner gives it (INPUT_<NAME>); '' when absent. */
@@ -63,9 +64,14 @@ export function parseInputs(
     githubToken,
     trivy: {
       version: trivyVersion(get('trivy-version') || '0.74.0'),
-      downloadUrl: url(get, 'trivy-download-url', 'https://github.com/aquasecurity/trivy/releases/download'),
+      downloadUrl: url(
+        get,
+        'trivy-download-url',
+        'https://github.com/aquasecurity/trivy/releases/download',
+        deps.maskSecret,
+      ),
       checksum: checksum(get('trivy-checksum')),
-      path: optional(get('trivy-path')),
+      path: trivyPath(get('trivy-path'), workspace),
       dbRepositories: splitList(get('db-repository')),
       javaDbRepositories: splitList(get('java-db-repository')),
       cacheDb: boolean(get, 'cache-db', true),
@@ -290,15 +296,43 @@ function checksum(raw: string): string | undefined {
   return v;
 }
 
-function url(get: InputReader, name: string, fallback: string): string {
+/** An http(s) URL. Credentials in it (https://user:pass@mirror/...) are masked before anything can print them. */
+function url(get: InputReader, name: string, fallback: string, maskSecret: (value: string) => void): string {
   const raw = get(name).trim() || fallback;
+  let u: URL | undefined;
   try {
-    const u = new URL(raw);
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('protocol');
+    u = new URL(raw);
   } catch {
-    throw new ConfigurationError(`\`${name}\` is "${raw}"; use an http(s) URL such as ${fallback}.`, name);
+    // Not a URL, so nothing to redact by: the value is not echoed (it may still hold a password).
+  }
+  if (u?.password) {
+    maskSecret(raw);
+    maskSecret(u.password);
+    maskSecret(safeDecode(u.password));
+  }
+  if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:')) {
+    const shown = u ? ` is "${redactUrl(raw)}"` : ' is not a URL';
+    throw new ConfigurationError(`\`${name}\`${shown}; use an http(s) URL such as ${fallback}.`, name);
   }
   return raw.replace(/\/+$/, '');
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * `trivy-path` as given when it is a bare command name (found on PATH), else absolute: Trivy runs in a private
+ * directory, so a relative path is resolved against the workspace here, where the workflow meant it.
+ */
+function trivyPath(raw: string, workspace: string): string | undefined {
+  const v = optional(raw);
+  if (v === undefined || !/[\\/]/.test(v)) return v;
+  return path.resolve(workspace, v);
 }
 
 function platform(raw: string): string | undefined {
@@ -324,11 +358,24 @@ export function parseDuration(raw: string): number | undefined {
   return total;
 }
 
+/**
+ * The longest scan time limit: Node's timers cannot wait longer than 2^31 − 1 ms (≈ 24.8 days; a longer timer fires
+ * at once and would kill every scan), and the hard kill waits up to a minute past Trivy's own --timeout
+ * (hardKillAfterMs in scan/run-scan.ts). 596h, comfortably below both together.
+ */
+const MAX_TIMEOUT_MS = 596 * 3_600_000;
+
 function duration(get: InputReader, name: string, fallback: string): number {
   const raw = get(name).trim() || fallback;
   const ms = parseDuration(raw);
   if (ms === undefined || ms <= 0) {
     throw new ConfigurationError(`\`${name}\` is "${raw}"; use a duration such as 90s, 10m or 1h.`, name);
+  }
+  if (ms > MAX_TIMEOUT_MS) {
+    throw new ConfigurationError(
+      `\`${name}\` is "${raw}"; the longest time limit is 596h (Node's timer limit). Use e.g. 30m or 2h.`,
+      name,
+    );
   }
   return ms;
 }

@@ -7,6 +7,7 @@ import { ConfigurationError, errorMessage } from './errors.js';
 import { attachOrigins, expandReportGlobs, loadReports } from './findings/load-reports.js';
 import { mergeResults } from './findings/merge-results.js';
 import { readInputs } from './inputs.js';
+import { checkTrivyPath } from './install/trivy-path.js';
 import { fixedClock, systemClock, type Clock } from './infra/clock.js';
 import { runProcess } from './infra/exec.js';
 import { createHttpClient } from './infra/http.js';
@@ -38,6 +39,9 @@ export async function run(): Promise<void> {
   try {
     // 1. Everything that can be refused is checked before any download, registry call or scan.
     const config = readInputs({ parseRegistryAuth });
+    // Read once, then gone: no child the libraries start (tar for the caches) inherits an input, secret or not.
+    for (const name of Object.keys(process.env)) if (name.startsWith('INPUT_')) delete process.env[name];
+    if (config.mode === 'scan') await checkTrivyPath(config.trivy.path, process.env);
     if (config.mode !== 'discover') await prepareOutputDir(config);
     const listed = resolveListedTargets(config.images, { platform: config.trivy.platform });
     const gatePolicy = await loadGatePolicy(config);

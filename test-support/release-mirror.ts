@@ -27,6 +27,8 @@ export interface ReleaseMirror {
   requests: string[];
   /** Authorization header of each API request (undefined when none was sent). */
   apiAuthorizations: (string | undefined)[];
+  /** Authorization header of each release-file request (a `trivy-download-url` with user:password@). */
+  authorizations: (string | undefined)[];
   close(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function startReleaseMirror(options: ReleaseMirrorOptions = {}): Pr
 
   const requests: string[] = [];
   const apiAuthorizations: (string | undefined)[] = [];
+  const authorizations: (string | undefined)[] = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://mirror');
     requests.push(url.pathname);
@@ -100,6 +103,7 @@ export async function startReleaseMirror(options: ReleaseMirrorOptions = {}): Pr
       );
       return;
     }
+    authorizations.push(req.headers.authorization);
     const files: Record<string, Buffer | string> = {
       [`/releases/v${version}/${assetName}`]: served,
       [`/releases/v${version}/${checksumsName}`]: checksums,
@@ -123,6 +127,7 @@ export async function startReleaseMirror(options: ReleaseMirrorOptions = {}): Pr
     sha256,
     requests,
     apiAuthorizations,
+    authorizations,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

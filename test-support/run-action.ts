@@ -76,6 +76,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun & { p
     ...opts.env,
   };
   for (const [name, value] of Object.entries(opts.inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
+  writeStandinSettings(env);
   // ISG_ACTION_ENTRY: a bundle built elsewhere (ncc build src/index.ts -o DIR) while iterating on the source.
   const entry = opts.entry ?? process.env.ISG_ACTION_ENTRY ?? path.join(projectRoot, 'dist', 'index.js');
   const main = await spawnNode(opts.node ?? node24, entry, env, dirs.workspace, opts.timeoutMs);
@@ -94,6 +95,17 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun & { p
     result.post = { ...post, outputs: {}, state: {}, summary: '', env: postEnv, dirs };
   }
   return result;
+}
+
+/**
+ * The Trivy stand-in's STANDIN_* settings for this run, written to $HOME/.trivy-standin.json: the action gives Trivy
+ * only an allow-listed environment, so settings in the job's env would not reach the stand-in (as intended).
+ */
+function writeStandinSettings(env: Record<string, string>): void {
+  const settings = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('STANDIN_')));
+  if (Object.keys(settings).length === 0) return;
+  fs.mkdirSync(env.HOME, { recursive: true });
+  fs.writeFileSync(path.join(env.HOME, '.trivy-standin.json'), JSON.stringify(settings));
 }
 
 function mk(base: string, name: string): string {

@@ -112,29 +112,41 @@ describe('writeDockerConfig', () => {
 });
 
 describe('trivyEnvFor', () => {
-  test('sets DOCKER_CONFIG and leaves the base env untouched', () => {
-    const base = { PATH: '/bin', DOCKER_CONFIG: '/home/.docker' };
+  test('adds only DOCKER_CONFIG (the rest of the environment is allow-listed by the process start)', () => {
+    const base = { PATH: '/bin', DOCKER_CONFIG: '/home/.docker', INPUT_PASSWORD: 'p' };
     const env = trivyEnvFor('/tmp/private', base);
-    expect(env).toEqual({ PATH: '/bin', DOCKER_CONFIG: '/tmp/private' });
+    expect(env).toEqual({ DOCKER_CONFIG: '/tmp/private' });
     expect(base.DOCKER_CONFIG).toBe('/home/.docker');
   });
 
-  test('drops inherited global Trivy credentials with a warning that names them (not their values)', () => {
+  test('global Trivy credentials in the job env: left out, with a warning that names them (not their values)', () => {
     const logger = new MemoryLogger();
     const env = trivyEnvFor(
       '/tmp/p',
       { TRIVY_USERNAME: 'u', TRIVY_PASSWORD: 'leak-me', TRIVY_REGISTRY_TOKEN: 'tok', HOME: '/h' },
       logger,
     );
-    expect(env).toEqual({ DOCKER_CONFIG: '/tmp/p', HOME: '/h' });
+    expect(env).toEqual({ DOCKER_CONFIG: '/tmp/p' });
     const [warning] = logger.messages('warning');
-    expect(warning).toMatch(/TRIVY_USERNAME, TRIVY_PASSWORD, TRIVY_REGISTRY_TOKEN are set/);
+    expect(warning).toMatch(/TRIVY_PASSWORD, TRIVY_REGISTRY_TOKEN, TRIVY_USERNAME are set/);
+    expect(warning).toContain('every registry');
     expect(warning).not.toContain('leak-me');
   });
 
-  test('no warning when nothing was dropped', () => {
+  test('other TRIVY_* in the job env (they would change the report): left out, and the user told which', () => {
     const logger = new MemoryLogger();
-    trivyEnvFor('/tmp/p', {}, logger);
+    const env = trivyEnvFor('/tmp/p', { TRIVY_SEVERITY: 'CRITICAL', TRIVY_IGNOREFILE: '/x' }, logger);
+    expect(env).toEqual({ DOCKER_CONFIG: '/tmp/p' });
+    expect(logger.messages('warning')).toEqual([
+      expect.stringMatching(
+        /^TRIVY_IGNOREFILE, TRIVY_SEVERITY are set in the environment but not passed to Trivy/,
+      ),
+    ]);
+  });
+
+  test('no warning when nothing was left out', () => {
+    const logger = new MemoryLogger();
+    trivyEnvFor('/tmp/p', { PATH: '/bin' }, logger);
     expect(logger.entries).toEqual([]);
   });
 });

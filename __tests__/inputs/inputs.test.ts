@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../src/errors.js';
 import { parseDuration, parseInputs, splitList } from '../../src/inputs.js';
+import { hardKillAfterMs } from '../../src/scan/run-scan.js';
 
 function parse(
   inputs: Record<string, string>,
@@ -134,5 +135,49 @@ describe('parseInputs', () => {
     ['soon', undefined],
   ])('duration %s → %s ms', (raw, ms) => {
     expect(parseDuration(raw)).toBe(ms);
+  });
+});
+
+describe('process hardening inputs', () => {
+  test.each(['1000h', '597h', '2147483648ms', '9999999999'])(
+    'timeout %s beyond what a timer can wait is refused naming `timeout`',
+    (timeout) => {
+      const e = refusal({ images: 'x', timeout });
+      expect(e.input).toBe('timeout');
+      expect(e.message).toMatch(/longest time limit is 596h/);
+    },
+  );
+
+  test('the longest timeout still fits Node’s timer with the hard-kill margin on top', () => {
+    const { config } = parse({ images: 'x', timeout: '596h' });
+    expect(config.trivy.timeoutMs).toBe(596 * 3_600_000);
+    expect(hardKillAfterMs(config.trivy.timeoutMs)).toBeLessThanOrEqual(2 ** 31 - 1);
+  });
+
+  test('trivy-download-url with credentials: password and whole URL masked before anything else', () => {
+    const url = 'https://ci-user:p%40ss-SECRET@mirror.example/trivy/';
+    const { config, masked } = parse({ images: 'x', 'trivy-download-url': url });
+    expect(config.trivy.downloadUrl).toBe('https://ci-user:p%40ss-SECRET@mirror.example/trivy');
+    expect(masked).toEqual(expect.arrayContaining([url, 'p%40ss-SECRET', 'p@ss-SECRET']));
+  });
+
+  test('a refused URL with credentials is shown redacted, never with its password', () => {
+    const e = refusal({ images: 'x', 'trivy-download-url': 'ftp://u:hunter2-SECRET@mirror.example/x' });
+    expect(e.input).toBe('trivy-download-url');
+    expect(e.message).not.toContain('hunter2-SECRET');
+    expect(e.message).toContain('***@mirror.example');
+  });
+
+  test('a URL without credentials masks nothing', () => {
+    expect(parse({ images: 'x', 'trivy-download-url': 'https://mirror.example/r' }).masked).toEqual([]);
+  });
+
+  test.each([
+    ['trivy', 'trivy'], // a bare name: found on PATH
+    ['bin/trivy', '/ws/bin/trivy'], // relative: the workspace, not Trivy's private working directory
+    ['./tools/trivy', '/ws/tools/trivy'],
+    ['/usr/local/bin/trivy', '/usr/local/bin/trivy'],
+  ])('trivy-path %s -> %s', (given, expected) => {
+    expect(parse({ images: 'x', 'trivy-path': given }).config.trivy.path).toBe(expected);
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -83,18 +83,70 @@ describe('download, verify, extract, cache', () => {
     const cfg = config({ downloadUrl: m.baseUrl, checksum: m.sha256 });
     const first = await installTrivy(cfg, deps(logger));
     expect(first).toMatchObject({ version: '0.74.0', source: 'download', checksumSource: 'input' });
-    expect(first.path).toBe(path.join(toolCache, 'trivy', '0.74.0', 'x64', 'trivy'));
+    // Runs from its own fresh extraction, never from the shared tool cache.
+    expect(first.path.startsWith(temp)).toBe(true);
     expect(existsSync(path.join(toolCache, 'trivy', '0.74.0', 'x64.complete'))).toBe(true);
+    expect(existsSync(path.join(toolCache, 'trivy', '0.74.0', 'x64', 'trivy'))).toBe(true);
     expect(existsSync(path.join(toolCache, 'trivy', '0.74.0', 'x64', 'contrib', 'html.tpl'))).toBe(true);
+    // The verified archive is kept beside it, to re-verify the cache entry against the trusted SHA-256 next time.
+    expect(existsSync(path.join(toolCache, 'trivy', '0.74.0', 'x64', m.assetName))).toBe(true);
     expect(await installedVersion(first.path)).toBe('0.74.0'); // extracted with its exec bit, and it runs
     expect(m.requests).toEqual([`/releases/v0.74.0/${m.assetName}`]);
     // The user's checksum overrides the built-in pin; the action says so.
     expect(logger.messages('warning').join('\n')).toContain('differs from the SHA-256 this action ships');
     expect(existsSync(temp) ? readdirSync(temp).filter((f) => f.endsWith('.tar.gz')) : []).toEqual([]);
 
-    const second = await installTrivy(cfg, deps(new MemoryLogger()));
-    expect(second).toEqual({ path: first.path, version: '0.74.0', source: 'tool-cache' });
+    const secondLogger = new MemoryLogger();
+    const second = await installTrivy(cfg, deps(secondLogger));
+    expect(second).toMatchObject({ version: '0.74.0', source: 'tool-cache', checksumSource: 'input' });
+    expect(second.path.startsWith(temp)).toBe(true);
+    expect(await installedVersion(second.path)).toBe('0.74.0');
     expect(m.requests).toHaveLength(1);
+    expect(secondLogger.messages('warning')).toEqual([
+      expect.stringContaining('differs from the SHA-256 this action ships'),
+    ]);
+  });
+
+  test('a cached binary replaced after caching is refused with a warning and re-installed from the verified archive', async () => {
+    const m = await mirror();
+    const cfg = config({ downloadUrl: m.baseUrl, checksum: m.sha256 });
+    await installTrivy(cfg, deps(new MemoryLogger()));
+    const cachedBinary = path.join(toolCache, 'trivy', '0.74.0', 'x64', 'trivy');
+    const genuine = readFileSync(cachedBinary);
+    const witness = path.join(temp, 'tampered-ran');
+    writeFileSync(cachedBinary, `#!/bin/sh\ntouch ${witness}\necho '{"Version":"0.74.0"}'\n`);
+
+    const logger = new MemoryLogger();
+    const got = await installTrivy(cfg, deps(logger));
+    expect(logger.messages('warning').join('\n')).toMatch(/cached Trivy binary .* differs .* replaced/s);
+    expect(await installedVersion(got.path)).toBe('0.74.0');
+    expect(existsSync(witness)).toBe(false); // the replaced binary never ran
+    expect(readFileSync(cachedBinary).equals(genuine)).toBe(true); // the cache entry is healed
+    expect(m.requests).toHaveLength(1); // from the cached, re-verified archive: no download
+  });
+
+  test('a cached archive that no longer matches the trusted SHA-256 is refused and Trivy downloaded again', async () => {
+    const m = await mirror();
+    const cfg = config({ downloadUrl: m.baseUrl, checksum: m.sha256 });
+    await installTrivy(cfg, deps(new MemoryLogger()));
+    writeFileSync(path.join(toolCache, 'trivy', '0.74.0', 'x64', m.assetName), 'not the archive');
+    const logger = new MemoryLogger();
+    const got = await installTrivy(cfg, deps(logger));
+    expect(got.source).toBe('download');
+    expect(logger.messages('warning').join('\n')).toMatch(
+      /not the expected .* replaced after it was cached/s,
+    );
+    expect(m.requests).toHaveLength(2);
+  });
+
+  test('trivy-download-url with credentials: sent as a header, never logged or in an error', async () => {
+    const m = await mirror();
+    const logger = new MemoryLogger();
+    const url = m.baseUrl.replace('http://', 'http://ci:url-SECRET-pw@');
+    await installTrivy(config({ downloadUrl: url, checksum: m.sha256 }), deps(logger));
+    expect(JSON.stringify(logger.entries)).not.toContain('url-SECRET-pw');
+    expect(logger.secrets).toContain(`Basic ${Buffer.from('ci:url-SECRET-pw').toString('base64')}`);
+    expect(m.authorizations.at(-1)).toBe(`Basic ${Buffer.from('ci:url-SECRET-pw').toString('base64')}`);
   });
 
   test('0.74.0 without trivy-checksum: the built-in pin wins, so the stand-in archive is refused', async () => {

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -59,8 +59,17 @@ const trivy = (over: Partial<TrivyConfig> = {}): TrivyConfig => ({
 function setup(name: string) {
   const dir = mkdtempSync(path.join(root, `${name}-`));
   const log = path.join(dir, 'standin.log');
-  const env = { ...process.env, STANDIN_LOG: log, HOME: dir };
-  return { dir, log, env, cacheDir: path.join(dir, 'cache') };
+  // Added to the allow-listed environment every child gets (PATH, HOME, ... from this process).
+  const env = { STANDIN_LOG: log, HOME: dir };
+  const cwd = mkdtempSync(path.join(dir, 'cwd-'));
+  const isolation = {
+    cwd,
+    configFile: path.join(cwd, 'trivy.yaml'),
+    ignoreFile: path.join(cwd, '.trivyignore'),
+  };
+  writeFileSync(isolation.configFile, '');
+  writeFileSync(isolation.ignoreFile, '');
+  return { dir, log, env, isolation, cacheDir: path.join(dir, 'cache') };
 }
 
 describe('prepareTrivyDatabases', () => {
@@ -78,6 +87,7 @@ describe('prepareTrivyDatabases', () => {
       cache,
       clock,
       env: a.env,
+      isolation: a.isolation,
     });
     const lines = readStandinLog(a.log);
     expect(lines).toHaveLength(1);
@@ -112,6 +122,7 @@ describe('prepareTrivyDatabases', () => {
       cache,
       clock,
       env: b.env,
+      isolation: b.isolation,
     });
     expect(readStandinLog(b.log)).toEqual([]); // Trivy not even started
     expect(second).toMatchObject({ restoredFromCache: true, dbUpdatedAt: meta.UpdatedAt });
@@ -127,6 +138,7 @@ describe('prepareTrivyDatabases', () => {
       cacheDir: a.cacheDir,
       logger: new MemoryLogger(),
       env: a.env,
+      isolation: a.isolation,
       clock: fixedClock(new Date().toISOString()),
     });
     const later = fixedClock(new Date(Date.now() + 7 * 3_600_000).toISOString());
@@ -137,6 +149,7 @@ describe('prepareTrivyDatabases', () => {
       cacheDir: a.cacheDir,
       logger: new MemoryLogger(),
       env: b.env,
+      isolation: b.isolation,
       clock: later,
     });
     expect(readStandinLog(b.log)).toHaveLength(1);
@@ -156,6 +169,7 @@ describe('prepareTrivyDatabases', () => {
       runProcess,
       logger: new MemoryLogger(),
       env: s.env,
+      isolation: s.isolation,
     });
     const argvs = readStandinLog(s.log).map((l) => l.argv);
     expect(argvs).toHaveLength(2);
@@ -181,6 +195,7 @@ describe('prepareTrivyDatabases', () => {
       logger: new MemoryLogger(),
       cache,
       env: s.env,
+      isolation: s.isolation,
     });
     expect(cache.calls).toEqual([]);
     expect(readStandinLog(s.log)[0].argv).not.toContain('--db-repository');
@@ -196,6 +211,7 @@ describe('prepareTrivyDatabases', () => {
       runProcess,
       logger: new MemoryLogger(),
       env: { ...s.env, STANDIN_DB_DENY: 'mirror.example/trivy-db:2,ghcr.example/trivy-db:2' },
+      isolation: s.isolation,
     }).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toContain('failed to download artifact from any source');
@@ -227,7 +243,9 @@ describe('actionsDbCache without a cache service', () => {
 describe('readTrivyVersion', () => {
   test('version, and the DB build time once a DB is there', async () => {
     const s = setup('version');
-    expect(await readTrivyVersion(standinPath, runProcess, s.cacheDir)).toEqual({ version: '0.74.0' });
+    expect(await readTrivyVersion(standinPath, runProcess, s.cacheDir, s.isolation)).toEqual({
+      version: '0.74.0',
+    });
     await prepareTrivyDatabases({
       trivyPath: standinPath,
       cacheDir: s.cacheDir,
@@ -236,9 +254,10 @@ describe('readTrivyVersion', () => {
       runProcess,
       logger: new MemoryLogger(),
       env: s.env,
+      isolation: s.isolation,
     });
     const meta = JSON.parse(readFileSync(path.join(s.cacheDir, 'db', 'metadata.json'), 'utf8'));
-    expect(await readTrivyVersion(standinPath, runProcess, s.cacheDir)).toEqual({
+    expect(await readTrivyVersion(standinPath, runProcess, s.cacheDir, s.isolation)).toEqual({
       version: '0.74.0',
       dbUpdatedAt: meta.UpdatedAt,
     });

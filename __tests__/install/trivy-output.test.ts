@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { parseVersionJson, trivyFatalText } from '../../src/install/trivy-output.js';
+import { boundedErrorText, parseVersionJson, trivyFatalText } from '../../src/install/trivy-output.js';
 import { dbCacheKey } from '../../src/install/trivy-db.js';
 
 describe('parseVersionJson', () => {
@@ -31,6 +31,31 @@ describe('trivyFatalText', () => {
   test('without FATAL: the ERROR lines, else the last lines', () => {
     expect(trivyFatalText('t\tINFO\tok\nt\tERROR\tbad thing\n')).toBe('bad thing');
     expect(trivyFatalText('panic: boom\n\ngoroutine 1\n')).toBe('panic: boom\ngoroutine 1');
+  });
+});
+
+describe('boundedErrorText: one image’s error stays a dozen lines and a thousand characters', () => {
+  test('short text is unchanged', () => {
+    expect(boundedErrorText('remote error: DENIED\n\t* detail')).toBe('remote error: DENIED\n\t* detail');
+  });
+  test('a huge line keeps its head and tail, and says it was cut', () => {
+    const out = boundedErrorText(`boom ${'x'.repeat(100_000)} the registry said DENIED`);
+    expect(Array.from(out).length).toBeLessThanOrEqual(1000);
+    expect(out.startsWith('boom xxx')).toBe(true);
+    expect(out).toContain('…(truncated)…');
+    expect(out.endsWith('the registry said DENIED')).toBe(true);
+  });
+  test('many lines keep the first and the last few', () => {
+    const out = boundedErrorText(Array.from({ length: 50 }, (_, i) => `line ${i}`).join('\n'));
+    const lines = out.split('\n');
+    expect(lines).toHaveLength(12);
+    expect(lines[0]).toBe('line 0');
+    expect(lines).toContain('…(truncated)…');
+    expect(lines.at(-1)).toBe('line 49');
+  });
+  test('trivyFatalText is bounded too (a flood of stderr with no FATAL line)', () => {
+    const flood = Array.from({ length: 5000 }, () => 'y'.repeat(1000)).join('\n');
+    expect(trivyFatalText(flood).length).toBeLessThanOrEqual(1000);
   });
 });
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -18,6 +18,14 @@ import { readStandinLog, runStandin, standinPath } from '../standin/standin-help
 
 const home = mkdtempSync(path.join(os.tmpdir(), 'scan-itg-'));
 const cacheDir = path.join(home, 'cache');
+const isolation = {
+  cwd: path.join(home, 'cwd'),
+  configFile: path.join(home, 'cwd', 'trivy.yaml'),
+  ignoreFile: path.join(home, 'cwd', '.trivyignore'),
+};
+mkdirSync(isolation.cwd);
+writeFileSync(isolation.configFile, '');
+writeFileSync(isolation.ignoreFile, '');
 let registry: LocalRegistry;
 let image: PushedImage;
 const user = 'scanner';
@@ -51,16 +59,13 @@ const target = (ref: string): Target => {
   };
 };
 
-const baseEnv = () =>
-  Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('TRIVY_') && !k.startsWith('STANDIN_')),
-  );
-
-const options = (env: NodeJS.ProcessEnv, timeoutMs = 60_000) => ({
+const options = (env: Record<string, string>, timeoutMs = 60_000) => ({
   trivyPath: standinPath,
   cacheDir,
   reportDir: path.join(home, 'reports'),
-  env: { ...baseEnv(), HOME: home, ...env },
+  // Added to the allow-listed environment every child gets.
+  env: { HOME: home, ...env },
+  isolation,
   timeoutMs,
   scanners: ['vuln'],
   pkgTypes: ['os', 'library'],

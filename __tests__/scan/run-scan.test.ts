@@ -44,6 +44,7 @@ const opts = (runProcess: RunProcess) => ({
   cacheDir: '/tmp/cache',
   reportDir: path.join(dir, 'reports'),
   env: { DOCKER_CONFIG: '/tmp/docker' },
+  isolation: { cwd: '/tmp/iso', configFile: '/tmp/iso/trivy.yaml', ignoreFile: '/tmp/iso/.trivyignore' },
   timeoutMs: 600_000,
   scanners: ['vuln'],
   pkgTypes: ['os', 'library'],

@@ -7,9 +7,16 @@ const base = {
   timeoutMs: 600_000,
   scanners: ['vuln'],
   pkgTypes: ['os', 'library'],
+  configFile: '/tmp/iso/trivy.yaml',
+  ignoreFile: '/tmp/iso/.trivyignore',
 };
 const fixed = [
   'image',
+  // Trivy's own config and ignore file are private empty files: nothing in the workspace changes the report.
+  '--config',
+  '/tmp/iso/trivy.yaml',
+  '--ignorefile',
+  '/tmp/iso/.trivyignore',
   '--format',
   'json',
   '--output',

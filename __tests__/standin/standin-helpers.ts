@@ -11,13 +11,14 @@ export function runStandin(
   env: Record<string, string | undefined>,
   home: string,
 ): Promise<ProcessResult> {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('TRIVY_') && !k.startsWith('STANDIN_')),
+  // runProcess gives a child only allow-listed variables (no TRIVY_* or STANDIN_* of the developer's shell).
+  const added = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
   );
   return runProcess({
     command: standinPath,
     args,
-    env: { ...base, HOME: home, DOCKER_CONFIG: path.join(home, '.docker'), ...env },
+    env: { HOME: home, DOCKER_CONFIG: path.join(home, '.docker'), ...added },
     timeoutMs: 60_000,
   });
 }

@@ -1,6 +1,7 @@
 import { chmod, mkdir, open, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { trivyVariablesIn } from '../infra/child-env.js';
 import type { Logger } from '../infra/logger.js';
 import { DOCKER_HUB, normaliseRegistryHost } from '../targets/reference.js';
 import type { HostCredential } from './host-credential.js';
@@ -103,22 +104,31 @@ export async function removeDockerConfig(dir: string): Promise<void> {
 }
 
 /**
- * The environment for Trivy: DOCKER_CONFIG pointing at the private config, and Trivy's global credential
- * variables removed, since Trivy would send them to every registry (with a warning when they were set).
+ * What the action adds to Trivy's allow-listed environment (infra/child-env.ts): DOCKER_CONFIG pointing at the
+ * private config, nothing else. TRIVY_* variables set in the job never reach Trivy — the global credential ones
+ * would be sent to every registry, the others would change what Trivy reports behind the gate's back — and the
+ * user is told which were left out (by name, never value).
  */
 export function trivyEnvFor(
   dockerConfigDir: string,
   baseEnv: NodeJS.ProcessEnv,
   logger?: Logger,
-): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...baseEnv, DOCKER_CONFIG: dockerConfigDir };
-  const removed = TRIVY_GLOBAL_CREDENTIALS.filter((name) => env[name] !== undefined);
-  for (const name of removed) delete env[name];
-  if (removed.length > 0) {
+): Record<string, string> {
+  const set = trivyVariablesIn(baseEnv);
+  const credentials = set.filter((name) => (TRIVY_GLOBAL_CREDENTIALS as readonly string[]).includes(name));
+  const others = set.filter((name) => !credentials.includes(name));
+  if (credentials.length > 0) {
     logger?.warning(
-      `${removed.join(', ')} ${removed.length === 1 ? 'is' : 'are'} set in the environment but not passed to Trivy: ` +
+      `${credentials.join(', ')} ${credentials.length === 1 ? 'is' : 'are'} set in the environment but not passed to Trivy: ` +
         'Trivy would send them to every registry it contacts. Use registry-username/registry-password or registry-auth.',
     );
   }
-  return env;
+  if (others.length > 0) {
+    logger?.warning(
+      `${others.join(', ')} ${others.length === 1 ? 'is' : 'are'} set in the environment but not passed to Trivy: ` +
+        "the action sets Trivy's options itself, so every threshold and ignore is its own and shown in the summary. " +
+        "Use the action's inputs (severity, ignore-file, policy, scanners, ...) instead.",
+    );
+  }
+  return { DOCKER_CONFIG: dockerConfigDir };
 }

@@ -148,6 +148,28 @@ function withoutAuthorization(headers: Record<string, string>): Record<string, s
   return Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
 }
 
+/**
+ * A URL's own credentials (https://user:pass@host/...) as an Authorization header, and the URL without them:
+ * fetch refuses such URLs (and would quote them in its error), and download libraries log the URL they are given.
+ */
+export function splitUrlCredentials(url: string): { url: string; authorization?: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { url };
+  }
+  if (!u.username && !u.password) return { url };
+  const user = decodeURIComponent(u.username);
+  const password = decodeURIComponent(u.password);
+  u.username = '';
+  u.password = '';
+  return {
+    url: u.toString(),
+    authorization: `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`,
+  };
+}
+
 /** URLs may carry credentials (user:pass@host); never print them. */
 export function redactUrl(url: string): string {
   try {

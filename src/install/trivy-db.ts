@@ -6,6 +6,7 @@ import { errorMessage } from '../errors.js';
 import { systemClock, type Clock } from '../infra/clock.js';
 import type { RunProcess } from '../infra/exec.js';
 import type { Logger } from '../infra/logger.js';
+import type { TrivyIsolation } from './trivy-isolation.js';
 import { parseVersionJson, trivyFatalText } from './trivy-output.js';
 
 // Trivy's DBs are downloaded once per run, before the parallel scans (which then run with --skip-db-update and
@@ -90,7 +91,10 @@ export interface PrepareDbOptions {
   logger: Logger;
   cache?: DbCache;
   clock?: Clock;
-  env?: NodeJS.ProcessEnv;
+  /** Added to Trivy's allow-listed environment (the private DOCKER_CONFIG, for a DB mirror that needs a login). */
+  env?: Readonly<Record<string, string>>;
+  /** The private cwd and empty config file: a workspace trivy.yaml cannot redirect the DB download. */
+  isolation: TrivyIsolation;
 }
 
 export interface PreparedDb {
@@ -152,6 +156,8 @@ function repositoryFlag(flag: string, repositories: string[]): string[] {
 async function download(opts: PrepareDbOptions, flags: string[], what: string): Promise<void> {
   const args = [
     'image',
+    '--config',
+    opts.isolation.configFile,
     ...flags,
     '--cache-dir',
     opts.cacheDir,
@@ -163,7 +169,8 @@ async function download(opts: PrepareDbOptions, flags: string[], what: string): 
   const result = await opts.runProcess({
     command: opts.trivyPath,
     args,
-    env: opts.env ?? process.env,
+    env: opts.env,
+    cwd: opts.isolation.cwd,
     timeoutMs: 15 * 60_000,
   });
   if (result.exitCode !== 0) {
@@ -177,14 +184,15 @@ async function download(opts: PrepareDbOptions, flags: string[], what: string): 
   }
 }
 
-/** `trivy --version --format json [--cache-dir D]` -> the version and the DB build time. */
+/** `trivy --version --format json [--cache-dir D]` (in the private cwd) -> the version and the DB build time. */
 export async function readTrivyVersion(
   trivyPath: string,
   runProcess: RunProcess,
-  cacheDir?: string,
+  cacheDir: string | undefined,
+  isolation: TrivyIsolation,
 ): Promise<{ version: string; dbUpdatedAt?: string }> {
   const args = ['--version', '--format', 'json', ...(cacheDir ? ['--cache-dir', cacheDir] : [])];
-  const result = await runProcess({ command: trivyPath, args, timeoutMs: 60_000 });
+  const result = await runProcess({ command: trivyPath, args, cwd: isolation.cwd, timeoutMs: 60_000 });
   const parsed = result.exitCode === 0 ? parseVersionJson(result.stdout) : undefined;
   if (!parsed) {
     throw new Error(

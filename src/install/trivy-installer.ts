@@ -1,17 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tc from '@actions/tool-cache';
 import type { TrivyConfig } from '../config.js';
 import { ConfigurationError, errorMessage } from '../errors.js';
 import { runProcess as defaultRunProcess, type RunProcess } from '../infra/exec.js';
-import { createHttpClient, type HttpClient } from '../infra/http.js';
+import { createHttpClient, splitUrlCredentials, type HttpClient } from '../infra/http.js';
 import type { Logger } from '../infra/logger.js';
 import { assertTrivyVersionAllowed, builtInChecksum, checksumFromChecksumsFile } from './checksums.js';
-import { trivyAsset } from './platform.js';
-import { parseVersionJson } from './trivy-output.js';
+import { trivyAsset, type TrivyAsset } from './platform.js';
+import { boundedErrorText, parseVersionJson } from './trivy-output.js';
 
 export interface InstallDeps {
   logger: Logger;
@@ -24,6 +24,8 @@ export interface InstallDeps {
   runProcess?: RunProcess;
   /** Where downloads and extractions go; default RUNNER_TEMP, then the OS temp dir. */
   tempDir?: string;
+  /** The private directory `trivy-path --version` runs in (install/trivy-isolation.ts). */
+  cwd?: string;
 }
 
 export interface InstalledTrivy {
@@ -39,11 +41,18 @@ const TOOL_NAME = 'trivy';
  * Puts a verified Trivy on disk: `trivy-path` as given, else the runner's tool cache, else a download whose SHA-256
  * must match `trivy-checksum`, the table shipped in the action, or (weaker, with a warning) the release's own
  * checksums file. A mismatch deletes the download and caches nothing.
+ *
+ * The tool cache is untrusted: another job may have written it (SECURITY.md rule 7). A hash stored next to the
+ * binary would be only as trustworthy as the cache itself, so the cache keeps the release archive beside the
+ * binary, and a cache hit re-checks that archive against the same trusted SHA-256 a download is checked against
+ * (pin or `trivy-checksum`), extracts it afresh into RUNNER_TEMP and runs that copy — never the cached binary, which
+ * could be swapped between a check and its use. A cached binary that differs from its verified archive was replaced:
+ * that is reported and the cache entry re-installed from the archive.
  */
 export async function installTrivy(cfg: TrivyConfig, deps: InstallDeps): Promise<InstalledTrivy> {
   const { logger } = deps;
   const run = deps.runProcess ?? defaultRunProcess;
-  if (cfg.path) return useGivenBinary(cfg.path, run, logger);
+  if (cfg.path) return useGivenBinary(cfg.path, run, logger, deps.cwd);
 
   const http = deps.http ?? createHttpClient();
   const version = cfg.version === 'latest' ? await resolveLatest(http, deps) : cfg.version.replace(/^v/, '');
@@ -51,23 +60,29 @@ export async function installTrivy(cfg: TrivyConfig, deps: InstallDeps): Promise
   const platform = deps.platform ?? process.platform;
   const arch = deps.arch ?? process.arch;
   const asset = trivyAsset(version, platform, arch);
+  const tempDir = deps.tempDir ?? process.env.RUNNER_TEMP ?? os.tmpdir();
+  const source = releaseSource(cfg.downloadUrl, logger);
+  const { expected, checksumSource } = await expectedChecksum(cfg, version, asset.name, http, logger, source);
 
   const cached = findInToolCache(version, arch, logger);
   if (cached) {
-    const binary = path.join(cached, asset.binary);
-    if (existsSync(binary)) {
-      logger.info(`Trivy ${version} found in the tool cache: ${binary}`);
-      return { path: binary, version, source: 'tool-cache' };
-    }
+    const fromCache = await verifiedFromToolCache(cached, {
+      asset,
+      run,
+      expected,
+      version,
+      arch,
+      tempDir,
+      logger,
+    });
+    if (fromCache) return { path: fromCache, version, source: 'tool-cache', checksumSource };
   }
 
-  const tempDir = deps.tempDir ?? process.env.RUNNER_TEMP ?? os.tmpdir();
-  const url = `${cfg.downloadUrl.replace(/\/+$/, '')}/v${version}/${asset.name}`;
-  const { expected, checksumSource } = await expectedChecksum(cfg, version, asset.name, http, logger);
+  const url = `${source.base}/v${version}/${asset.name}`;
   logger.info(`Downloading Trivy ${version}: ${url}`);
   const archive = path.join(tempDir, `trivy-${randomUUID()}-${asset.name}`);
   try {
-    await tc.downloadTool(url, archive);
+    await tc.downloadTool(url, archive, source.authorization);
   } catch (e) {
     throw new Error(
       `Could not download Trivy ${version} from ${url}: ${errorMessage(e)}. Check \`trivy-download-url\`.`,
@@ -84,28 +99,107 @@ export async function installTrivy(cfg: TrivyConfig, deps: InstallDeps): Promise
       );
     }
     logger.info(`SHA-256 of ${asset.name} verified (${describeSource(checksumSource)}): ${actual}`);
-    const extractTo = path.join(tempDir, `trivy-${randomUUID()}`);
-    await mkdir(extractTo, { recursive: true });
-    const extracted =
-      asset.archive === 'zip'
-        ? await tc.extractZip(archive, extractTo)
-        : await tc.extractTar(archive, extractTo);
-    if (!existsSync(path.join(extracted, asset.binary))) {
-      throw new Error(`${asset.name} holds no ${asset.binary} at its top level`);
-    }
-    let dir = extracted;
-    if (process.env.RUNNER_TOOL_CACHE) dir = await tc.cacheDir(extracted, TOOL_NAME, version, arch);
-    else logger.debug('RUNNER_TOOL_CACHE is not set: Trivy is not kept in the tool cache');
-    return { path: path.join(dir, asset.binary), version, source: 'download', checksumSource };
+    const ctx = { asset, run, version, arch, tempDir, logger };
+    const binary = await extractVerified(archive, ctx);
+    await cacheVerified(binary, archive, ctx);
+    return { path: binary, version, source: 'download', checksumSource };
   } finally {
     await rm(archive, { force: true });
   }
 }
 
-async function useGivenBinary(binary: string, run: RunProcess, logger: Logger): Promise<InstalledTrivy> {
+interface CacheContext {
+  asset: TrivyAsset;
+  run: RunProcess;
+  version: string;
+  arch: string;
+  tempDir: string;
+  logger: Logger;
+}
+
+/** Extracts an archive whose SHA-256 was verified into a fresh directory under RUNNER_TEMP; its binary's path. */
+async function extractVerified(archive: string, ctx: CacheContext): Promise<string> {
+  const extractTo = path.join(ctx.tempDir, `trivy-${randomUUID()}`);
+  await mkdir(extractTo, { recursive: true });
+  // tar through the action's own process start (allow-listed environment), not @actions/tool-cache's, which hands
+  // tar the whole environment; Windows' zip has no such tar and keeps tool-cache's extractor.
+  const extracted =
+    ctx.asset.archive === 'zip'
+      ? await tc.extractZip(archive, extractTo)
+      : await extractTarGz(archive, extractTo, ctx.run);
+  const binary = path.join(extracted, ctx.asset.binary);
+  if (!existsSync(binary)) throw new Error(`${ctx.asset.name} holds no ${ctx.asset.binary} at its top level`);
+  return binary;
+}
+
+async function extractTarGz(archive: string, dest: string, run: RunProcess): Promise<string> {
+  const result = await run({ command: 'tar', args: ['-xzf', archive, '-C', dest], timeoutMs: 5 * 60_000 });
+  if (result.exitCode !== 0) {
+    throw new Error(
+      `Could not extract ${path.basename(archive)} (tar exit ${result.exitCode}): ${boundedErrorText(result.stderr.trim())}`,
+    );
+  }
+  return dest;
+}
+
+/** Caches a verified extraction with its archive beside the binary, for the next run to re-verify. */
+async function cacheVerified(binary: string, archive: string, ctx: CacheContext): Promise<void> {
+  if (!process.env.RUNNER_TOOL_CACHE) {
+    ctx.logger.debug('RUNNER_TOOL_CACHE is not set: Trivy is not kept in the tool cache');
+    return;
+  }
+  const dir = path.dirname(binary);
+  await copyFile(archive, path.join(dir, ctx.asset.name));
+  await tc.cacheDir(dir, TOOL_NAME, ctx.version, ctx.arch);
+}
+
+/** The fresh binary from a cached archive that still matches `expected`; undefined means "download instead". */
+async function verifiedFromToolCache(
+  cachedDir: string,
+  ctx: CacheContext & { expected: string },
+): Promise<string | undefined> {
+  const { asset, logger } = ctx;
+  const archive = path.join(cachedDir, asset.name);
+  if (!existsSync(archive)) {
+    logger.info(
+      `Trivy ${ctx.version} in the tool cache has no archive to verify it against (cached by another tool or an ` +
+        'older version of this action): downloading it again.',
+    );
+    return undefined;
+  }
+  const actual = await sha256File(archive);
+  if (actual !== ctx.expected) {
+    logger.warning(
+      `The tool cache's ${asset.name} (${cachedDir}) has SHA-256 ${actual}, not the expected ${ctx.expected}: it was ` +
+        'replaced after it was cached. It is not used; Trivy is downloaded and verified again.',
+    );
+    return undefined;
+  }
+  const binary = await extractVerified(archive, ctx);
+  const cachedBinary = path.join(cachedDir, asset.binary);
+  const cachedHash = existsSync(cachedBinary) ? await sha256File(cachedBinary) : 'missing';
+  if (cachedHash !== (await sha256File(binary))) {
+    logger.warning(
+      `The cached Trivy binary ${cachedBinary} differs from the one in its verified archive: it was replaced after ` +
+        'it was cached (the tool cache is shared and untrusted). It is not run; Trivy is re-installed from the ' +
+        'verified archive.',
+    );
+    await cacheVerified(binary, archive, ctx);
+  } else {
+    logger.info(`Trivy ${ctx.version} found in the tool cache; its archive's SHA-256 verified: ${actual}`);
+  }
+  return binary;
+}
+
+async function useGivenBinary(
+  binary: string,
+  run: RunProcess,
+  logger: Logger,
+  cwd: string | undefined,
+): Promise<InstalledTrivy> {
   let result;
   try {
-    result = await run({ command: binary, args: ['--version', '--format', 'json'], timeoutMs: 60_000 });
+    result = await run({ command: binary, args: ['--version', '--format', 'json'], cwd, timeoutMs: 60_000 });
   } catch (e) {
     throw new ConfigurationError(`\`trivy-path\` ${binary} cannot be run: ${errorMessage(e)}.`, 'trivy-path');
   }
@@ -113,13 +207,23 @@ async function useGivenBinary(binary: string, run: RunProcess, logger: Logger): 
   if (!version) {
     throw new ConfigurationError(
       `\`trivy-path\` ${binary} did not answer \`--version --format json\` like Trivy ` +
-        `(exit ${result.exitCode}): ${(result.stderr || result.stdout).trim().slice(0, 500)}`,
+        `(exit ${result.exitCode}): ${boundedErrorText((result.stderr || result.stdout).trim())}`,
       'trivy-path',
     );
   }
   assertTrivyVersionAllowed(version);
   logger.info(`Using Trivy ${version} from trivy-path: ${binary}`);
   return { path: binary, version, source: 'trivy-path' };
+}
+
+/**
+ * `trivy-download-url` without its credentials, so every URL built from it can be logged; the credentials go as an
+ * Authorization header (masked), which the download drops when redirected to another host.
+ */
+function releaseSource(downloadUrl: string, logger: Logger): { base: string; authorization?: string } {
+  const { url, authorization } = splitUrlCredentials(downloadUrl);
+  if (authorization) logger.setSecret(authorization);
+  return { base: url.replace(/\/+$/, ''), ...(authorization && { authorization }) };
 }
 
 async function resolveLatest(http: HttpClient, deps: InstallDeps): Promise<string> {
@@ -159,6 +263,7 @@ async function expectedChecksum(
   assetName: string,
   http: HttpClient,
   logger: Logger,
+  source: { base: string; authorization?: string },
 ): Promise<{ expected: string; checksumSource: 'built-in' | 'input' | 'release-file' }> {
   const pinned = builtInChecksum(assetName);
   if (cfg.checksum) {
@@ -172,13 +277,17 @@ async function expectedChecksum(
     return { expected: given, checksumSource: 'input' };
   }
   if (pinned) return { expected: pinned, checksumSource: 'built-in' };
-  const url = `${cfg.downloadUrl.replace(/\/+$/, '')}/v${version}/trivy_${version}_checksums.txt`;
+  const url = `${source.base}/v${version}/trivy_${version}_checksums.txt`;
   logger.warning(
     `No built-in SHA-256 for ${assetName} and no trivy-checksum given: verifying against ${url}, which comes from ` +
       'the same release as the archive and proves nothing if that release was tampered with (as in the March 2026 ' +
       'Trivy incident). Set `trivy-checksum`, or use a version this action pins.',
   );
-  const res = await http({ url, timeoutMs: 30_000 });
+  const res = await http({
+    url,
+    timeoutMs: 30_000,
+    ...(source.authorization && { headers: { authorization: source.authorization } }),
+  });
   if (res.status !== 200) {
     throw new ConfigurationError(
       `No SHA-256 to verify ${assetName}: no built-in pin, no \`trivy-checksum\`, and ${url} answered ${res.status}. ` +

@@ -3,7 +3,8 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { jsonSyntaxProblem } from '../errors.js';
 import type { RunProcess } from '../infra/exec.js';
-import { trivyFatalText } from '../install/trivy-output.js';
+import type { TrivyIsolation } from '../install/trivy-isolation.js';
+import { boundedErrorText, trivyFatalText } from '../install/trivy-output.js';
 import type { Target } from '../model.js';
 import { buildScanArgs, goDuration } from './trivy-args.js';
 
@@ -11,8 +12,10 @@ export interface ScanImageOptions {
   trivyPath: string;
   cacheDir: string;
   reportDir: string;
-  /** The environment Trivy runs with: credentials arrive here (DOCKER_CONFIG, TRIVY_*), never in argv. */
-  env: NodeJS.ProcessEnv;
+  /** Added to Trivy's allow-listed environment: credentials arrive here (DOCKER_CONFIG), never in argv. */
+  env: Readonly<Record<string, string>>;
+  /** The private cwd, config and ignore file every Trivy process runs with. */
+  isolation: TrivyIsolation;
   timeoutMs: number;
   scanners: string[];
   pkgTypes: string[];
@@ -29,8 +32,13 @@ export function hardKillAfterMs(timeoutMs: number): number {
   return timeoutMs + Math.min(60_000, Math.max(5_000, Math.round(timeoutMs * 0.1)));
 }
 
-/** One Trivy process for one image; its failure is a value (Trivy's own words), never an exception. */
+/** One Trivy process for one image; its failure is a value (Trivy's own words, bounded), never an exception. */
 export async function scanImage(target: Target, opts: ScanImageOptions): Promise<ScanOutcome> {
+  const outcome = await runTrivyScan(target, opts);
+  return outcome.ok ? outcome : { ...outcome, error: boundedErrorText(outcome.error) };
+}
+
+async function runTrivyScan(target: Target, opts: ScanImageOptions): Promise<ScanOutcome> {
   await mkdir(opts.reportDir, { recursive: true });
   const reportFile = path.join(opts.reportDir, reportFileName(target.ref));
   await rm(reportFile, { force: true });
@@ -41,6 +49,8 @@ export async function scanImage(target: Target, opts: ScanImageOptions): Promise
     pkgTypes: opts.pkgTypes,
     platform: opts.platform ?? target.platform,
     outputFile: reportFile,
+    configFile: opts.isolation.configFile,
+    ignoreFile: opts.isolation.ignoreFile,
   });
   const started = Date.now();
   let result;
@@ -49,6 +59,7 @@ export async function scanImage(target: Target, opts: ScanImageOptions): Promise
       command: opts.trivyPath,
       args,
       env: opts.env,
+      cwd: opts.isolation.cwd,
       timeoutMs: hardKillAfterMs(opts.timeoutMs),
     });
   } catch (e) {

@@ -13,6 +13,7 @@ import type { Logger } from '../infra/logger.js';
 import { OUTPUT_NAMES } from '../infra/output-dir.js';
 import { actionsDbCache, prepareTrivyDatabases, readTrivyVersion } from '../install/trivy-db.js';
 import { installTrivy } from '../install/trivy-installer.js';
+import { prepareTrivyIsolation } from '../install/trivy-isolation.js';
 import { countBySeverity, type ImageResult, type ResultsFile, type Target } from '../model.js';
 import { createRegistryClient } from '../registry/client.js';
 import { RegistryAuthError } from '../registry/errors.js';
@@ -53,7 +54,10 @@ export interface ScanOutput {
  */
 export async function scanTargets(config: Config, targets: Target[], deps: ScanDeps): Promise<ScanOutput> {
   const { logger } = deps;
-  const trivyEnv = trivyEnvFor(deps.dockerConfigDir, withoutActionInputs(deps.env), logger);
+  // Every Trivy process: an allow-listed environment plus the private Docker config (infra/child-env.ts), and a
+  // private empty working directory, config and ignore file (install/trivy-isolation.ts).
+  const trivyEnv = trivyEnvFor(deps.dockerConfigDir, deps.env, logger);
+  const isolation = await prepareTrivyIsolation(config.tempDir);
 
   const installed = await installTrivy(config.trivy, {
     logger,
@@ -62,6 +66,7 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
     githubToken: config.githubToken,
     runProcess: deps.runProcess,
     tempDir: config.tempDir,
+    cwd: isolation.cwd,
   });
   const cacheDir = path.join(config.tempDir, 'image-scan-gate-trivy-cache');
   const db = await prepareTrivyDatabases({
@@ -74,8 +79,9 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
     cache: config.trivy.cacheDb ? actionsDbCache(logger) : undefined,
     clock: deps.clock,
     env: trivyEnv,
+    isolation,
   });
-  const version = await readTrivyVersion(installed.path, deps.runProcess, cacheDir);
+  const version = await readTrivyVersion(installed.path, deps.runProcess, cacheDir, isolation);
   const dbUpdatedAt = db.dbUpdatedAt ?? version.dbUpdatedAt;
   logger.info(`Trivy ${version.version}${dbUpdatedAt ? `, vulnerability DB built ${dbUpdatedAt}` : ''}.`);
 
@@ -114,6 +120,7 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
         cacheDir,
         reportDir,
         env: trivyEnv,
+        isolation,
         timeoutMs: config.trivy.timeoutMs,
         scanners: config.trivy.scanners,
         pkgTypes: config.trivy.pkgTypes,
@@ -289,16 +296,6 @@ async function resultStore(config: Config, deps: ScanDeps) {
     );
   }
   return chainedResultStore(...stores);
-}
-
-/** Trivy needs none of the action's inputs, and some of them are secrets. */
-function withoutActionInputs(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(env).filter(
-      ([k]) =>
-        !k.startsWith('INPUT_') && k !== 'ACTIONS_RUNTIME_TOKEN' && k !== 'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
-    ),
-  );
 }
 
 function describe(r: ImageResult): string {

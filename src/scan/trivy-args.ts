@@ -1,6 +1,7 @@
 // Trivy's command line for one image scan. Pure: the same inputs always give the same argv.
 // Every scan asks for everything (all severities, never --severity or --exit-code): the summary, SARIF, comment
-// and gate are all derived from this one report, so they cannot disagree. The DB was downloaded once before the
+// and gate are all derived from this one report, so they cannot disagree. Trivy's own config and ignore file are
+// private empty files (install/trivy-isolation.ts): nothing from the workspace changes what Trivy reports. The DB was downloaded once before the
 // scans, and the memory cache backend lets scans share one --cache-dir without the fs cache lock (FACTS.md).
 
 export interface ScanArgsOptions {
@@ -10,11 +11,18 @@ export interface ScanArgsOptions {
   pkgTypes: string[];
   platform?: string;
   outputFile: string;
+  /** A private empty trivy.yaml and .trivyignore. */
+  configFile: string;
+  ignoreFile: string;
 }
 
 export function buildScanArgs(ref: string, opts: ScanArgsOptions): string[] {
   const args = [
     'image',
+    '--config',
+    opts.configFile,
+    '--ignorefile',
+    opts.ignoreFile,
     '--format',
     'json',
     '--output',

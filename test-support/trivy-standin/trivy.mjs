@@ -9,8 +9,13 @@
 //   would use (TRIVY_USERNAME/TRIVY_PASSWORD, TRIVY_REGISTRY_TOKEN, $DOCKER_CONFIG/config.json), manifest (index ->
 //   platform), config blob. Registry errors are reported with the registry's own status and text.
 // Only the findings are canned: they come from a template report chosen by the image's `standin.report` label.
-// Env for tests: STANDIN_TRIVY_VERSION, STANDIN_SCAN_DELAY_MS, STANDIN_LOG (one JSON line per invocation),
-// STANDIN_DB_DENY (comma list of DB repositories that answer TOOMANYREQUESTS, to exercise the fallback).
+// - like Trivy, it reads its config file (`--config`, default `trivy.yaml` in its working directory; a missing default
+//   is fine, a missing explicit one is fatal) and its ignore file (`--ignorefile`, default `.trivyignore` in its
+//   working directory), and every flag also reads TRIVY_<FLAG>; precedence: flags, then env, then the config file.
+// Settings for tests: STANDIN_TRIVY_VERSION, STANDIN_SCAN_DELAY_MS, STANDIN_LOG (one JSON line per invocation),
+// STANDIN_DB_DENY (comma list of DB repositories that answer TOOMANYREQUESTS, to exercise the fallback). They are
+// read from the environment, else from $HOME/.trivy-standin.json (the action gives Trivy an allow-listed
+// environment, so runAction writes the run's STANDIN_* settings there).
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -22,7 +27,18 @@ import { fileURLToPath } from 'node:url';
 
 const EMBEDDED_REPORTS = null; // replaced by the release mirror when it packs the stand-in into an archive
 
-const VERSION = process.env.STANDIN_TRIVY_VERSION || '0.74.0';
+const SETTINGS = (() => {
+  let file = {};
+  try {
+    file = JSON.parse(fs.readFileSync(path.join(os.homedir(), '.trivy-standin.json'), 'utf8'));
+  } catch {
+    // no settings file: environment only
+  }
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('STANDIN_')));
+  return { ...file, ...env };
+})();
+
+const VERSION = SETTINGS.STANDIN_TRIVY_VERSION || '0.74.0';
 const startedAt = Date.now();
 const invocation = { argv: process.argv.slice(2), pid: process.pid, start: startedAt };
 let heldLock;
@@ -130,7 +146,7 @@ process.on('exit', (code) => {
       // already gone
     }
   }
-  if (process.env.STANDIN_LOG) {
+  if (SETTINGS.STANDIN_LOG) {
     const credentialEnv = [
       'TRIVY_USERNAME',
       'TRIVY_PASSWORD',
@@ -147,7 +163,7 @@ process.on('exit', (code) => {
       cwd: process.cwd(),
       ...dockerConfigModes(),
     });
-    fs.appendFileSync(process.env.STANDIN_LOG, `${line}\n`);
+    fs.appendFileSync(SETTINGS.STANDIN_LOG, `${line}\n`);
   }
 });
 
@@ -241,7 +257,137 @@ function parseArgs(args, spec) {
     const env = process.env[`TRIVY_${name.toUpperCase().replace(/-/g, '_')}`];
     if (env !== undefined && env !== '') set(name, env);
   }
-  return { flags, positionals };
+  return { flags, positionals, set, known: new Set([...value, ...bool]) };
+}
+
+// ---- the config file (trivy.yaml) and the ignore file (.trivyignore) -----------------------------------------
+
+/** Config keys (Trivy's trivy.yaml layout) -> the flag they set. Trivy ignores keys it does not know; so do we. */
+const CONFIG_KEYS = {
+  severity: 'severity',
+  ignorefile: 'ignorefile',
+  timeout: 'timeout',
+  format: 'format',
+  output: 'output',
+  'exit-code': 'exit-code',
+  'list-all-pkgs': 'list-all-pkgs',
+  quiet: 'quiet',
+  insecure: 'insecure',
+  'scan.scanners': 'scanners',
+  'vulnerability.ignore-unfixed': 'ignore-unfixed',
+  'pkg.types': 'pkg-types',
+  'cache.dir': 'cache-dir',
+  'cache.backend': 'cache-backend',
+  'db.repository': 'db-repository',
+  'db.java-repository': 'java-db-repository',
+  'db.skip-update': 'skip-db-update',
+  'image.platform': 'platform',
+  'image.source': 'image-src',
+};
+
+/**
+ * Trivy's config file, applied to flags neither the command line nor TRIVY_* set. `--config` (or TRIVY_CONFIG)
+ * given and missing is fatal; the default `trivy.yaml` in the working directory missing is not.
+ */
+function applyConfigFile(parsed) {
+  const explicit = parsed.flags.has('config');
+  const file = explicit ? parsed.flags.get('config') : 'trivy.yaml';
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if (e.code === 'ENOENT' && !explicit) return;
+    if (e.code === 'ENOENT') fatal(`config file "${file}" not found`);
+    fatal(`config file "${file}" loading error: ${e.message}`);
+  }
+  let config;
+  try {
+    config = parseYaml(text);
+  } catch (e) {
+    fatal(`config file "${file}" loading error: ${e.message}`);
+  }
+  invocation.configFile = path.resolve(file);
+  for (const [key, flag] of Object.entries(CONFIG_KEYS)) {
+    if (!parsed.known.has(flag) || parsed.flags.has(flag)) continue;
+    const value = key
+      .split('.')
+      .reduce((node, k) => (node && typeof node === 'object' ? node[k] : undefined), config);
+    if (value === undefined || value === null || value === '') continue;
+    parsed.set(flag, Array.isArray(value) ? value.join(',') : String(value));
+  }
+}
+
+/** The YAML a trivy.yaml needs: nested mappings by indentation, `- item` and `[a, b]` lists, scalars, comments. */
+function parseYaml(text) {
+  const lines = text
+    .split(/\r?\n/)
+    .map((raw, i) => ({ raw: raw.replace(/(^|\s)#.*$/, ''), n: i + 1 }))
+    .filter((l) => l.raw.trim() !== '');
+  let i = 0;
+  const indent = (l) => l.raw.length - l.raw.trimStart().length;
+  const scalar = (v) => {
+    const t = v.trim();
+    if (/^\[.*\]$/.test(t))
+      return t
+        .slice(1, -1)
+        .split(',')
+        .map(scalar)
+        .filter((x) => x !== '');
+    if (/^(['"]).*\1$/.test(t)) return t.slice(1, -1);
+    if (t === 'true' || t === 'false') return t === 'true';
+    return t;
+  };
+  function block(level) {
+    const first = lines[i];
+    if (first.raw.trimStart().startsWith('- ') || first.raw.trim() === '-') {
+      const list = [];
+      while (i < lines.length && indent(lines[i]) === level && lines[i].raw.trimStart().startsWith('-')) {
+        list.push(scalar(lines[i].raw.trimStart().slice(1)));
+        i++;
+      }
+      return list;
+    }
+    const map = {};
+    while (i < lines.length && indent(lines[i]) === level) {
+      const { raw, n } = lines[i];
+      const m = /^\s*([^:]+?):(?:\s+(.*))?$/.exec(raw);
+      if (!m) throw new Error(`yaml: line ${n}: could not find expected ':'`);
+      i++;
+      if (m[2] !== undefined && m[2].trim() !== '') map[m[1]] = scalar(m[2]);
+      else if (i < lines.length && indent(lines[i]) > level) map[m[1]] = block(indent(lines[i]));
+      else if (i < lines.length && indent(lines[i]) === level && lines[i].raw.trimStart().startsWith('-'))
+        map[m[1]] = block(level);
+      else map[m[1]] = null;
+    }
+    if (i < lines.length && indent(lines[i]) > level)
+      throw new Error(`yaml: line ${lines[i].n}: mapping values are not allowed in this context`);
+    return map;
+  }
+  return lines.length ? block(indent(lines[0])) : {};
+}
+
+/**
+ * Trivy's plain ignore file (pkg/result/ignore.go): one ID per line, `#` comments, `exp:YYYY-MM-DD` after the ID.
+ * A missing file (default or given) ignores nothing.
+ */
+function readIgnoreFile(file) {
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return new Set();
+  }
+  if (/\.ya?ml$/.test(file)) fatal(`the Trivy stand-in reads only plain ignore files, not ${file}`);
+  invocation.ignoreFile = path.resolve(file);
+  const ids = new Set();
+  for (const line of text.split(/\r?\n/)) {
+    const fields = line.trim().split(/\s+/);
+    if (!fields[0] || fields[0].startsWith('#')) continue;
+    const exp = fields.slice(1).find((f) => f.startsWith('exp:'));
+    if (exp && Date.parse(exp.slice(4)) < Date.now()) continue;
+    ids.add(fields[0]);
+  }
+  return ids;
 }
 
 function parseBool(v) {
@@ -307,7 +453,7 @@ function readJson(file) {
 
 function downloadDb(cacheDir, kind, repositories) {
   const java = kind === 'java-db';
-  const denied = new Set(splitList(process.env.STANDIN_DB_DENY ?? ''));
+  const denied = new Set(splitList(SETTINGS.STANDIN_DB_DENY ?? ''));
   const label = java ? 'javadb' : 'vulndb';
   logInfo(`[${label}] ${java ? 'Downloading Java DB...' : 'Need to update DB'}`);
   let used;
@@ -756,7 +902,10 @@ function buildReport(refText, ref, image, opts) {
     if (!opts.listAllPkgs) delete r.Packages;
     if (r.Vulnerabilities) {
       r.Vulnerabilities = r.Vulnerabilities.filter(
-        (v) => opts.severities.includes(v.Severity) && (!opts.ignoreUnfixed || v.FixedVersion),
+        (v) =>
+          opts.severities.includes(v.Severity) &&
+          (!opts.ignoreUnfixed || v.FixedVersion) &&
+          !opts.ignoredIds.has(v.VulnerabilityID),
       ).map((v) => ({
         ...v,
         Layer: v.Layer ?? (lastLayer ? { Digest: lastLayer.Digest, DiffID: lastLayer.DiffID } : {}),
@@ -764,7 +913,9 @@ function buildReport(refText, ref, image, opts) {
       if (!r.Vulnerabilities.length) delete r.Vulnerabilities;
     }
     if (r.Secrets) {
-      r.Secrets = r.Secrets.filter((s) => opts.severities.includes(s.Severity));
+      r.Secrets = r.Secrets.filter(
+        (s) => opts.severities.includes(s.Severity) && !opts.ignoredIds.has(s.RuleID),
+      );
       if (!r.Secrets.length) continue;
     }
     out.Results.push(r);
@@ -917,7 +1068,7 @@ async function runImage(flags, positionals) {
     );
   }
 
-  const delay = Number(process.env.STANDIN_SCAN_DELAY_MS || 0);
+  const delay = Number(SETTINGS.STANDIN_SCAN_DELAY_MS || 0);
   if (delay > 0) await sleep(delay);
 
   let report;
@@ -928,6 +1079,7 @@ async function runImage(flags, positionals) {
       pkgTypes,
       listAllPkgs: flags.get('list-all-pkgs') ?? true,
       ignoreUnfixed: flags.get('ignore-unfixed') === true,
+      ignoredIds: readIgnoreFile(flags.get('ignorefile') ?? '.trivyignore'),
     });
   } catch (e) {
     fatal(`run error: image scan error: scan error: ${e.message}`);
@@ -953,7 +1105,9 @@ async function main() {
   if (name && OTHER_COMMANDS.has(name)) fatal(`the Trivy stand-in does not implement "trivy ${name}"`);
   if (name && !COMMANDS[name]) fatal(`unknown command "${name}" for "trivy"`);
   const spec = name ? COMMANDS[name] : ROOT;
-  const { flags, positionals } = parseArgs(rest, spec);
+  const parsed = parseArgs(rest, spec);
+  applyConfigFile(parsed);
+  const { flags, positionals } = parsed;
   quiet = flags.get('quiet') === true;
   invocation.command = name ?? 'trivy';
   const cacheDir = flags.get('cache-dir') ?? defaultCacheDir();
