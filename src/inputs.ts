@@ -5,6 +5,9 @@ import type { Config, FailOn, GateInputs, GateMode, Mode, RegistryAuthEntry } fr
 import { ConfigurationError } from './errors.js';
 import { redactUrl } from './infra/http.js';
 import { SEVERITIES, type Severity } from './model.js';
+import { compileRepositoryFilter, compileTagFilter } from './targets/filters.js';
+import { tryParseImageReference } from './targets/reference.js';
+import { parseRegistryLocation } from './targets/registry-discovery.js';
 
 /** Reads one input as the runner gives it (INPUT_<NAME>); '' when absent. */
 export type InputReader = (name: string) => string;
@@ -72,8 +75,8 @@ export function parseInputs(
       ),
       checksum: checksum(get('trivy-checksum')),
       path: trivyPath(get('trivy-path'), workspace),
-      dbRepositories: splitList(get('db-repository')),
-      javaDbRepositories: splitList(get('java-db-repository')),
+      dbRepositories: repositoryReferences(get, 'db-repository'),
+      javaDbRepositories: repositoryReferences(get, 'java-db-repository'),
       cacheDb: boolean(get, 'cache-db', true),
       scanners: subset(get, 'scanners', ['vuln', 'misconfig', 'secret', 'license'], ['vuln']),
       pkgTypes: subset(get, 'pkg-types', ['os', 'library'], ['os', 'library']),
@@ -99,7 +102,31 @@ export function parseInputs(
   };
 
   checkCombinations(config);
+  checkDiscovery(config.discovery);
   return config;
+}
+
+/** The registry and every filter pattern compile now, so a mistake is refused before any registry call. */
+function checkDiscovery(d: Config['discovery']): void {
+  if (d.registry) parseRegistryLocation(d.registry);
+  compileRepositoryFilter(d.repositories, d.excludeRepositories);
+  compileTagFilter(d.tags, d.excludeTags);
+}
+
+/** DB repositories are OCI references Trivy pulls (`mirror.gcr.io/aquasec/trivy-db:2`): checked before the download. */
+function repositoryReferences(get: InputReader, name: string): string[] {
+  const entries = splitList(get(name));
+  for (const entry of entries) {
+    const parsed = tryParseImageReference(entry);
+    if (!parsed.ok) {
+      throw new ConfigurationError(
+        `\`${name}\` has "${entry}", which is not a repository reference (${parsed.reason}); ` +
+          'write host/repository[:tag], e.g. mirror.gcr.io/aquasec/trivy-db:2.',
+        name,
+      );
+    }
+  }
+  return entries;
 }
 
 export function readInputs(deps: { parseRegistryAuth: RegistryAuthParser }): Config {
@@ -146,11 +173,52 @@ function checkCombinations(c: Config): void {
   }
 }
 
+/**
+ * The one splitter for every list input: entries one per line or comma-separated; blank entries and `#` comments
+ * (a whole line, or after whitespace) are dropped. A `/regex/flags` entry is kept whole, so its commas
+ * (`/^v\d{1,3}$/`) and `#` stay part of the pattern.
+ */
 export function splitList(raw: string): string[] {
-  return raw
-    .split(/[\n,]/)
-    .map((s) => s.trim())
-    .filter((s) => s !== '' && !s.startsWith('#'));
+  const out: string[] = [];
+  for (const line of raw.split(/\r?\n/)) {
+    let rest = line;
+    while (rest !== '') {
+      const lead = rest.length - rest.trimStart().length;
+      const regexEnd = rest[lead] === '/' ? regexLiteralEnd(rest, lead) : undefined;
+      if (regexEnd !== undefined) {
+        out.push(rest.slice(lead, regexEnd).trim());
+        rest = rest.slice(regexEnd).replace(/^\s*,?/, '');
+        continue;
+      }
+      const comma = rest.indexOf(',');
+      const entry = comma < 0 ? rest : rest.slice(0, comma);
+      const comment = /(^|\s)#/.exec(entry);
+      const value = (comment ? entry.slice(0, comment.index) : entry).trim();
+      if (value !== '') out.push(value);
+      if (comment) break; // the rest of the line is the comment
+      rest = comma < 0 ? '' : rest.slice(comma + 1);
+    }
+  }
+  return out;
+}
+
+/**
+ * End (exclusive) of a `/…/flags` literal starting at `start`, when one ends the entry there (followed by a comma,
+ * a comment or the end of the line); the closing slash is the first one not escaped and not inside `[…]`.
+ */
+function regexLiteralEnd(text: string, start: number): number | undefined {
+  let inClass = false;
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\\') i++;
+    else if (c === '[') inClass = true;
+    else if (c === ']') inClass = false;
+    else if (c === '/' && !inClass && i > start + 1) {
+      const end = /^[a-z]*(?=\s*(?:,|\s#|$))/.exec(text.slice(i + 1));
+      if (end) return i + 1 + end[0].length;
+    }
+  }
+  return undefined;
 }
 
 function optional(v: string): string | undefined {
@@ -248,6 +316,13 @@ function severities(get: InputReader): Severity[] {
       );
     }
     if (!out.includes(v as Severity)) out.push(v as Severity);
+  }
+  if (out.length === 0) {
+    throw new ConfigurationError(
+      `\`severity\` is "${raw}", which names no severity; give some of ${[...SEVERITIES].reverse().join(', ')}, ` +
+        'or leave it empty for all.',
+      'severity',
+    );
   }
   return out;
 }

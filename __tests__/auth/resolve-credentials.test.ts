@@ -144,15 +144,17 @@ describe('registry-auth entries', () => {
     for (const s of ['pw-a', 'tok-b', 'ya29.gar-token', 'ghs_token']) expect(d.logger.secrets).toContain(s);
   });
 
-  test('gar without a token says how to get one', async () => {
-    const e = await refusal(
-      resolveCredentials(
-        config({ registryAuth: [{ registry: 'us-docker.pkg.dev', provider: 'gar' }] }),
-        [],
-        deps(),
-      ),
+  test('gar without a token: that registry is unavailable, saying how to get one (not a refusal of the run)', async () => {
+    const d = deps();
+    const [c] = await resolveCredentials(
+      config({ registryAuth: [{ registry: 'us-docker.pkg.dev', provider: 'gar' }] }),
+      [],
+      d,
     );
-    expect(e.message).toMatch(
+    expect(c).toMatchObject({ registry: 'us-docker.pkg.dev', via: 'registry-auth[1] provider gar' });
+    expect(c.password).toBeUndefined();
+    expect(d.logger.messages('warning').join('\n')).toContain(c.unavailable);
+    expect(c.unavailable).toMatch(
       /registry-auth\[1\] provider gar.*GOOGLE_OAUTH_ACCESS_TOKEN.*google-github-actions\/auth.*token_format: access_token/s,
     );
   });
@@ -173,16 +175,46 @@ describe('registry-auth entries', () => {
     expect(e.input).toBe('github-token');
   });
 
-  test('acr without a service principal says what is missing and the alternative', async () => {
-    const e = await refusal(
-      resolveCredentials(
-        config({ registryAuth: [{ registry: 'acme.azurecr.io', provider: 'acr' }] }),
-        [],
-        deps({ AZURE_CLIENT_ID: 'id' }),
-      ),
+  test('acr without a service principal: unavailable, saying what is missing and the alternative', async () => {
+    const [c] = await resolveCredentials(
+      config({ registryAuth: [{ registry: 'acme.azurecr.io', provider: 'acr' }] }),
+      [],
+      deps({ AZURE_CLIENT_ID: 'id' }),
     );
-    expect(e.message).toMatch(/AZURE_CLIENT_SECRET, AZURE_TENANT_ID are not set/);
-    expect(e.message).toMatch(/username and password/);
+    expect(c.unavailable).toMatch(/^registry-auth\[1\] provider acr: .*acme\.azurecr\.io/);
+    expect(c.unavailable).toMatch(/AZURE_CLIENT_SECRET, AZURE_TENANT_ID are not set/);
+    expect(c.unavailable).toMatch(/username and password/);
+  });
+
+  test('ecr without AWS credentials: unavailable with the provider and the fix; the other entries resolve', async () => {
+    const creds = await resolveCredentials(
+      config({
+        registryAuth: [
+          { registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', provider: 'ecr' },
+          { registry: 'a.io', username: 'u', password: 'pw-a' },
+        ],
+      }),
+      [],
+      {
+        ...deps(),
+        ecrClientFactory: () => ({
+          send: () =>
+            Promise.reject(
+              Object.assign(new Error('Could not load credentials from any providers'), {
+                name: 'CredentialsProviderError',
+              }),
+            ),
+        }),
+      },
+    );
+    expect(creds[0]).toEqual({
+      registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+      via: 'registry-auth[1] provider ecr',
+      unavailable: expect.stringMatching(
+        /^registry-auth\[1\] provider ecr: could not get an ECR token .*Could not load credentials.*configure-aws-credentials/s,
+      ) as unknown,
+    });
+    expect(creds[1]).toMatchObject({ registry: 'a.io', password: 'pw-a' });
   });
 
   test('ecr needs an ECR host', async () => {

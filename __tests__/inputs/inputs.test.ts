@@ -181,3 +181,82 @@ describe('process hardening inputs', () => {
     expect(parse({ images: 'x', 'trivy-path': given }).config.trivy.path).toBe(expected);
   });
 });
+
+describe('splitList: the one splitter of every list input', () => {
+  test.each<[string, string[]]>([
+    ['alpine:3.19', ['alpine:3.19']],
+    ['alpine:3.19, nginx:1.27,redis', ['alpine:3.19', 'nginx:1.27', 'redis']],
+    ['alpine\n\n  nginx  \r\nredis\n', ['alpine', 'nginx', 'redis']],
+    ['# base images\nalpine\n  # a comment\nnginx # the proxy', ['alpine', 'nginx']],
+    ['a, b\nc,,d', ['a', 'b', 'c', 'd']],
+    ['', []],
+    ['  \n # only comments\n', []],
+    // a /regex/ is one entry, commas and all
+    ['/^v\\d{1,3}$/', ['/^v\\d{1,3}$/']],
+    ['/^v\\d{1,3}$/, latest', ['/^v\\d{1,3}$/', 'latest']],
+    ['stable,/^(a|b){2,4}$/i,edge', ['stable', '/^(a|b){2,4}$/i', 'edge']],
+    ['/[,/]x/', ['/[,/]x/']], // a slash inside a class does not close it
+    ['/a\\/b,c/', ['/a\\/b,c/']], // nor an escaped one
+    ['/^v1 #x/ # the v1 line', ['/^v1 #x/']],
+    ['/a/,/b/', ['/a/', '/b/']],
+    // not a regex literal: split as before
+    ['/tmp/a.json,/tmp/b.json', ['/tmp/a.json', '/tmp/b.json']],
+  ])('%j', (raw, expected) => {
+    expect(splitList(raw)).toEqual(expected);
+  });
+
+  test('tags with a comma in a regex reach the config as one pattern', () => {
+    expect(parse({ registry: 'r.io', tags: '/^v\\d{1,3}$/' }).config.discovery.tags).toEqual([
+      '/^v\\d{1,3}$/',
+    ]);
+  });
+});
+
+describe('refused before any work, naming the input', () => {
+  test.each<[Record<string, string>, string, RegExp]>([
+    [{ registry: 'not a host!' }, 'registry', /`registry` is "not a host!".*host\[:port\]\[\/namespace\]/],
+    [{ registry: 'r.io:99999/team' }, 'registry', /port 99999 is out of range/],
+    [{ registry: 'ghcr.io/acme org' }, 'registry', /namespace "acme org"/],
+    [
+      { registry: 'r.io', repositories: '[' },
+      'repositories',
+      /`repositories`: \[ is not a supported glob \(a \[ is not closed\)/,
+    ],
+    [{ registry: 'r.io', 'exclude-repositories': 'team/{a,b' }, 'exclude-repositories', /a \{ is not closed/],
+    [{ registry: 'r.io', tags: '!v1' }, 'tags', /leading ! negates.*exclude-tags/],
+    [{ registry: 'r.io', 'exclude-tags': '+(a|b)' }, 'exclude-tags', /extglobs/],
+    [{ registry: 'r.io', tags: '[z-a]' }, 'tags', /not a valid glob/],
+    [{ registry: 'r.io', tags: '/^(a)\\1$/' }, 'tags', /not a valid regular expression.*backreferences/],
+    [{ registry: 'r.io', 'exclude-tags': '/^(?!v)/' }, 'exclude-tags', /lookaround/],
+    [{ registry: 'r.io', tags: '/^v/y' }, 'tags', /flag "y"/],
+    [{ images: 'x', severity: ',,,' }, 'severity', /names no severity/],
+    [{ images: 'x', 'db-repository': 'http://x y' }, 'db-repository', /not a repository reference/],
+    [{ images: 'x', 'java-db-repository': 'ghcr.io/Aqua/db' }, 'java-db-repository', /lower-case/],
+  ])('%j -> %s', (inputs, input, message) => {
+    const e = refusal(inputs);
+    expect(e.input).toBe(input);
+    expect(e.message).toMatch(message);
+  });
+
+  test.each([
+    'ghcr.io/acme',
+    'ghcr.io/Acme',
+    'localhost:5000',
+    'https://registry.example.com:5000/team/sub/',
+    '[::1]:5000/a',
+    '127.0.0.1:5000',
+  ])('registry %s is accepted', (registry) => {
+    expect(parse({ registry }).config.discovery.registry).toBeTruthy();
+  });
+
+  test('valid DB repositories are kept as written', () => {
+    const { config } = parse({
+      images: 'x',
+      'db-repository': 'mirror.gcr.io/aquasec/trivy-db:2, ghcr.io/aquasecurity/trivy-db',
+    });
+    expect(config.trivy.dbRepositories).toEqual([
+      'mirror.gcr.io/aquasec/trivy-db:2',
+      'ghcr.io/aquasecurity/trivy-db',
+    ]);
+  });
+});

@@ -59,3 +59,59 @@ describe('tag filters', () => {
     expect((err as Error).message).toContain([...inc, ...exc].find((p) => p.startsWith('/')));
   });
 });
+
+describe('patterns run in linear time (RE2)', () => {
+  const evil = `${'a'.repeat(40)}!`;
+
+  test.each([
+    ['/^(a+)+$/', evil],
+    ['/^(a|aa)+$/', evil],
+    ['/(a*)*b/', 'a'.repeat(5000)],
+    ['*a*a*a*a*a*a*a*a*a*a*a*b', 'a'.repeat(128)], // picomatch's RegExp backtracks for hours on this one
+    ['**a**a**a**a**a**a**a**b', 'a'.repeat(128)],
+  ])('%s against a hostile name finishes (and does not match)', (pattern, name) => {
+    const started = Date.now();
+    expect(compileTagFilter([pattern], [])(name)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(10_000); // a bound against hanging, not a timing assertion
+  });
+
+  test('a comma inside {1,3} is part of the regex', () => {
+    const f = compileTagFilter(['/^v\\d{1,3}$/'], []);
+    expect(['v1', 'v22', 'v333', 'v4444', 'x1'].map(f)).toEqual([true, true, true, false, false]);
+  });
+
+  test.each<[string, string, boolean]>([
+    ['/^v/m', 'v1', true],
+    ['/^a.b$/s', 'a\nb', true],
+    ['v{1,2}.*', 'v2.0', true],
+    ['v{1,2}.*', 'v3.0', false],
+    ['{a,b{c,d}}', 'bd', true],
+    ['[!a]*', 'b1', true],
+    ['[!a]*', 'a1', false],
+    ['1.?', '1.x', true],
+    ['1.?', '1/x', false],
+    ['\\*', '*', true],
+    ['\\*', 'a', false],
+    ['[[:digit:]]*', '7up', true],
+  ])('%s on %j -> %s', (pattern, name, expected) => {
+    expect(compileTagFilter([pattern], [])(name)).toBe(expected);
+  });
+
+  test('globs on repositories: `**` parts, `*` within a part', () => {
+    const f = compileRepositoryFilter(['a/**/z', 'team-?/*'], []);
+    expect(['a/z', 'a/b/z', 'a/b/c/z', 'a/bz', 'team-1/api', 'team-1/api/x'].map(f)).toEqual([
+      true,
+      true,
+      true,
+      false,
+      true,
+      false,
+    ]);
+  });
+
+  test('too many brace expansions are refused, not built', () => {
+    expect(() => compileTagFilter(['{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}'], [])).toThrow(
+      /more than 256 globs/,
+    );
+  });
+});

@@ -1,20 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../src/errors.js';
-import { parseImagesInput, resolveListedTargets } from '../../src/targets/listed-images.js';
-
-describe('parseImagesInput', () => {
-  test.each([
-    ['alpine:3.19', ['alpine:3.19']],
-    ['alpine:3.19, nginx:1.27,redis', ['alpine:3.19', 'nginx:1.27', 'redis']],
-    ['alpine\n\n  nginx  \r\nredis\n', ['alpine', 'nginx', 'redis']],
-    ['# base images\nalpine\n  # a comment\nnginx # the proxy', ['alpine', 'nginx']],
-    ['a, b\nc,,d', ['a', 'b', 'c', 'd']],
-    ['', []],
-    ['  \n # only comments\n', []],
-  ])('%j', (raw, expected) => {
-    expect(parseImagesInput(raw)).toEqual(expected);
-  });
-});
+import { resolveListedTargets } from '../../src/targets/listed-images.js';
 
 describe('resolveListedTargets', () => {
   test('normalises each entry and keeps what the user wrote', () => {

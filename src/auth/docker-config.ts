@@ -27,6 +27,7 @@ export interface DockerConfigFile {
 export function dockerConfigFor(creds: readonly HostCredential[]): DockerConfigFile {
   const auths: Record<string, DockerAuthEntry> = {};
   for (const c of creds) {
+    if (c.unavailable) continue; // its provider failed: its images are not scanned
     const host = normaliseRegistryHost(c.registry);
     const entry: DockerAuthEntry = c.token
       ? { registrytoken: c.token }

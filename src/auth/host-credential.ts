@@ -10,6 +10,19 @@ export interface HostCredential {
   token?: string;
   /** Where it came from, for messages: 'registry-username', 'registry-auth[2]', 'registry-auth[1] provider ecr'. */
   via: string;
+  /**
+   * Set when a cloud provider could not produce the credential (no AWS credentials, no service principal...): the
+   * reason, naming the provider and what is missing. The registry's images fail with it; other registries go on.
+   */
+  unavailable?: string;
+}
+
+/** A cloud provider could not produce a credential: its registry fails, not the run. */
+export class CredentialProviderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CredentialProviderError';
+  }
 }
 
 export type RegistryProvider = 'ecr' | 'gar' | 'acr' | 'ghcr';

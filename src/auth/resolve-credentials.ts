@@ -1,5 +1,5 @@
 import type { Config, RegistryAuthEntry } from '../config.js';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, errorMessage } from '../errors.js';
 import type { HttpClient } from '../infra/http.js';
 import type { Logger } from '../infra/logger.js';
 import { normaliseRegistryHost } from '../targets/reference.js';
@@ -66,7 +66,7 @@ export async function resolveCredentials(
   if (single) add(single);
 
   for (const [i, entry] of config.registryAuth.entries()) {
-    add(await entryCredential(entry, `registry-auth[${i + 1}]`, config, deps));
+    add(await providerOrFailure(entry, `registry-auth[${i + 1}]`, config, deps));
   }
 
   // Like Trivy and docker/login-action users expect: ghcr.io images are pulled with the job's token.
@@ -75,7 +75,10 @@ export async function resolveCredentials(
     add({ registry: GHCR, ...ghcrCredential('github-token', config.githubToken, deps), via: 'github-token' });
   }
 
-  for (const c of credentials) logger.debug(`Registry credentials for ${c.registry} from ${c.via}.`);
+  for (const c of credentials) {
+    if (c.unavailable) logger.warning(`No credentials for ${c.registry}: ${c.unavailable}`);
+    else logger.debug(`Registry credentials for ${c.registry} from ${c.via}.`);
+  }
   return credentials;
 }
 
@@ -127,6 +130,31 @@ function singleHostCredential(
     return undefined;
   }
   return token ? { registry: host, token, via } : { registry: host, username, password, via };
+}
+
+/**
+ * A cloud provider that cannot produce a credential (no AWS credentials, no service principal, Entra or ECR
+ * refusing) fails its own registry, not the run: the credential carries the reason and that registry's images fail
+ * with it (scan/scan-targets.ts). A mistake in the entry itself is still a ConfigurationError, refused up front.
+ */
+async function providerOrFailure(
+  entry: RegistryAuthEntry,
+  via: string,
+  config: CredentialConfig,
+  deps: CredentialDeps,
+): Promise<HostCredential> {
+  try {
+    return await entryCredential(entry, via, config, deps);
+  } catch (e) {
+    if (e instanceof ConfigurationError || !entry.provider) throw e;
+    const message = errorMessage(e);
+    const reason = message.startsWith(via) ? message : `${via} provider ${entry.provider}: ${message}`;
+    return {
+      registry: normaliseRegistryHost(entry.registry),
+      via: `${via} provider ${entry.provider}`,
+      unavailable: reason,
+    };
+  }
 }
 
 async function entryCredential(

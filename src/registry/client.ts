@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../infra/clock.js';
 import type { HttpClient, HttpRequest, HttpResponse } from '../infra/http.js';
 import type { Logger } from '../infra/logger.js';
+import { nextPageOnSameHost, realmMayReceiveCredentials, sameHost } from './credential-hosts.js';
 import { RegistryAuthError, RegistryError, RegistryNotListableError } from './errors.js';
 import { nextLink, parseWwwAuthenticate, type AuthChallenge } from './http-headers.js';
 import { isIndexMediaType, MANIFEST_ACCEPT } from './media-types.js';
@@ -10,6 +11,7 @@ import { isIndexMediaType, MANIFEST_ACCEPT } from './media-types.js';
 // Auth is challenge-driven (as Docker does it): a request goes out, a 401 names the scheme (and for Bearer the
 // realm, service and scope), we answer it and resend. What a challenge taught us is remembered, so later requests
 // carry credentials up front (Basic) or a cached token for their scope (Bearer) instead of a 401 round trip each.
+// Credentials go only where ./credential-hosts.ts allows: the registry's own host, and a token realm it may use.
 
 export type RegistryCredentials = { username: string; password: string } | { token: string };
 
@@ -117,8 +119,28 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
   function describeTried(kind: 'basic' | 'bearer' | 'token' | 'none', realm?: string): string {
     if (kind === 'token') return 'the bearer token given (registry-token)';
     if (kind === 'basic') return `Basic as user ${user ?? '(none)'}`;
-    if (kind === 'bearer') return `Bearer token from ${realm} ${user ? `as user ${user}` : 'anonymously'}`;
+    if (kind === 'bearer') {
+      const as =
+        user && realm && realmMayReceiveCredentials(registry, realm) ? `as user ${user}` : 'anonymously';
+      return `Bearer token from ${realm} ${as}`;
+    }
     return 'no credentials';
+  }
+
+  let warnedRealms: Set<string> | undefined;
+  /** Basic credentials for a token realm, where the realm may have them (one warning per realm where not). */
+  function realmAuthorization(realm: string): string | undefined {
+    const header = basicHeader();
+    if (!header || realmMayReceiveCredentials(registry, realm)) return header;
+    warnedRealms ??= new Set();
+    if (!warnedRealms.has(realm)) {
+      warnedRealms.add(realm);
+      logger.warning(
+        `${registry} sends us to a token server on another host (${new URL(realm).host}); the credentials for ` +
+          `${registry} are not sent there, a token is asked for anonymously.`,
+      );
+    }
+    return undefined;
   }
 
   async function fetchToken(
@@ -128,11 +150,8 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
     const url = new URL(realm.realm);
     if (realm.service) url.searchParams.set('service', realm.service);
     if (scope) url.searchParams.set('scope', scope);
-    const headers: Record<string, string> = {};
-    if (credentials && 'password' in credentials) {
-      headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
-    }
-    const res = await send({ url: url.toString(), headers });
+    const authorization = realmAuthorization(realm.realm);
+    const res = await send({ url: url.toString(), headers: authorization ? { authorization } : {} });
     if (res.status === 401 || res.status === 403) {
       const tried = describeTried('bearer', realm.realm);
       throw new RegistryAuthError(
@@ -205,6 +224,13 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
   ): Promise<HttpResponse> {
     const base = await baseUrl();
     const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${base}${pathOrUrl}`;
+    if (!sameHost(url, base)) {
+      // never reached through listPaged (it stops first); kept so no caller can send credentials elsewhere
+      throw new RegistryError(
+        `${registry}: refusing a request to another host (${new URL(url).host})`,
+        registry,
+      );
+    }
     const scope = scopeForPath(new URL(url).pathname);
     const headers: Record<string, string> = {};
     if (init.accept) headers.accept = init.accept;
@@ -312,7 +338,7 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
       const res = await request(next);
       if (res.status !== 200) throw unexpected(res, what);
       out.push(...(field(res.json<T>()) ?? []));
-      next = nextLink(res.headers.get('link'), res.url);
+      next = nextPageOnSameHost(nextLink(res.headers.get('link'), res.url), await baseUrl(), logger, what);
     }
     return out;
   }

@@ -3,6 +3,7 @@ import type { HttpClient, HttpResponse } from '../infra/http.js';
 import type { Logger } from '../infra/logger.js';
 import type { CatalogImage, RegistryCatalog } from './catalog.js';
 import type { RegistryCredentials } from './client.js';
+import { nextPageOnSameHost } from './credential-hosts.js';
 import { RegistryAuthError, RegistryError } from './errors.js';
 
 // Docker Hub has no `_catalog`; its own API lists a namespace's repositories and their tags with digests and
@@ -116,7 +117,12 @@ export function createDockerHubCatalog(opts: {
     while (next) {
       const page: HubPage<T> = (await get(next, what)).json<HubPage<T>>();
       out.push(...(page.results ?? []));
-      next = page.next ? new URL(page.next, first).toString() : undefined;
+      next = nextPageOnSameHost(
+        page.next ? new URL(page.next, first).toString() : undefined,
+        first,
+        logger,
+        what,
+      );
     }
     return out;
   }

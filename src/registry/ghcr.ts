@@ -2,6 +2,7 @@ import { ConfigurationError } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../infra/http.js';
 import type { Logger } from '../infra/logger.js';
 import type { CatalogImage, RegistryCatalog } from './catalog.js';
+import { nextPageOnSameHost } from './credential-hosts.js';
 import { RegistryAuthError, RegistryError } from './errors.js';
 import { nextLink } from './http-headers.js';
 
@@ -66,7 +67,7 @@ export function createGhcrCatalog(opts: {
       const res = await get(next, what, allow404 && next === first);
       if (!res) return undefined;
       out.push(...res.json<T[]>());
-      next = nextLink(res.headers.get('link'), res.url);
+      next = nextPageOnSameHost(nextLink(res.headers.get('link'), res.url), first, logger, what);
     }
     return out;
   }

@@ -228,9 +228,20 @@ async function resolveDigests(
   /** ref -> why, for images whose registry refused the credentials the action was given for it. */
   const refused = new Map<string, string>();
   const refusedRegistries = new Map<string, { message: string; images: number }>();
+  const refuse = (t: Target, message: string) => {
+    refused.set(t.ref, message);
+    const seen = refusedRegistries.get(t.registry);
+    refusedRegistries.set(t.registry, { message, images: (seen?.images ?? 0) + 1 });
+  };
   const resolved = await Promise.all(
     targets.map((t) =>
       limit(async () => {
+        const credential = deps.credentials.find((c) => c.registry === t.registry);
+        if (credential?.unavailable) {
+          // its provider could not give a credential: same outcome as a refusal, without asking the registry
+          refuse(t, credential.unavailable);
+          return t;
+        }
         if (t.digest || !t.tag) return t;
         try {
           const { digest } = await clientFor(t.registry).resolveDigest(t.repository, t.tag);
@@ -239,10 +250,7 @@ async function resolveDigests(
           // Only for credentials the action gave: Trivy gets exactly those from the private Docker config.
           const via = deps.credentials.find((c) => c.registry === t.registry)?.via;
           if (via && e instanceof RegistryAuthError && e.stage === 'credentials') {
-            const message = `${e.message} These credentials came from ${via}.`;
-            refused.set(t.ref, message);
-            const seen = refusedRegistries.get(t.registry);
-            refusedRegistries.set(t.registry, { message, images: (seen?.images ?? 0) + 1 });
+            refuse(t, `${e.message} These credentials came from ${via}.`);
             return t;
           }
           deps.logger.debug(`${t.ref}: digest not resolved before the scan (${errorMessage(e)})`);

@@ -1,37 +1,14 @@
-import picomatch from 'picomatch';
-import { ConfigurationError } from '../errors.js';
+import { compileNamePattern, type NameMatcher } from './name-pattern.js';
 
 // Include/exclude filters for registry discovery (pure). Repositories: globs where `**` crosses `/` and `*` does
-// not. Tags: globs, or a regular expression written `/.../` (flags after the last slash: `/^v\d+$/i`).
-// An empty include list includes everything; an exclude always wins.
-
-export type NameMatcher = (name: string) => boolean;
-
-function compileOne(entry: string, input: string): NameMatcher {
-  const regex = /^\/(.+)\/([a-z]*)$/s.exec(entry);
-  if (regex) {
-    try {
-      const re = new RegExp(regex[1], regex[2]);
-      return (name) => {
-        re.lastIndex = 0;
-        return re.test(name);
-      };
-    } catch (e) {
-      throw new ConfigurationError(
-        `\`${input}\`: ${entry} is not a valid regular expression (${e instanceof Error ? e.message : String(e)}). ` +
-          'Fix the pattern, or write a glob without the surrounding slashes.',
-        input,
-      );
-    }
-  }
-  return picomatch(entry, { dot: true });
-}
+// not. Tags: globs, or a regular expression written `/.../` (flags after the last slash: `/^v\d+$/i`). Every
+// pattern runs on RE2 (./name-pattern.ts). An empty include list includes everything; an exclude always wins.
 
 function compileList(entries: readonly string[], input: string): NameMatcher[] {
   return entries
     .map((e) => e.trim())
     .filter(Boolean)
-    .map((e) => compileOne(e, input));
+    .map((e) => compileNamePattern(e, input));
 }
 
 /** Include/exclude matcher over names; `inputs` name the action inputs for error messages. */

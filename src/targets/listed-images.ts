@@ -2,20 +2,7 @@ import { ConfigurationError } from '../errors.js';
 import type { Target } from '../model.js';
 import { invalidReferenceMessage, tryParseImageReference } from './reference.js';
 
-// The `images` input: references the user listed. Pure.
-
-/**
- * Splits the `images` input: one per line or comma-separated; blanks and `#` comments (whole line, or after
- * whitespace) are dropped. References cannot contain `#`, `,` or whitespace, so nothing valid is cut.
- */
-export function parseImagesInput(raw: string): string[] {
-  return raw
-    .split(/\r?\n/)
-    .map((line) => line.replace(/(^|\s)#.*$/, ''))
-    .flatMap((line) => line.split(','))
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
-}
+// The `images` input (split by inputs.ts `splitList`): references the user listed. Pure.
 
 /**
  * Every entry parsed and normalised before any work: all bad entries are reported together in one

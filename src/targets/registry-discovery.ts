@@ -43,8 +43,36 @@ export function parseRegistryLocation(registry: string): { host: string; namespa
       '`registry` is empty: give host[:port][/namespace], e.g. ghcr.io/acme.',
       'registry',
     );
+  const problem = registryHostProblem(host) ?? (namespace ? namespaceProblem(namespace) : undefined);
+  if (problem) {
+    throw new ConfigurationError(
+      `\`registry\` is "${registry.trim()}": ${problem}. Give host[:port][/namespace], e.g. ghcr.io/acme, ` +
+        'registry.example.com:5000/team or localhost:5000.',
+      'registry',
+    );
+  }
   if (normaliseRegistryHost(host) === DOCKER_HUB) host = DOCKER_HUB;
   return { host, namespace };
+}
+
+/** A DNS name, an IPv4 address or a bracketed IPv6 address, then an optional port (1-65535). */
+function registryHostProblem(host: string): string | undefined {
+  const m =
+    /^(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)(?::(\d{1,5}))?$/i.exec(
+      host,
+    );
+  if (!m) return `${JSON.stringify(host)} is not a host name`;
+  if (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65_535))
+    return `port ${m[2]} is out of range`;
+  return undefined;
+}
+
+/** Repository path components as image references allow them (GHCR owners may be written in capitals). */
+function namespaceProblem(namespace: string): string | undefined {
+  const component = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/i;
+  return namespace.split('/').every((c) => component.test(c))
+    ? undefined
+    : `the namespace ${JSON.stringify(namespace)} is not a repository path (letters, digits, . _ - separated by /)`;
 }
 
 /** Newest first: createdAt descending (unknown last), then tag name, so the order never depends on the network. */

@@ -42,6 +42,9 @@ export async function resolveTargets(
   let fromRegistry: Target[] = [];
   if (config.discovery.registry) {
     const { host } = parseRegistryLocation(config.discovery.registry);
+    const unavailable = credentials.find((c) => c.registry === host)?.unavailable;
+    if (unavailable)
+      throw new Error(`Cannot discover images in ${config.discovery.registry}: ${unavailable}`);
     const catalog = await createCatalog(host, {
       http: deps.http,
       logger: deps.logger,

@@ -1,6 +1,6 @@
-import { ConfigurationError } from '../../errors.js';
 import type { HttpClient, HttpResponse } from '../../infra/http.js';
 import type { Logger } from '../../infra/logger.js';
+import { CredentialProviderError } from '../host-credential.js';
 
 // Azure Container Registry with a service principal: a Microsoft Entra (AAD) access token from the login
 // endpoint, exchanged at the registry's /oauth2/exchange for an ACR refresh token, which the registry accepts
@@ -28,11 +28,10 @@ export async function acrCredential(
 ): Promise<{ username: string; password: string }> {
   const missing = SERVICE_PRINCIPAL.filter((name) => !deps.env[name]?.trim());
   if (missing.length > 0) {
-    throw new ConfigurationError(
+    throw new CredentialProviderError(
       `${via}: provider acr for ${host} needs a service principal in the environment (${missing.join(', ')} ` +
         `${missing.length === 1 ? 'is' : 'are'} not set): set ${SERVICE_PRINCIPAL.join(', ')} from secrets. ` +
         'Or use an ACR token / admin user: give username and password in this entry instead of provider.',
-      'registry-auth',
     );
   }
   const [clientId, clientSecret, tenant] = SERVICE_PRINCIPAL.map((name) => deps.env[name]!.trim()) as [
@@ -53,7 +52,8 @@ export async function acrCredential(
     `${via}: Microsoft Entra token for ${host}`,
   );
   const accessToken = stringField(aad, 'access_token');
-  if (!accessToken) throw new Error(`${via}: Microsoft Entra answered without an access_token.`);
+  if (!accessToken)
+    throw new CredentialProviderError(`${via}: Microsoft Entra answered without an access_token.`);
   deps.logger.setSecret(accessToken);
 
   const registryBase = (deps.registryBaseUrl ?? ((h: string) => `https://${h}`))(host).replace(/\/+$/, '');
@@ -64,7 +64,8 @@ export async function acrCredential(
     `${via}: ACR token exchange at ${host}`,
   );
   const refreshToken = stringField(exchange, 'refresh_token');
-  if (!refreshToken) throw new Error(`${via}: ${host}/oauth2/exchange answered without a refresh_token.`);
+  if (!refreshToken)
+    throw new CredentialProviderError(`${via}: ${host}/oauth2/exchange answered without a refresh_token.`);
   deps.logger.setSecret(refreshToken);
   return { username: ACR_USERNAME, password: refreshToken };
 }
@@ -93,9 +94,11 @@ async function postForm(
     const detail = [stringField(body, 'error'), stringField(body, 'error_description')?.split(/\r?\n/)[0]]
       .filter(Boolean)
       .join(': ');
-    throw new Error(`${what} failed: HTTP ${res.status}${detail ? ` (${detail.slice(0, 300)})` : ''}.`);
+    throw new CredentialProviderError(
+      `${what} failed: HTTP ${res.status}${detail ? ` (${detail.slice(0, 300)})` : ''}.`,
+    );
   }
-  if (body === undefined) throw new Error(`${what}: the answer is not JSON.`);
+  if (body === undefined) throw new CredentialProviderError(`${what}: the answer is not JSON.`);
   return body;
 }
 

@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { ConfigurationError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../infra/logger.js';
+import { CredentialProviderError } from '../host-credential.js';
 
 // Amazon ECR: GetAuthorizationToken with the ambient AWS credentials (env, OIDC role from
 // aws-actions/configure-aws-credentials, instance profile...). The token is base64 `AWS:<password>`, valid 12 h.
@@ -43,17 +44,21 @@ export async function ecrCredential(
   try {
     output = await client.send(new GetAuthorizationTokenCommand({}));
   } catch (e) {
-    throw new Error(
+    throw new CredentialProviderError(
       `${via}: could not get an ECR token for ${host} (${errorMessage(e)}). Give the job AWS credentials first, ` +
         'e.g. aws-actions/configure-aws-credentials with a role allowed ecr:GetAuthorizationToken.',
     );
   }
   const encoded = output.authorizationData?.[0]?.authorizationToken;
-  if (!encoded) throw new Error(`${via}: ECR answered without an authorization token for ${host}.`);
+  if (!encoded)
+    throw new CredentialProviderError(`${via}: ECR answered without an authorization token for ${host}.`);
   deps.logger.setSecret(encoded);
   const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon < 0) throw new Error(`${via}: ECR's authorization token for ${host} is not "user:password".`);
+  if (colon < 0)
+    throw new CredentialProviderError(
+      `${via}: ECR's authorization token for ${host} is not "user:password".`,
+    );
   const password = decoded.slice(colon + 1);
   deps.logger.setSecret(password);
   return { username: decoded.slice(0, colon), password };

@@ -1,5 +1,5 @@
-import { ConfigurationError } from '../../errors.js';
 import type { Logger } from '../../infra/logger.js';
+import { CredentialProviderError } from '../host-credential.js';
 
 // Google Artifact Registry / Container Registry: user `oauth2accesstoken`, password = an OAuth access token
 // the job already holds (this action does not run the OAuth flow itself).
@@ -19,11 +19,10 @@ export function garCredential(
       return { username: GAR_USERNAME, password: token };
     }
   }
-  throw new ConfigurationError(
+  throw new CredentialProviderError(
     `${via}: provider gar for ${host} needs a Google access token in ${TOKEN_VARIABLES.join(' or ')}. ` +
       'Run google-github-actions/auth with token_format: access_token before this step and pass it on: ' +
       'env: { GOOGLE_OAUTH_ACCESS_TOKEN: ${{ steps.auth.outputs.access_token }} }. ' +
       `Or give username: ${GAR_USERNAME} and password: <token> in this entry.`,
-    'registry-auth',
   );
 }
