@@ -10,7 +10,7 @@ import { readInputs } from './inputs.js';
 import { fixedClock, systemClock, type Clock } from './infra/clock.js';
 import { runProcess } from './infra/exec.js';
 import { createHttpClient } from './infra/http.js';
-import { actionsLogger, type Logger } from './infra/logger.js';
+import { actionsLogger, inertLogText, type Logger } from './infra/logger.js';
 import { RESULTS_SCHEMA, type ImageResult, type ResultsFile, type SkippedTarget } from './model.js';
 import { describePolicy } from './policy/effective-policy.js';
 import { evaluatePolicy, type PolicyVerdict } from './policy/evaluate.js';
@@ -141,10 +141,11 @@ export async function run(): Promise<void> {
     applyGate(verdict, logger);
   } catch (e) {
     if (e instanceof ConfigurationError) {
-      core.setFailed(e.message);
+      // Through the log sink's escaping too: messages may quote a file, a registry's or Trivy's text.
+      core.setFailed(inertLogText(e.message));
     } else {
       core.debug(e instanceof Error && e.stack ? e.stack : String(e));
-      core.setFailed(`Image Scan Gate failed: ${errorMessage(e)}`);
+      core.setFailed(inertLogText(`Image Scan Gate failed: ${errorMessage(e)}`));
     }
   }
 }

@@ -114,6 +114,21 @@ describe('untrusted text cannot start a workflow command in the log', () => {
     expect(readResults(run).images).toHaveLength(2);
     expectNoLeak(run, { api: github });
   }, 60_000);
+  test('a refusal that names a hostile file prints its control characters escaped (no ANSI tricks)', async () => {
+    const ws = workspace({ 'reports/evil\u001b[8mhidden\u0007\u0085::error::pwned.json': '{"not json' });
+    const run = await onPullRequest(ws, reportInputs());
+    expect(run.exitCode).toBe(1);
+    const errors = parseWorkflowCommands(run.stdout).filter((c) => c.command === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0].message).toMatch(/^reports: .*evil\\u001b\[8mhidden\\u0007\\u0085::error::pwned\.json/);
+    const controls = [...run.stdout].filter((c) => {
+      const code = c.charCodeAt(0);
+      return (code < 0x20 && c !== '\n' && c !== '\t') || (code >= 0x7f && code <= 0x9f);
+    });
+    expect(controls).toEqual([]);
+    expectNoInjectedCommand(run);
+    expectNoLeak(run, { api: github });
+  }, 60_000);
 });
 
 describe('untrusted text notifies nobody and injects no markup', () => {
