@@ -67,6 +67,8 @@ export interface Config {
   sarifCategory: string;
   annotations: boolean;
   prComment: 'auto' | 'always' | 'never';
+  /** The `matrix` input: this job's matrix values, part of the PR comment's key. */
+  matrix?: string;
   summary: boolean;
   outputDir: string; // absolute
   reports: string[];

@@ -92,6 +92,7 @@ export function parseInputs(
     sarifCategory: category(get),
     annotations: boolean(get, 'annotations', true),
     prComment: oneOf(get, 'pr-comment', ['auto', 'always', 'never'], 'auto'),
+    matrix: optional(get('matrix')),
     summary: boolean(get, 'summary', true),
     outputDir: path.resolve(workspace, get('output-dir') || 'image-scan-results'),
     reports: splitList(get('reports')),

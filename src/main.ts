@@ -11,7 +11,7 @@ import { checkTrivyPath } from './install/trivy-path.js';
 import { fixedClock, systemClock, type Clock } from './infra/clock.js';
 import { runProcess } from './infra/exec.js';
 import { createHttpClient } from './infra/http.js';
-import { actionsLogger, type Logger } from './infra/logger.js';
+import { actionsLogger, inertLogText, type Logger } from './infra/logger.js';
 import { prepareOutputDir } from './infra/output-dir.js';
 import { RESULTS_SCHEMA, type ImageResult, type ResultsFile, type SkippedTarget } from './model.js';
 import { describePolicy } from './policy/effective-policy.js';
@@ -19,6 +19,7 @@ import { evaluatePolicy, type PolicyVerdict } from './policy/evaluate.js';
 import { loadGatePolicy } from './policy/load-policy.js';
 import { readGitHubContext, type GitHubRunContext } from './publish/github-context.js';
 import { publishResults } from './publish/publish-results.js';
+import { truncate } from './report/markdown.js';
 import { STATE } from './post.js';
 import { planShards } from './scale/shards.js';
 import { scanTargets } from './scan/scan-targets.js';
@@ -115,6 +116,11 @@ export async function run(): Promise<void> {
     for (const e of verdict.expiredIgnores) {
       logger.warning(`Ignore ${e.id} (${e.source}) expired on ${e.expires}: it no longer applies.`);
     }
+    for (const r of verdict.imageRules.filter((rule) => rule.applied === 0)) {
+      logger.warning(
+        `Policy rule images[].match "${r.match}" (${r.source}) ${r.note ?? 'matched no image'}.`,
+      );
+    }
     const results: ResultsFile & { verdict: PolicyVerdict } = {
       schema: RESULTS_SCHEMA,
       tool: tool(),
@@ -138,28 +144,46 @@ export async function run(): Promise<void> {
     );
 
     // 3. The gate.
-    applyGate(
-      verdict.result,
-      verdict.violations.map((v) => v.message),
-      logger,
-    );
+    applyGate(verdict, logger);
   } catch (e) {
     if (e instanceof ConfigurationError) {
-      core.setFailed(e.message);
+      // Through the log sink's escaping too: messages may quote a file, a registry's or Trivy's text.
+      core.setFailed(inertLogText(e.message));
     } else {
       core.debug(e instanceof Error && e.stack ? e.stack : String(e));
-      core.setFailed(`Image Scan Gate failed: ${errorMessage(e)}`);
+      core.setFailed(inertLogText(`Image Scan Gate failed: ${errorMessage(e)}`));
     }
   }
 }
 
-function applyGate(result: 'pass' | 'fail' | 'warn', reasons: string[], logger: Logger): void {
-  if (result === 'fail') {
-    core.setFailed(`Image Scan Gate: the policy failed.\n${reasons.map((r) => `- ${r}`).join('\n')}`);
-  } else if (result === 'warn') {
-    logger.warning(
-      `Image Scan Gate: the policy would fail (gate: warn).\n${reasons.map((r) => `- ${r}`).join('\n')}`.trim(),
+/** Reasons listed in the log; each violation's message is capped (the summary and results file have them all). */
+const GATE_REASONS_SHOWN = 50;
+const GATE_REASON_CHARS = 1000;
+
+function applyGate(verdict: PolicyVerdict, logger: Logger): void {
+  const { result } = verdict;
+  const problems = verdict.violations.length ? verdict.violations : verdict.warnings;
+  const reasons = problems
+    .slice(0, GATE_REASONS_SHOWN)
+    .map((v) => `- ${truncate(v.message, GATE_REASON_CHARS)}`);
+  if (problems.length > reasons.length)
+    reasons.push(`- …and ${problems.length - reasons.length} more in the job summary`);
+  const because = reasons.length ? `\n${reasons.join('\n')}` : '';
+  if (verdict.policy.gate === 'off') {
+    const outcome =
+      result === 'pass' ? 'passes' : result === 'fail' ? 'fails' : 'could not check every image';
+    logger.info(
+      `Image Scan Gate: not gated (gate: off); the policy ${outcome}.${result === 'pass' ? '' : because}`,
     );
+  } else if (result === 'fail') {
+    // core.setFailed, through the logger's sink: the reasons name images and findings.
+    logger.error(`Image Scan Gate: the policy failed.${because}`);
+    process.exitCode = core.ExitCode.Failure;
+  } else if (result === 'warn') {
+    const what = verdict.violations.length
+      ? 'the policy would fail (gate: warn)'
+      : 'some images could not be scanned (scan-errors: warn)';
+    logger.warning(`Image Scan Gate: ${what}.${because}`);
   } else {
     logger.info('Image Scan Gate: the policy passed.');
   }

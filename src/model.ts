@@ -127,6 +127,15 @@ export interface ExpiredIgnore {
   reason?: string;
 }
 
+export interface ImageRuleUse {
+  match: string;
+  /** `policy.yml:14`. */
+  source: string;
+  /** Images whose rules it set (first match wins). */
+  applied: number;
+  note?: string;
+}
+
 export interface Verdict {
   result: 'pass' | 'fail' | 'warn';
   violations: Violation[];
@@ -135,6 +144,8 @@ export interface Verdict {
   ignored: AppliedIgnore[];
   expiredIgnores: ExpiredIgnore[];
   unusedIgnores: { id: string; source: string }[];
+  /** Each `images[]` rule of the policy file: how many images it applied to, and why none when so. */
+  imageRules?: ImageRuleUse[];
   /** The effective policy, for display. */
   policy?: unknown;
 }

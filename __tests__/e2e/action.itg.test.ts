@@ -199,7 +199,7 @@ describe('scan mode, end to end, on a pull request', () => {
     const comments = [...github.state.comments.values()];
     expect(comments).toHaveLength(1);
     expect(comments[0].issueNumber).toBe(7);
-    expect(comments[0].body).toContain('<!-- image-scan-gate:image-scan -->');
+    expect(comments[0].body).toMatch(/^<!-- image-scan-gate:image-scan key=[0-9a-f]{16} -->/);
     const posts = github.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/issues/7/comments'));
     const patches = github.requests.filter((r) => r.method === 'PATCH');
     expect(posts).toHaveLength(1);

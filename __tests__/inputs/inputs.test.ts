@@ -57,6 +57,13 @@ describe('parseInputs', () => {
     expect(config.sarifCategory).toBe('image-scan');
   });
 
+  test('matrix (the PR comment key) is read as given; outside a matrix it is unset or "null"', () => {
+    expect(parse({ images: 'x' }).config.matrix).toBeUndefined();
+    expect(parse({ images: 'x', matrix: '{\n  "os": "linux"\n}' }).config.matrix).toBe(
+      '{\n  "os": "linux"\n}',
+    );
+  });
+
   test('images: one per line or comma-separated, blanks and comments skipped', () => {
     expect(splitList('alpine:3\n  nginx:1.25 , ghcr.io/a/b:1\n\n# note\n')).toEqual([
       'alpine:3',

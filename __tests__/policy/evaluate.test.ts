@@ -471,16 +471,21 @@ describe('expiry at the date boundary, in UTC', () => {
     expect(verdict.warnings.map((v) => v.rule)).toEqual(['expired-ignore']);
   });
 
-  test('expired-ignores: warn alone makes the result warn (the finding itself no longer fails)', () => {
-    const verdict = evaluate(
-      images,
-      yaml.replace('fail-on: high', 'fail-on: critical'),
-      {},
-      undefined,
-      new Date('2026-03-01T00:00:00Z'),
-    );
-    expect(verdict.violations).toEqual([]);
-    expect(verdict.result).toBe('warn');
+  // Was `warn` under `gate: enforce`, with "the policy is violated" and no violation listed.
+  test('expired-ignores: warn alone is a warning, not a verdict: the result stays pass under every gate', () => {
+    for (const gate of ['enforce', 'warn', 'off'] as const) {
+      const verdict = evaluate(
+        images,
+        yaml.replace('fail-on: high', 'fail-on: critical'),
+        { gate },
+        undefined,
+        new Date('2026-03-01T00:00:00Z'),
+      );
+      expect(verdict.violations).toEqual([]);
+      expect(verdict.warnings.map((w) => w.rule)).toEqual(['expired-ignore']);
+      expect(verdict.expiredIgnores.map((e) => e.id)).toEqual(['CVE-1']);
+      expect(verdict.result, gate).toBe('pass');
+    }
   });
 
   test('expired-ignores: fail makes the expiry itself a violation', () => {
@@ -527,21 +532,31 @@ describe('scan errors and the gate mode', () => {
       ['fail-on'],
       [],
     ],
+    // gate: off is the policy's real outcome; only the step does not fail (main.ts).
     [
-      'gate: off passes but still lists violations',
+      'gate: off reports the real outcome and lists violations',
       [bad, failed],
       undefined,
       { gate: 'off' },
-      'pass',
+      'fail',
       ['fail-on', 'scan-error'],
       [],
     ],
     [
-      'gate: off with only warnings passes',
+      'gate: off with only scan-error warnings is warn',
       [failed],
       'scan-errors: warn',
       { gate: 'off' },
-      'pass',
+      'warn',
+      [],
+      ['scan-error'],
+    ],
+    [
+      'scan-errors: warn under enforce is warn, never pass',
+      [failed],
+      'scan-errors: warn',
+      {},
+      'warn',
       [],
       ['scan-error'],
     ],
@@ -711,7 +726,7 @@ describe('helpers for reporters', () => {
     expect(perImage()).toEqual(['fail', 'pass', 'fail']);
     expect(perImage('scan-errors: warn')).toEqual(['fail', 'pass', 'warn']);
     expect(perImage(undefined, { gate: 'warn' })).toEqual(['warn', 'pass', 'warn']);
-    expect(perImage(undefined, { gate: 'off' })).toEqual(['pass', 'pass', 'pass']);
+    expect(perImage(undefined, { gate: 'off' })).toEqual(['fail', 'pass', 'fail']);
     expect(imageVerdicts(evaluate(images), images).map((v) => v.ref)).toEqual([
       NGINX,
       API,
@@ -735,5 +750,61 @@ describe('helpers for reporters', () => {
     const verdict = evaluate([], 'fail-on: low');
     expect(verdict.policy.rules.failOn).toBe('LOW');
     expect(verdict.result).toBe('pass');
+  });
+});
+
+describe('per-image rules that applied to no image are listed, with the spelling that would match', () => {
+  const images = [
+    image(NGINX, [vuln('CVE-1', 'openssl', 'HIGH')], {
+      target: { ...image(NGINX, []).target, input: NGINX },
+    }),
+    image(API, []),
+  ];
+  const rules = (yaml: string) => evaluate(images, yaml).imageRules;
+
+  test('a rule that applies is counted; one that matches nothing says so', () => {
+    expect(
+      rules(
+        'images:\n  - match: "ghcr.io/acme/*"\n    fail-on: high\n  - match: "quay.io/nothing/*"\n    fail-on: low\n',
+      ),
+    ).toEqual([
+      { match: 'ghcr.io/acme/*', source: 'policy.yml:2', applied: 1 },
+      {
+        match: 'quay.io/nothing/*',
+        source: 'policy.yml:4',
+        applied: 0,
+        note: 'matched no image in this run',
+      },
+    ]);
+  });
+
+  test.each([
+    ['docker.io/nginx*', 'docker.io/library/nginx*'],
+    ['index.docker.io/library/nginx*', 'docker.io/library/nginx*'],
+    ['library/nginx:*', 'docker.io/library/nginx:*'],
+  ])('%s matches nothing; the note names %s and how the image is reported', (pattern, suggestion) => {
+    const [rule] = rules(`images:\n  - match: "${pattern}"\n    fail-on: high\n`);
+    expect(rule.applied).toBe(0);
+    expect(rule.note).toBe(`matched no image; images are named like ${NGINX}: "${suggestion}" would match`);
+  });
+
+  test('a rule that matches only by the short Docker Hub name applies, and says by which name', () => {
+    const [rule] = rules('images:\n  - match: "nginx*"\n    fail-on: high\n');
+    expect(rule.applied).toBe(1);
+    expect(rule.note).toBe(`matches by the short name nginx:1.25; the image is reported as ${NGINX}`);
+    // The full form is not a short-name match: no note.
+    expect(rules('images:\n  - match: "docker.io/library/nginx*"\n')[0]).toEqual({
+      match: 'docker.io/library/nginx*',
+      source: 'policy.yml:2',
+      applied: 1,
+    });
+  });
+
+  test('a rule whose every image is taken by an earlier rule names that rule (first match wins)', () => {
+    const [, second] = rules('images:\n  - match: "ghcr.io/**"\n  - match: "ghcr.io/acme/api*"\n');
+    expect(second.applied).toBe(0);
+    expect(second.note).toBe(
+      `every image it matches (such as ${API}) takes the earlier rule "ghcr.io/**" at policy.yml:2 first (first match wins)`,
+    );
   });
 });

@@ -38,6 +38,36 @@ async function setUp(
 const onPr17 = (api: GitHubApi) => [...api.state.comments.values()].filter((c) => c.issueNumber === 17);
 
 describe('upsertPrComment', () => {
+  test('keyed markers: two jobs keep two comments; a comment with the old marker is taken over once', async () => {
+    const { api, ctx, deps } = await setUp();
+    const legacy = MARKER;
+    const jobA = '<!-- image-scan-gate:image-scan key=aaaaaaaaaaaaaaaa -->';
+    const jobB = '<!-- image-scan-gate:image-scan key=bbbbbbbbbbbbbbbb -->';
+    const old = api.addComment(17, `${legacy}\nverdict of an older version`, {
+      login: 'github-actions[bot]',
+      type: 'Bot',
+    });
+
+    // The first job after the upgrade edits the old comment (now keyed by its marker)...
+    const a = await upsertPrComment(`${jobA}\nA fails`, jobA, ctx, { ...deps, legacyMarker: legacy });
+    expect(a.action).toBe('updated');
+    expect(api.state.comments.get(old.id)!.body).toBe(`${jobA}\nA fails`);
+    // ...the second job finds no comment of its own and no unclaimed old one: it writes its own.
+    const b = await upsertPrComment(`${jobB}\nB passes`, jobB, ctx, { ...deps, legacyMarker: legacy });
+    expect(b.action).toBe('created');
+    // A re-run of the first job updates its own comment, not the other job's.
+    const again = await upsertPrComment(`${jobA}\nA passes now`, jobA, ctx, {
+      ...deps,
+      legacyMarker: legacy,
+    });
+    expect(again).toEqual({ action: 'updated', url: a.url });
+    expect(
+      onPr17(api)
+        .map((c) => c.body)
+        .sort(),
+    ).toEqual([`${jobA}\nA passes now`, `${jobB}\nB passes`]);
+  });
+
   test('creates the comment once, then updates it in place on the next run', async () => {
     const { api, logger, ctx, deps } = await setUp();
     api.addComment(17, 'LGTM');

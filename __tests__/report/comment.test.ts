@@ -1,5 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { COMMENT_LIMIT_CHARS, commentMarker, renderComment } from '../../src/report/comment.js';
+import {
+  COMMENT_LIMIT_CHARS,
+  commentMarker,
+  legacyCommentMarker,
+  renderComment,
+} from '../../src/report/comment.js';
 import {
   ESTATES,
   estate,
@@ -11,18 +16,49 @@ import {
 } from './fixtures/render/build-view.js';
 import { malformedRows, parseTables } from './fixtures/render/markdown-tables.js';
 
-const marker = commentMarker('image-scan');
+const marker = commentMarker({ category: 'image-scan', workflow: 'scan', job: 'scan' });
 
 describe('commentMarker', () => {
   test.each([
-    ['image-scan', '<!-- image-scan-gate:image-scan -->'],
-    ['images/prod', '<!-- image-scan-gate:images/prod -->'],
+    ['image-scan', /^<!-- image-scan-gate:image-scan key=[0-9a-f]{16} -->$/],
+    ['images/prod', /^<!-- image-scan-gate:images\/prod key=[0-9a-f]{16} -->$/],
     // Nothing may close the HTML comment early or break it across lines.
-    ['evil --> <b>x</b>\n', '<!-- image-scan-gate:evil_-___b_x_/b__ -->'],
+    ['evil --> <b>x</b>\n', /^<!-- image-scan-gate:evil_-___b_x_\/b__ key=[0-9a-f]{16} -->$/],
   ])('%j', (category, expected) => {
-    const m = commentMarker(category);
-    expect(m).toBe(expected);
+    const m = commentMarker({ category, workflow: 'w --> <b>', job: 'j\n', matrix: '{"x":"-->"}' });
+    expect(m).toMatch(expected);
     expect(m.slice(4, -3)).not.toMatch(/--|>|\n/);
+  });
+
+  const owner = { category: 'image-scan', workflow: 'CI', job: 'scan' };
+  test('two jobs, two matrix entries or two categories on one pull request get different markers', () => {
+    const markers = [
+      commentMarker(owner),
+      commentMarker({ ...owner, job: 'scan-prod' }),
+      commentMarker({ ...owner, workflow: 'Nightly' }),
+      commentMarker({ ...owner, matrix: '{"env":"prod"}' }),
+      commentMarker({ ...owner, matrix: '{"env":"staging"}' }),
+      commentMarker({ ...owner, category: 'other' }),
+    ];
+    expect(new Set(markers).size).toBe(markers.length);
+    // No marker contains another (the PR comment stage finds its comment by substring).
+    for (const a of markers) for (const b of markers) if (a !== b) expect(a.includes(b)).toBe(false);
+  });
+
+  test('the same job gets the same marker on every run; no matrix is the same as toJSON(matrix) = null', () => {
+    expect(commentMarker(owner)).toBe(commentMarker({ ...owner }));
+    expect(commentMarker({ ...owner, matrix: 'null' })).toBe(commentMarker(owner));
+    expect(commentMarker({ ...owner, matrix: '' })).toBe(commentMarker(owner));
+    // toJSON(matrix) is pretty-printed; key order and whitespace do not matter.
+    expect(commentMarker({ ...owner, matrix: '{\n  "os": "linux",\n  "arch": "x64"\n}' })).toBe(
+      commentMarker({ ...owner, matrix: '{"arch":"x64","os":"linux"}' }),
+    );
+  });
+
+  test('the legacy marker (category only) is not contained in any keyed marker', () => {
+    const legacy = legacyCommentMarker('image-scan');
+    expect(legacy).toBe('<!-- image-scan-gate:image-scan -->');
+    expect(commentMarker(owner).includes(legacy)).toBe(false);
   });
 });
 

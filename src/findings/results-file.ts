@@ -110,6 +110,11 @@ const verdict = z.object({
     z.object({ id: z.string(), expires: z.string(), source: z.string(), reason: z.string().optional() }),
   ),
   unusedIgnores: z.array(z.object({ id: z.string(), source: z.string() })),
+  imageRules: z
+    .array(
+      z.object({ match: z.string(), source: z.string(), applied: z.number(), note: z.string().optional() }),
+    )
+    .optional(),
   policy: z.unknown().optional(),
 }) satisfies z.ZodType<Verdict>;
 

@@ -23,16 +23,55 @@ export interface Logger {
   setSecret(value: string): void;
 }
 
+/**
+ * The log sink. Messages carry untrusted text (image names, tags, repository and file names, Trivy's errors), and
+ * the runner reads every line of stdout for workflow commands: `::cmd::` at the start of a line (after
+ * whitespace), and the legacy `##[cmd]` anywhere in it. `core.info` writes lines raw, so every message — every
+ * level, annotation titles too — goes through inertLogText here, once, instead of trusting each call site.
+ */
 export const actionsLogger: Logger = {
-  debug: (m) => core.debug(m),
-  info: (m) => core.info(m),
-  notice: (m, p) => core.notice(m, p ?? {}),
-  warning: (m, p) => core.warning(m, p ?? {}),
-  error: (m, p) => core.error(m, p ?? {}),
+  debug: (m) => core.debug(inertLogText(m)),
+  info: (m) => core.info(inertLogText(m)),
+  notice: (m, p) => core.notice(inertLogText(m), inertProperties(p)),
+  warning: (m, p) => core.warning(inertLogText(m), inertProperties(p)),
+  error: (m, p) => core.error(inertLogText(m), inertProperties(p)),
   setSecret: (v) => {
     if (v) core.setSecret(v);
   },
 };
+
+/** Characters per log line; one flood (a 1 MB package name) must not fill the log. */
+const MAX_LOG_LINE_CHARS = 4096;
+/** C0 and C1 controls but tab, DEL, and the Unicode line and paragraph separators. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u2028\u2029]/g;
+
+/**
+ * A message made inert for the runner's log: its own line breaks stay (multi-line messages remain readable), every
+ * other control character is shown as `\uXXXX` (ANSI escapes cannot recolour or hide text), a line that would
+ * begin with `::` gets a `\` in front, `##[` becomes `##\[`, and each line is capped.
+ */
+export function inertLogText(message: string): string {
+  return message
+    .split(/\r\n|\r|\n/)
+    .map(inertLogLine)
+    .join('\n');
+}
+
+function inertLogLine(line: string): string {
+  let out = line.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (out.length > MAX_LOG_LINE_CHARS) {
+    out = `${out.slice(0, MAX_LOG_LINE_CHARS)}…(${out.length - MAX_LOG_LINE_CHARS} more characters)`;
+  }
+  // The runner trims leading whitespace before it looks for `::` (TryParseV2) and finds `##[` anywhere (TryParse).
+  return out.replace(/^(\s*)::/, '$1\\::').replaceAll('##[', '##\\[');
+}
+
+/** Annotation properties: core escapes `%`, CR, LF, `:` and `,`; the title also gets the message's treatment. */
+function inertProperties(p: AnnotationProperties | undefined): AnnotationProperties {
+  if (!p) return {};
+  return p.title === undefined ? p : { ...p, title: inertLogText(p.title).replaceAll('\n', ' ') };
+}
 
 export interface LogEntry {
   level: 'debug' | 'info' | 'notice' | 'warning' | 'error';

@@ -7,12 +7,20 @@ import {
   type ExpiredIgnore,
   type Finding,
   type ImageResult,
+  type ImageRuleUse,
   type Verdict,
   type Violation,
 } from '../model.js';
 import { rulesFor, type EffectivePolicy, type GateRules } from './effective-policy.js';
 import { describeIgnore, ignoreMatches, isExpired, type IgnoreRule } from './ignore-rules.js';
-import { imageMatches, imageNames } from './image-match.js';
+import {
+  imageMatches,
+  imageNames,
+  matchesOnlyByShortName,
+  suggestImagePattern,
+  type ImageNames,
+} from './image-match.js';
+import type { ImageOverride } from './policy-file.js';
 
 // The gate: a pure function of the scanned images, the effective policy, the ignores and the time. The same
 // inputs in any order give the same verdict (images and findings are sorted first), so a `mode: report` job over
@@ -26,13 +34,16 @@ import { imageMatches, imageNames } from './image-match.js';
 //   3. rules, on what is left: `fail-on` (one violation listing every finding at or above the severity),
 //      `max` (counted per image and per severity; a violation when an image has MORE than the number),
 //      `max-cvss` (findings whose highest CVSS score is at or above it; findings with no score never match).
-// A failed image (status 'failed') is a `scan-error` violation, or a warning with `scan-errors: warn`. An expired
-// ignore no longer applies and is listed in `expiredIgnores`; it is an `expired-ignore` violation only with
-// `expired-ignores: fail`, otherwise a warning. Ignores that matched nothing are listed in `unusedIgnores`.
+// A failed image (status 'failed') is a `scan-error` violation, or a warning (result `warn`) with
+// `scan-errors: warn`. An expired ignore no longer applies and is listed in `expiredIgnores`; it is an
+// `expired-ignore` violation only with `expired-ignores: fail`, otherwise a warning that leaves the result alone.
+// Ignores that matched nothing are listed in `unusedIgnores`, `images[]` rules that applied to no image in
+// `unusedImageRules`.
 
 export interface PolicyVerdict extends Verdict {
   /** Problems the policy downgrades to warnings (scan-errors: warn, expired-ignores: warn). */
   warnings: Violation[];
+  imageRules: ImageRuleUse[];
   policy: EffectivePolicy;
 }
 
@@ -54,6 +65,8 @@ export function evaluatePolicy(
   const violations: Violation[] = [];
   const warnings: Violation[] = [];
   const ignored: AppliedIgnore[] = [];
+  const scannedNames: ImageNames[] = [];
+  const ruleUse = new Map<ImageOverride, { applied: number; shortOnly?: { name: string; ref: string } }>();
 
   for (const image of sortImages(images)) {
     const ref = image.target.ref;
@@ -63,7 +76,15 @@ export function evaluatePolicy(
       continue;
     }
     const names = imageNames(image.target);
+    scannedNames.push(names);
     const override = policy.images.find((o) => imageMatches(o.match, names));
+    if (override) {
+      const use = ruleUse.get(override) ?? { applied: 0 };
+      use.applied++;
+      const short = matchesOnlyByShortName(override.match, names);
+      if (short && !use.shortOnly) use.shortOnly = { name: short, ref: names.ref };
+      ruleUse.set(override, use);
+    }
     const rules = rulesFor(policy, override);
     const counted: Finding[] = [];
     const lapsedFor = new Map<string, IgnoreRule>();
@@ -126,12 +147,50 @@ export function evaluatePolicy(
     .filter((r) => !used.has(r))
     .map((r) => ({ id: r.id ?? '*', source: r.source }));
 
+  // `gate: off` reports the policy's real outcome (as `enforce` would) and only the step does not fail; an
+  // expired ignore under `expired-ignores: warn` is a warning in the log and summary but no verdict of its own (the
+  // findings it would have hidden count like any other), while an image that was not checked (scan-errors: warn)
+  // keeps the run at `warn`, never `pass`.
   let result: Verdict['result'] = 'pass';
-  if (violations.length > 0 && policy.gate === 'enforce') result = 'fail';
-  else if (violations.length > 0 && policy.gate === 'warn') result = 'warn';
-  else if (warnings.length > 0 && policy.gate !== 'off') result = 'warn';
+  if (violations.length > 0) result = policy.gate === 'warn' ? 'warn' : 'fail';
+  else if (warnings.some((w) => w.rule !== 'expired-ignore')) result = 'warn';
 
-  return { result, violations, warnings, ignored, expiredIgnores, unusedIgnores, policy };
+  const imageRules = policy.images.map((o) => imageRuleUse(o, ruleUse.get(o), policy.images, scannedNames));
+
+  return { result, violations, warnings, ignored, expiredIgnores, unusedIgnores, imageRules, policy };
+}
+
+/**
+ * How one `images[]` rule was used, said so a reader can fix it: applied to no image (and the spelling that would
+ * match, or the earlier rule that takes its images first), or matched only by a short Docker Hub name.
+ */
+function imageRuleUse(
+  rule: ImageOverride,
+  use: { applied: number; shortOnly?: { name: string; ref: string } } | undefined,
+  rules: readonly ImageOverride[],
+  images: readonly ImageNames[],
+): ImageRuleUse {
+  const base = { match: rule.match, source: rule.source, applied: use?.applied ?? 0 };
+  if (use?.shortOnly) {
+    const { name, ref } = use.shortOnly;
+    return { ...base, note: `matches by the short name ${name}; the image is reported as ${ref}` };
+  }
+  if (use) return base;
+  const taken = images.find((i) => imageMatches(rule.match, i));
+  if (taken) {
+    const earlier = rules.find((o) => imageMatches(o.match, taken));
+    return {
+      ...base,
+      note: `every image it matches (such as ${taken.ref}) takes the earlier rule "${earlier?.match}" at ${earlier?.source} first (first match wins)`,
+    };
+  }
+  const suggestion = suggestImagePattern(rule.match, images);
+  return {
+    ...base,
+    note: suggestion
+      ? `matched no image; images are named like ${suggestion.example}: "${suggestion.pattern}" would match`
+      : 'matched no image in this run',
+  };
 }
 
 interface RuleContext {
@@ -299,7 +358,8 @@ export function suppressionLookup(
 
 /**
  * Each image's own verdict, in the order given: 'fail' (or 'warn' under `gate: warn`) when a violation names it,
- * 'warn' when only a warning does, else 'pass'. Under `gate: off` every image passes, as the whole run does.
+ * 'warn' when only a warning does, else 'pass'. Under `gate: off` these are the policy's real outcomes, as the
+ * run's result is; only the step does not fail.
  */
 export function imageVerdicts(
   verdict: Verdict & { warnings?: Violation[] },

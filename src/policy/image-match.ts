@@ -14,16 +14,20 @@ export interface ImageNames {
   /** The normalised ref, used in verdicts. */
   ref: string;
   names: string[];
+  /** The normalised forms only (ref, repository, repository:tag), as the summary shows them. */
+  fullNames: string[];
 }
 
 export function imageNames(
   target: Pick<Target, 'ref' | 'registry' | 'repository' | 'tag' | 'tags' | 'input'>,
 ): ImageNames {
   const names = new Set<string>();
-  const add = (name: string | undefined) => {
+  const fullNames = new Set<string>();
+  const add = (name: string | undefined, full = true) => {
     if (!name) return;
     names.add(name);
     names.add(shortName(name));
+    if (full) fullNames.add(name);
   };
   add(target.ref);
   if (target.registry && target.repository) {
@@ -31,8 +35,8 @@ export function imageNames(
     add(repo);
     for (const tag of [target.tag, ...(target.tags ?? [])]) if (tag) add(`${repo}:${tag}`);
   }
-  add(target.input);
-  return { ref: target.ref, names: [...names] };
+  add(target.input, false);
+  return { ref: target.ref, names: [...names], fullNames: [...fullNames] };
 }
 
 /** docker.io/library/nginx:1.25 -> nginx:1.25; docker.io/acme/app -> acme/app; others unchanged. */
@@ -44,4 +48,34 @@ export function shortName(ref: string): string {
 
 export function imageMatches(pattern: string, image: ImageNames): boolean {
   return image.names.some(globMatcher(pattern));
+}
+
+/** Whether a pattern that matches the image does so only by a short or written form (`nginx*` for docker.io/library/nginx). */
+export function matchesOnlyByShortName(pattern: string, image: ImageNames): string | undefined {
+  const matches = globMatcher(pattern);
+  if (image.fullNames.some(matches)) return undefined;
+  return image.names.find(matches);
+}
+
+/**
+ * For a pattern that matched no image: the Docker Hub spelling that would have matched one, if any. References are
+ * normalised (`nginx` is docker.io/library/nginx, `index.docker.io/acme/app` is docker.io/acme/app), so patterns
+ * written as `docker.io/nginx*`, `library/nginx*` or `index.docker.io/...` match nothing.
+ */
+export function suggestImagePattern(
+  pattern: string,
+  images: readonly ImageNames[],
+): { pattern: string; example: string } | undefined {
+  const rest = pattern.replace(/^(?:index\.docker\.io|registry-1\.docker\.io|docker\.io)\//, '');
+  const candidates = [
+    `docker.io/${rest}`,
+    `docker.io/library/${rest.replace(/^library\//, '')}`,
+    rest.replace(/^library\//, ''),
+  ].filter((c) => c !== pattern);
+  for (const candidate of candidates) {
+    const matches = globMatcher(candidate);
+    const image = images.find((i) => i.names.some(matches));
+    if (image) return { pattern: candidate, example: image.ref };
+  }
+  return undefined;
 }

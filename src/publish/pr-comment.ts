@@ -11,6 +11,11 @@ export interface PrCommentDeps {
   logger: Logger;
   /** The `pr-comment` input: `auto` comments on pull_request events only; `always` also finds the PR of a push. */
   mode?: 'auto' | 'always' | 'never';
+  /**
+   * The marker of an older version of this comment (before it was keyed by job). When no comment carries `marker`,
+   * one carrying this is taken over and edited, so an upgrade does not leave a stale comment behind.
+   */
+  legacyMarker?: string;
 }
 
 export interface PrCommentResult {
@@ -71,7 +76,11 @@ export async function upsertPrComment(
       issue_number: issueNumber,
       per_page: 100,
     })) as ExistingComment[];
-    const marked = comments.filter((c) => c.body?.includes(marker));
+    let marked = comments.filter((c) => c.body?.includes(marker));
+    if (marked.length === 0 && deps.legacyMarker) {
+      const legacy = deps.legacyMarker;
+      marked = comments.filter((c) => c.body?.includes(legacy));
+    }
     // If several carry the marker (a copy pasted by hand, or two concurrent first runs), keep editing the one
     // a bot wrote: that is ours.
     const existing = marked.find((c) => c.user?.type === 'Bot') ?? marked[0];

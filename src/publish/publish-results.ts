@@ -12,7 +12,7 @@ import { serializeResults } from '../findings/results-file.js';
 import type { PolicyVerdict } from '../policy/evaluate.js';
 import { buildAnnotations } from '../report/annotations.js';
 import { reusedImagesSection } from '../scale/reuse-summary.js';
-import { commentMarker, renderComment } from '../report/comment.js';
+import { commentMarker, legacyCommentMarker, renderComment } from '../report/comment.js';
 import { buildSarifFiles } from '../report/sarif.js';
 import { SUMMARY_LIMIT_BYTES, renderSummary } from '../report/summary.js';
 import type { ReportView, RunContext } from '../report/view.js';
@@ -107,6 +107,7 @@ export async function publishResults(input: PublishInput, deps: PublishDeps): Pr
     dbUpdatedAt: results.dbUpdatedAt,
     now: deps.clock.now(),
     category: config.sarifCategory,
+    gate: results.verdict.policy.gate,
     notes,
   };
 
@@ -123,7 +124,12 @@ export async function publishResults(input: PublishInput, deps: PublishDeps): Pr
 
   let commentUrl: string | undefined;
   if (config.prComment !== 'never' && github) {
-    const marker = commentMarker(config.sarifCategory);
+    const marker = commentMarker({
+      category: config.sarifCategory,
+      workflow: github.workflow,
+      job: github.job,
+      matrix: config.matrix,
+    });
     const comment = renderComment(view, { marker });
     if (!octokit) {
       logger.notice('PR comment skipped: no github-token.');
@@ -132,6 +138,7 @@ export async function publishResults(input: PublishInput, deps: PublishDeps): Pr
         octokit,
         logger,
         mode: config.prComment,
+        legacyMarker: legacyCommentMarker(config.sarifCategory),
       });
       commentUrl = res.url;
     }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Severity } from '../model.js';
 import {
   codeBlock,
@@ -12,7 +13,7 @@ import {
   tableHeader,
   tableRow,
   truncate,
-  verdictEmoji,
+  verdictHeadline,
 } from './markdown.js';
 import {
   compareImageSeverity,
@@ -50,11 +51,58 @@ export interface CommentRender {
   truncated: boolean;
 }
 
-/** `<!-- image-scan-gate:<category> -->`; one sticky comment per category. */
-export function commentMarker(category: string): string {
+/** Who a sticky comment belongs to: the workflow, the job and its matrix values, and the category. */
+export interface CommentOwner {
+  category: string;
+  workflow?: string;
+  job?: string;
+  /** The `matrix` input (`${{ toJSON(matrix) }}` by default); empty or `null` outside a matrix. */
+  matrix?: string;
+}
+
+/**
+ * `<!-- image-scan-gate:<category> key=<16 hex> -->`: one sticky comment per category, workflow, job and matrix
+ * entry, so two jobs (or two matrix entries) on one pull request never overwrite each other's verdict. The key is
+ * a hash: workflow, job and matrix values are never printed into the comment, and nothing in them can end the HTML
+ * comment early.
+ */
+export function commentMarker(owner: CommentOwner): string {
+  const key = createHash('sha256')
+    .update(JSON.stringify([owner.workflow ?? '', owner.job ?? '', canonicalMatrix(owner.matrix)]))
+    .digest('hex')
+    .slice(0, 16);
+  return `<!-- image-scan-gate:${markerCategory(owner.category)} key=${key} -->`;
+}
+
+/** The marker of versions before the key (category only): such a comment is taken over by the first job to run. */
+export function legacyCommentMarker(category: string): string {
+  return `<!-- image-scan-gate:${markerCategory(category)} -->`;
+}
+
+function markerCategory(category: string): string {
   // Nothing in the category may end the HTML comment early.
-  const safe = category.replace(/[^A-Za-z0-9._/:@+-]/g, '_').replace(/-{2,}/g, '-');
-  return `<!-- image-scan-gate:${safe} -->`;
+  return category.replace(/[^A-Za-z0-9._/:@+-]/g, '_').replace(/-{2,}/g, '-');
+}
+
+/** `{"os":"linux","arch":"x64"}` in any key order is one entry; `null`/empty (no matrix) is none. */
+function canonicalMatrix(matrix: string | undefined): string {
+  const text = (matrix ?? '').trim();
+  if (text === '' || text === 'null') return '';
+  try {
+    return JSON.stringify(sortKeys(JSON.parse(text)));
+  } catch {
+    return text; // any label the workflow chose
+  }
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => [k, sortKeys(v)]),
+  );
 }
 
 /** Over this many passing images, their rows fold into a `<details>` so failing ones stand out. */
@@ -161,8 +209,7 @@ function limitNote(): string {
 
 function headline(view: ReportView, totals: RunTotals): string {
   const result = view.results.verdict?.result;
-  const word =
-    result === 'fail' ? 'fail' : result === 'warn' ? 'warn' : result === 'pass' ? 'pass' : 'no verdict';
+  const verdict = verdictHeadline(result, view.gate ?? 'enforce', totals);
   const facts: string[] = [];
   facts.push(
     totals.violations > 0
@@ -171,9 +218,8 @@ function headline(view: ReportView, totals: RunTotals): string {
   );
   if (totals.scanFailed) facts.push(`${totals.scanFailed} failed to scan`);
   if (totals.skipped) facts.push(`${totals.skipped} skipped`);
-  const lines = [`### ${verdictEmoji(result)} Image Scan Gate: ${word}`, '', facts.join(' · ')];
-  if (result === 'warn')
-    lines.push('', 'The gate is set to `warn`: the policy is violated, but the check does not fail.');
+  const lines = [`### ${verdict.title}`, '', facts.join(' · ')];
+  if (verdict.explanation) lines.push('', verdict.explanation);
   return lines.join('\n');
 }
 
@@ -206,20 +252,20 @@ function severityColumns(severities: readonly Severity[]): Severity[] {
   return (['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const).filter((s) => severities.includes(s));
 }
 
-function verdictCell(image: ImageView, result: 'pass' | 'fail' | 'warn' | undefined): string {
+function verdictCell(image: ImageView, result: 'pass' | 'fail' | 'warn' | undefined, gated: boolean): string {
   switch (image.outcome) {
     case 'violating': {
       const rules = [...new Set(image.violations.map((v) => v.rule))].map((r) =>
         codeSpan(r, { inTable: true }),
       );
-      return `${result === 'warn' ? '⚠️' : '❌'} ${rules.join(', ')}`;
+      return `${!gated ? 'ℹ️' : result === 'warn' ? '⚠️' : '❌'} ${rules.join(', ')}`;
     }
     case 'scan-failed':
       return '⚠️ scan failed';
     case 'skipped':
       return 'skipped';
     case 'pass':
-      return result ? '✅' : '—';
+      return result && gated ? '✅' : '—';
   }
 }
 
@@ -256,7 +302,7 @@ function imagesPart(view: ReportView, images: readonly ImageView[], level: Level
       escapeText(i.ref),
       ...columns.map((s) => (scanned ? String(i.counts[s]) : '—')),
       scanned ? String(i.fixable) : '—',
-      verdictCell(i, result),
+      verdictCell(i, result, view.gate !== 'off'),
     ]);
   };
 

@@ -1,8 +1,11 @@
+import type { GateMode } from '../config.js';
 import { SEVERITY_RANK, type Severity, type SeverityCounts } from '../model.js';
 
 // Markdown building blocks shared by the job summary and the PR comment. Everything that comes from an image,
 // a registry or Trivy is untrusted text: it goes through one of these helpers so that a `|`, a newline, a
-// backtick or an HTML tag in a package name or an error message cannot break a table or inject markup.
+// backtick or an HTML tag in a package name or an error message cannot break a table or inject markup, and an
+// `@name` or `@org/team` in it cannot notify anyone. One helper per sink: escapeText (markdown text and table
+// cells), escapeHtml (raw HTML such as `<summary>`), codeSpan and codeBlock (GitHub links no mentions in code).
 
 const SEVERITY_EMOJI: Record<Severity, string> = {
   CRITICAL: '🔴',
@@ -21,16 +24,27 @@ const INLINE_SPECIAL = /[\\`*_[\]<>|~&#!]/g;
  * and line breaks become spaces.
  */
 export function escapeText(text: string): string {
-  return oneLine(text).replace(INLINE_SPECIAL, (c) => `\\${c}`);
+  return breakMentions(oneLine(text).replace(INLINE_SPECIAL, (c) => `\\${c}`));
 }
 
 /** Text for raw HTML contexts such as `<summary>`, where markdown escapes are not processed. */
 export function escapeHtml(text: string): string {
-  return oneLine(text)
+  const escaped = oneLine(text)
     .replaceAll('&', '&amp;')
     .replaceAll('<', '&lt;')
     .replaceAll('>', '&gt;')
     .replaceAll('"', '&quot;');
+  return breakMentions(escaped);
+}
+
+/**
+ * GitHub links (and notifies) `@user` and `@org/team` where an `@` is directly followed by a name character. A
+ * zero-width space after the `@` (as Dependabot and Renovate write it) renders as `@name` but links nobody; the
+ * entity form keeps it visible in the raw markdown. Code spans and blocks need nothing: GitHub links no mentions
+ * there.
+ */
+function breakMentions(text: string): string {
+  return text.replace(/@(?=[A-Za-z0-9])/g, '@&#8203;');
 }
 
 function oneLine(text: string): string {
@@ -148,6 +162,55 @@ export function plural(count: number, singular: string, pluralForm = `${singular
 /** `✅` / `❌` / `⚠️` for the run's verdict (no verdict: the gate was not evaluated). */
 export function verdictEmoji(result: 'pass' | 'fail' | 'warn' | undefined): string {
   return result === 'fail' ? '❌' : result === 'warn' ? '⚠️' : result === 'pass' ? '✅' : 'ℹ️';
+}
+
+export interface VerdictHeadline {
+  /** `❌ Image Scan Gate: fail`, `ℹ️ Image Scan Gate: not gated (the policy fails)`. */
+  title: string;
+  /** What the result means for the step, when that is not obvious from the title. */
+  explanation?: string;
+}
+
+/**
+ * The headline the summary, the comment and the log share. It says what happened: `gate: off` is "not gated"
+ * whatever the policy says (never a ✅ above a list of violations), `gate: warn` says the policy is violated, and
+ * a `warn` from images that could not be scanned says that, not that the gate is set to warn.
+ */
+export function verdictHeadline(
+  result: 'pass' | 'fail' | 'warn' | undefined,
+  gate: GateMode,
+  facts: { violations: number; scanFailed: number },
+): VerdictHeadline {
+  if (!result) return { title: `${verdictEmoji(undefined)} Image Scan Gate: no verdict` };
+  if (gate === 'off') {
+    const outcome =
+      result === 'pass'
+        ? 'the policy passes'
+        : result === 'fail'
+          ? `the policy fails (${plural(facts.violations, 'violation')})`
+          : 'images were not checked';
+    return {
+      title: `ℹ️ Image Scan Gate: not gated (${outcome})`,
+      explanation:
+        result === 'pass'
+          ? 'The gate is off (`gate: off`): nothing here can fail the step.'
+          : 'The gate is off (`gate: off`): what the policy found is listed below, but the step does not fail.',
+    };
+  }
+  const title = `${verdictEmoji(result)} Image Scan Gate: ${result}`;
+  if (result !== 'warn') return { title };
+  if (facts.violations > 0) {
+    return {
+      title,
+      explanation: 'The gate is set to `warn`: the policy is violated, but the step does not fail.',
+    };
+  }
+  return {
+    title,
+    explanation:
+      `${plural(facts.scanFailed, 'image')} could not be scanned and the policy says \`scan-errors: warn\`: ` +
+      'the step does not fail, but those images were not checked.',
+  };
 }
 
 /** `1.1.1k → 1.1.1w`, or `1.1.1k → no fix yet`. */

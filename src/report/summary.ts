@@ -17,7 +17,7 @@ import {
   tableRow,
   truncate,
   utf8Bytes,
-  verdictEmoji,
+  verdictHeadline,
 } from './markdown.js';
 import {
   compareImageSeverity,
@@ -168,8 +168,8 @@ function renderParts(view: ReportView, images: readonly ImageView[], totals: Run
 
 function banner(view: ReportView, totals: RunTotals): string {
   const result = view.results.verdict?.result;
-  const title = result ? `Image Scan Gate: ${result}` : 'Image Scan Gate: no verdict';
-  const lines = [`## ${verdictEmoji(result)} ${title}`, ''];
+  const headline = verdictHeadline(result, view.gate ?? 'enforce', totals);
+  const lines = [`## ${headline.title}`, ''];
   const facts: string[] = [];
   if (totals.violations > 0) {
     facts.push(
@@ -182,8 +182,7 @@ function banner(view: ReportView, totals: RunTotals): string {
   if (totals.skipped) facts.push(`${totals.skipped} skipped`);
   facts.push(`category ${codeSpan(view.category)}`);
   lines.push(facts.join(' · '));
-  if (result === 'warn')
-    lines.push('', 'The gate is set to `warn`: the policy is violated, but the step does not fail.');
+  if (headline.explanation) lines.push('', headline.explanation);
   return lines.join('\n');
 }
 
@@ -228,17 +227,22 @@ function severityColumns(severities: readonly Severity[]): Severity[] {
   return (['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const).filter((s) => severities.includes(s));
 }
 
-function imageVerdictCell(image: ImageView, result: 'pass' | 'fail' | 'warn' | undefined): string {
+function imageVerdictCell(
+  image: ImageView,
+  result: 'pass' | 'fail' | 'warn' | undefined,
+  gated: boolean,
+): string {
   const failedScan = image.result.status === 'failed';
   switch (image.outcome) {
     case 'violating':
+      if (!gated) return `ℹ️ ${failedScan ? 'scan failed' : 'violates'}`;
       return `${result === 'warn' ? '⚠️' : '❌'} ${failedScan ? 'scan failed' : result === 'warn' ? 'violates' : 'fail'}`;
     case 'scan-failed':
       return '⚠️ scan failed';
     case 'skipped':
       return 'skipped';
     case 'pass':
-      return result ? '✅ pass' : '—';
+      return result && gated ? '✅ pass' : result ? 'no violations' : '—';
   }
 }
 
@@ -260,7 +264,7 @@ function imagesTable(view: ReportView, images: readonly ImageView[], level: Leve
         escapeText(os),
         ...columns.map((s) => (scanned ? String(i.counts[s]) : '—')),
         scanned ? String(i.fixable) : '—',
-        imageVerdictCell(i, result),
+        imageVerdictCell(i, result, view.gate !== 'off'),
       ]);
     });
   const passing = listed.length - rows.length;
@@ -416,8 +420,27 @@ function ignoresSection(view: ReportView, level: Level): string {
 }
 
 function policySection(view: ReportView): string {
-  if (view.policyLines.length === 0) return '';
-  return [`### Policy`, '', ...view.policyLines.map((l) => `- ${escapeText(l)}`)].join('\n');
+  const rules = view.results.verdict?.imageRules ?? [];
+  if (view.policyLines.length === 0 && rules.length === 0) return '';
+  const out = [`### Policy`, '', ...view.policyLines.map((l) => `- ${escapeText(l)}`)];
+  if (rules.length) {
+    // Like unused ignores: a per-image rule that applied to nothing is most likely a pattern that never matches.
+    out.push(
+      '',
+      `**Per-image rules** (first match wins):`,
+      '',
+      tableHeader(['Match', 'Source', 'Images', 'Note'], ['l', 'l', 'r', 'l']),
+      ...rules.map((r) =>
+        tableRow([
+          codeSpan(r.match, { inTable: true }),
+          escapeText(r.source),
+          r.applied === 0 ? '**0 (unused)**' : String(r.applied),
+          escapeText(r.note ?? ''),
+        ]),
+      ),
+    );
+  }
+  return out.join('\n');
 }
 
 function footer(view: ReportView): string {

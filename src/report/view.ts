@@ -1,3 +1,4 @@
+import type { GateMode } from '../config.js';
 import {
   SEVERITY_RANK,
   countBySeverity,
@@ -36,6 +37,8 @@ export interface ReportView {
   dbUpdatedAt?: string;
   now: Date;
   category: string;
+  /** The `gate` input (default `enforce`): under `off` nothing is "pass" or "fail", only reported. */
+  gate?: GateMode;
   /** Extra lines for the job summary from other stages (e.g. the annotations left out). */
   notes?: string[];
 }
