@@ -4,6 +4,7 @@ import * as core from '@actions/core';
 import type { Config, FailOn, GateInputs, GateMode, Mode, RegistryAuthEntry } from './config.js';
 import { ConfigurationError } from './errors.js';
 import { SEVERITIES, type Severity } from './model.js';
+import { parsePlanInput, parseShardHeader } from './scale/plan.js';
 
 /** Reads one input as the runner gives it (INPUT_<NAME>); '' when absent. */
 export type InputReader = (name: string) => string;
@@ -87,6 +88,8 @@ export function parseInputs(
     outputDir: path.resolve(workspace, get('output-dir') || 'image-scan-results'),
     reports: splitList(get('reports')),
     shards: integer(get, 'shards', 0, 0, 256),
+    planShard: parseShardHeader(get('images')),
+    plan: get('plan').trim() ? parsePlanInput(get('plan').trim()) : undefined,
     cacheResults: boolean(get, 'cache-results', true),
     workspace,
     tempDir,
@@ -124,6 +127,12 @@ function checkCombinations(c: Config): void {
     throw new ConfigurationError(
       '`shards` only applies with `mode: discover` (it plans the matrix).',
       'shards',
+    );
+  }
+  if (c.plan && c.mode !== 'report') {
+    throw new ConfigurationError(
+      '`plan` only applies with `mode: report` (it names what each shard was given); pass it to the report job.',
+      'plan',
     );
   }
   if (c.registryPassword && !c.registryUsername) {

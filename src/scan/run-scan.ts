@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { RunProcess } from '../infra/exec.js';
 import { trivyFatalText } from '../install/trivy-output.js';
 import type { Target } from '../model.js';
+import { formatRef } from '../targets/reference.js';
 import { buildScanArgs, goDuration } from './trivy-args.js';
 
 export interface ScanImageOptions {
@@ -33,7 +34,11 @@ export async function scanImage(target: Target, opts: ScanImageOptions): Promise
   await mkdir(opts.reportDir, { recursive: true });
   const reportFile = path.join(opts.reportDir, reportFileName(target.ref));
   await rm(reportFile, { force: true });
-  const args = buildScanArgs(target.ref, {
+  // A tag pinned by a plan is scanned at its digest (Trivy takes `repo:tag@digest`), so a moved tag changes nothing.
+  const scanned = target.pinned
+    ? formatRef(target.registry, target.repository, target.tag, target.digest)
+    : target.ref;
+  const args = buildScanArgs(scanned, {
     cacheDir: opts.cacheDir,
     timeoutMs: opts.timeoutMs,
     scanners: opts.scanners,
