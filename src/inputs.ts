@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import type { Config, FailOn, GateInputs, GateMode, Mode, RegistryAuthEntry } from './config.js';
 import { ConfigurationError } from './errors.js';
-import { SEVERITIES, type Severity } from './model.js';
+import { MAX_SHARDS, SEVERITIES, type Severity } from './model.js';
 import { parsePlanInput, parseShardHeader } from './scale/plan.js';
 
 /** Reads one input as the runner gives it (INPUT_<NAME>); '' when absent. */
@@ -87,7 +87,7 @@ export function parseInputs(
     summary: boolean(get, 'summary', true),
     outputDir: path.resolve(workspace, get('output-dir') || 'image-scan-results'),
     reports: splitList(get('reports')),
-    shards: integer(get, 'shards', 0, 0, 256),
+    shards: integer(get, 'shards', 0, 0, MAX_SHARDS),
     planShard: parseShardHeader(get('images')),
     plan: get('plan').trim() ? parsePlanInput(get('plan').trim()) : undefined,
     cacheResults: boolean(get, 'cache-results', true),

@@ -150,6 +150,9 @@ export const RESULTS_SCHEMA = 'image-scan-gate/results@1';
  * The shard of a plan (`mode: discover` with `shards`) a run scanned, and the images it was given (`repo:tag@digest`
  * where discovery pinned them): the fan-in job checks every planned image came back.
  */
+/** Matrix entries `shards` may ask for (GitHub runs at most 256 jobs per matrix); also bounds a results file's claim. */
+export const MAX_SHARDS = 256;
+
 /** A plan's id: the first 12 hex digits of the SHA-256 of its shards, so the same plan always has the same id. */
 export const PLAN_ID_PATTERN = /^[0-9a-f]{12}$/;
 

@@ -328,6 +328,20 @@ describe('fan-in integrity: discover → shards → report', () => {
     expectNoLeak(misplaced);
   });
 
+  test('a results file claiming a billion shards is refused naming the file, not counted through', async () => {
+    const dir = tempDir('isg-fanin-huge-');
+    const forged = path.join(dir, 'results.json');
+    const shard1 = JSON.parse(fs.readFileSync(resultsOf(1), 'utf8')) as Results;
+    fs.writeFileSync(forged, JSON.stringify({ ...shard1, plan: { ...shard1.plan, shards: 1e9 } }));
+    const started = Date.now();
+    const run = await runReport({ 'shard-1': forged, 'shard-2': resultsOf(2) });
+    expect(Date.now() - started, 'finished, not hung').toBeLessThan(60_000);
+    expect(run.exitCode).toBe(1);
+    expect(failure(run)).toMatch(
+      /reports: .*shard-1\/results\.json is not a valid results file: plan\.shards: /,
+    );
+  });
+
   // Last: it moves a tag the other cases planned.
   test('a tag moved between discover and scan: the shard scans the pinned digest and reports it by tag', async () => {
     const moving = ref('shop/moving', '1');

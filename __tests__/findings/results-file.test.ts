@@ -166,6 +166,8 @@ describe('serializeResults / parseResultsFile', () => {
       { id: 'x\n::warning::', shard: 1, shards: 1, images: [] },
       /plan\.id: expected 12 hex/,
     ],
+    // A hostile file claiming a billion shards would have the report job list a billion missing ones.
+    ['an unbounded shard count', { id: '0123456789ab', shard: 1, shards: 1e9, images: [] }, /plan\.shards: /],
     [
       'shard beyond shards',
       { id: '0123456789ab', shard: 4, shards: 3, images: [] },

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigurationError, errorMessage } from '../errors.js';
 import {
+  MAX_SHARDS,
   PLAN_ID_PATTERN,
   RESULTS_SCHEMA,
   SEVERITIES,
@@ -119,7 +120,7 @@ const plannedShard = z
   .object({
     id: z.string().regex(PLAN_ID_PATTERN, 'expected 12 hex digits'),
     shard: z.number().int().min(1),
-    shards: z.number().int().min(1),
+    shards: z.number().int().min(1).max(MAX_SHARDS),
     images: z.array(z.string().regex(/^\S{1,1100}$/, 'expected an image reference')),
   })
   .refine((p) => p.shard <= p.shards, { message: 'shard is greater than shards', path: ['shard'] });
