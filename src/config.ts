@@ -1,4 +1,5 @@
 import type { Severity } from './model.js';
+import type { Plan, ShardIdentity } from './scale/plan.js';
 
 // The typed, validated form of every input (read once, in inputs.ts). Stages receive the slice they need.
 
@@ -73,6 +74,10 @@ export interface Config {
   outputDir: string; // absolute
   reports: string[];
   shards: number;
+  /** The plan shard `images` belongs to (its header line), recorded in the results file for the fan-in job. */
+  planShard?: ShardIdentity;
+  /** `plan` (mode report): the discover job's plan, to name the images of a shard that sent nothing. */
+  plan?: Plan;
   cacheResults: boolean;
   workspace: string; // GITHUB_WORKSPACE or cwd
   tempDir: string; // RUNNER_TEMP or os.tmpdir()

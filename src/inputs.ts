@@ -4,7 +4,8 @@ import * as core from '@actions/core';
 import type { Config, FailOn, GateInputs, GateMode, Mode, RegistryAuthEntry } from './config.js';
 import { ConfigurationError } from './errors.js';
 import { redactUrl } from './infra/http.js';
-import { SEVERITIES, type Severity } from './model.js';
+import { MAX_SHARDS, SEVERITIES, type Severity } from './model.js';
+import { parsePlanInput, parseShardHeader } from './scale/plan.js';
 import { compileRepositoryFilter, compileTagFilter } from './targets/filters.js';
 import { tryParseImageReference } from './targets/reference.js';
 import { parseRegistryLocation } from './targets/registry-discovery.js';
@@ -96,7 +97,9 @@ export function parseInputs(
     summary: boolean(get, 'summary', true),
     outputDir: path.resolve(workspace, get('output-dir') || 'image-scan-results'),
     reports: splitList(get('reports')),
-    shards: integer(get, 'shards', 0, 0, 256),
+    shards: integer(get, 'shards', 0, 0, MAX_SHARDS),
+    planShard: parseShardHeader(get('images')),
+    plan: get('plan').trim() ? parsePlanInput(get('plan').trim()) : undefined,
     cacheResults: boolean(get, 'cache-results', true),
     workspace,
     tempDir,
@@ -158,6 +161,12 @@ function checkCombinations(c: Config): void {
     throw new ConfigurationError(
       '`shards` only applies with `mode: discover` (it plans the matrix).',
       'shards',
+    );
+  }
+  if (c.plan && c.mode !== 'report') {
+    throw new ConfigurationError(
+      '`plan` only applies with `mode: report` (it names what each shard was given); pass it to the report job.',
+      'plan',
     );
   }
   if (c.registryPassword && !c.registryUsername) {

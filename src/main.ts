@@ -4,7 +4,7 @@ import { resolveCredentials, parseRegistryAuth } from './auth/resolve-credential
 import { defaultDockerConfigFile, writeDockerConfig } from './auth/docker-config.js';
 import type { Config } from './config.js';
 import { ConfigurationError, errorMessage } from './errors.js';
-import { attachOrigins, expandReportGlobs, loadReports } from './findings/load-reports.js';
+import { attachOrigins, expandReportGlobs, mergeReports, readReports } from './findings/load-reports.js';
 import { mergeResults } from './findings/merge-results.js';
 import { readInputs } from './inputs.js';
 import { checkTrivyPath } from './install/trivy-path.js';
@@ -13,7 +13,13 @@ import { runProcess } from './infra/exec.js';
 import { createHttpClient } from './infra/http.js';
 import { actionsLogger, inertLogText, type Logger } from './infra/logger.js';
 import { prepareOutputDir } from './infra/output-dir.js';
-import { RESULTS_SCHEMA, type ImageResult, type ResultsFile, type SkippedTarget } from './model.js';
+import {
+  RESULTS_SCHEMA,
+  type ImageResult,
+  type PlannedShard,
+  type ResultsFile,
+  type SkippedTarget,
+} from './model.js';
 import { describePolicy } from './policy/effective-policy.js';
 import { evaluatePolicy, type PolicyVerdict } from './policy/evaluate.js';
 import { loadGatePolicy } from './policy/load-policy.js';
@@ -21,8 +27,10 @@ import { readGitHubContext, type GitHubRunContext } from './publish/github-conte
 import { publishResults } from './publish/publish-results.js';
 import { truncate } from './report/markdown.js';
 import { STATE } from './post.js';
+import { checkFanIn } from './scale/fan-in.js';
+import { pinnedRef } from './scale/plan.js';
 import { planShards } from './scale/shards.js';
-import { scanTargets } from './scan/scan-targets.js';
+import { resolveDigests, scanTargets } from './scan/scan-targets.js';
 import { resolveListedTargets } from './targets/listed-images.js';
 import { findFileTargets, resolveTargets } from './targets/resolve-targets.js';
 import { TOOL_VERSION } from './version.js';
@@ -44,7 +52,10 @@ export async function run(): Promise<void> {
     for (const name of Object.keys(process.env)) if (name.startsWith('INPUT_')) delete process.env[name];
     if (config.mode === 'scan') await checkTrivyPath(config.trivy.path, process.env);
     if (config.mode !== 'discover') await prepareOutputDir(config);
-    const listed = resolveListedTargets(config.images, { platform: config.trivy.platform });
+    const listed = resolveListedTargets(config.images, {
+      platform: config.trivy.platform,
+      fromPlan: config.planShard !== undefined,
+    });
     const gatePolicy = await loadGatePolicy(config);
     const reportFiles = config.reports.length
       ? await expandReportGlobs(config.reports, config.workspace)
@@ -56,9 +67,22 @@ export async function run(): Promise<void> {
     let skipped: SkippedTarget[];
     let trivyVersion: string | undefined;
     let dbUpdatedAt: string | undefined;
+    let plannedShard: PlannedShard | undefined;
+    const notes: string[] = [];
 
     if (config.mode === 'report') {
-      const merged = await loadReports(reportFiles, logger);
+      const read = await readReports(reportFiles, logger);
+      // A shard that crashed sent no file at all: the plan records say what should have arrived.
+      const fanIn = checkFanIn(read, config.plan);
+      for (const problem of fanIn.problems) logger.warning(problem);
+      notes.push(...fanIn.problems);
+      const received = read.map((r) => r.results);
+      const merged = mergeReports(
+        fanIn.missing.length > 0
+          ? [...received, { ...emptyResults(startedAt), images: fanIn.missing }]
+          : received,
+        logger,
+      );
       images = attachOrigins(merged.images, fromFiles.targets);
       skipped = merged.skipped;
       trivyVersion = merged.trivyVersions.at(-1);
@@ -73,9 +97,12 @@ export async function run(): Promise<void> {
         env: process.env,
       });
       if (config.mode === 'discover') {
-        setDiscoverOutputs(config, targets.targets, targets.skipped, logger);
+        // Listed and file images pinned too, so each shard scans the digest that was planned.
+        const pinned = await resolveDigests(targets.targets, { logger, http, clock, credentials });
+        setDiscoverOutputs(config, pinned.targets, targets.skipped, logger);
         return;
       }
+      if (config.planShard) plannedShard = { ...config.planShard, images: listed.map(pinnedRef) };
       // Trivy reads registry credentials from a private Docker config: one entry per host, 0700/0600, removed by
       // the post step. Saved in state first, so the post step cleans up even if the write fails half-way.
       const dockerConfigDir = fs.mkdtempSync(`${config.tempDir}/image-scan-gate-docker-`);
@@ -97,13 +124,7 @@ export async function run(): Promise<void> {
       });
       // The same shape as a fan-in job's: one image per digest, all its tags and origins kept.
       const merged = mergeResults([
-        {
-          schema: RESULTS_SCHEMA,
-          tool: tool(),
-          createdAt: startedAt,
-          images: scanned.images,
-          skipped: targets.skipped,
-        },
+        { ...emptyResults(startedAt), images: scanned.images, skipped: targets.skipped },
       ]);
       images = merged.images;
       skipped = merged.skipped;
@@ -129,12 +150,14 @@ export async function run(): Promise<void> {
       createdAt: startedAt,
       images,
       skipped,
+      ...(plannedShard && { plan: plannedShard }),
       verdict,
     };
     await publishResults(
       {
         config,
         results,
+        notes,
         policyLines: describePolicy(gatePolicy.policy),
         github,
         startedAt,
@@ -195,7 +218,7 @@ function setDiscoverOutputs(
   skipped: SkippedTarget[],
   logger: Logger,
 ): void {
-  const matrix = planShards(targets, config.shards > 0 ? config.shards : 1);
+  const { matrix, plan } = planShards(targets, config.shards > 0 ? config.shards : 1);
   core.setOutput(
     'images',
     JSON.stringify(targets.map((t) => ({ ref: t.ref, digest: t.digest, tags: t.tags, origins: t.origins }))),
@@ -204,7 +227,7 @@ function setDiscoverOutputs(
   logger.info(
     `Discovered ${targets.length} image(s)` +
       (skipped.length ? `, ${skipped.length} skipped` : '') +
-      (config.shards > 0 ? ` in ${matrix.include.length} shard(s)` : '') +
+      (config.shards > 0 ? ` in ${matrix.include.length} shard(s) (plan ${plan.id})` : '') +
       '.',
   );
   for (const t of targets) logger.info(`  ${t.ref}${t.digest ? `@${t.digest}` : ''}`);
@@ -227,6 +250,10 @@ function clockFromEnv(env: NodeJS.ProcessEnv): Clock {
 
 function tool() {
   return { name: 'image-scan-gate' as const, version: TOOL_VERSION };
+}
+
+function emptyResults(createdAt: string): ResultsFile {
+  return { schema: RESULTS_SCHEMA, tool: tool(), createdAt, images: [], skipped: [] };
 }
 
 function latest(values: (string | undefined)[]): string | undefined {

@@ -36,6 +36,11 @@ export interface Target {
   /** Other tags that share this digest (registry discovery merges them). */
   tags?: string[];
   platform?: string;
+  /**
+   * Scan exactly `digest`, though the image is named by its tag: a shard of a plan (`repo:tag@sha256:...` lines)
+   * scans what the plan resolved and still reports it as `repo:tag`, as the single run would.
+   */
+  pinned?: boolean;
   origins: Origin[];
   sources: TargetSource[];
   /** Creation/push time when discovery knows it (newest-first ordering). */
@@ -152,6 +157,23 @@ export interface Verdict {
 
 export const RESULTS_SCHEMA = 'image-scan-gate/results@1';
 
+/**
+ * The shard of a plan (`mode: discover` with `shards`) a run scanned, and the images it was given (`repo:tag@digest`
+ * where discovery pinned them): the fan-in job checks every planned image came back.
+ */
+/** Matrix entries `shards` may ask for (GitHub runs at most 256 jobs per matrix); also bounds a results file's claim. */
+export const MAX_SHARDS = 256;
+
+/** A plan's id: the first 12 hex digits of the SHA-256 of its shards, so the same plan always has the same id. */
+export const PLAN_ID_PATTERN = /^[0-9a-f]{12}$/;
+
+export interface PlannedShard {
+  id: string;
+  shard: number; // 1-based
+  shards: number;
+  images: string[];
+}
+
 /** The results file: everything after scanning is a function of this. */
 export interface ResultsFile {
   schema: typeof RESULTS_SCHEMA;
@@ -161,6 +183,8 @@ export interface ResultsFile {
   createdAt: string;
   images: ImageResult[];
   skipped: SkippedTarget[];
+  /** Set by a shard job: an optional field of results@1 (older readers skip it). */
+  plan?: PlannedShard;
   verdict?: Verdict;
 }
 

@@ -13,6 +13,7 @@ import { readStandinLog, scansIn, tempDir } from './fixtures.js';
 // gates — and all of that must say exactly what ONE `mode: scan` run over the same registry says: the same images
 // (refs, digests, tags, file origins), the same findings per image, the same verdict, the same SARIF runs (one
 // category per image). Each unique digest is scanned once in total, however many tags or repositories carry it.
+// Each matrix entry is pinned to the digests discovery resolved and names its plan; the report job gets the plan.
 
 const USER = 'scanner';
 const PASSWORD = 'Pipe1ine-Registry-Pa55';
@@ -129,7 +130,8 @@ function comparable(image: ImageResult) {
     status: image.status,
     names: [...new Set([target.tag, ...(target.tags ?? [])].filter(Boolean))].sort(),
     origins: target.origins.map((o) => `${o.file}:${o.line}`).sort(),
-    findings: image.findings,
+    // A shard scans `repo:tag@digest` (pinned by the plan), and Trivy names its OS result after what it scanned.
+    findings: image.findings.map((f) => ({ ...f, target: f.target.replace(/@sha256:[0-9a-f]{64}/, '') })),
   };
 }
 
@@ -231,6 +233,7 @@ describe('discover → 4 shard jobs → report, against one single run', () => {
         policy: 'policy.yaml',
         'output-dir': 'merged',
         'github-token': GITHUB_TOKEN,
+        plan: discover.outputs.matrix,
       },
       env: { GITHUB_API_URL: pipelineApi.url, STANDIN_LOG: pipelineLog },
       dirs: { workspace, toolCache },
@@ -259,11 +262,17 @@ describe('discover → 4 shard jobs → report, against one single run', () => {
   test('discover plans 4 shards that hold every image once, balanced by image count, with all its tags', () => {
     expect(discover.exitCode, discover.stdout + discover.stderr).toBe(0);
     expect(matrix.include.map((e) => e.shard)).toEqual([1, 2, 3, 4]);
-    const refsPerShard = matrix.include.map((e) => e.images.split('\n'));
+    const id = /^# image-scan-gate plan ([0-9a-f]{12}) /.exec(matrix.include[0].images)?.[1];
+    const [headers, refsPerShard] = [
+      matrix.include.map((e) => e.images.split('\n')[0]),
+      matrix.include.map((e) => e.images.split('\n').slice(1)),
+    ];
+    expect(headers).toEqual([1, 2, 3, 4].map((k) => `# image-scan-gate plan ${id} shard ${k}/4`));
     for (const [i, e] of matrix.include.entries()) expect(refsPerShard[i]).toHaveLength(e.count);
-    // Every pushed tag is listed exactly once, in the shard of its digest; no digest spans two shards.
+    // Every pushed tag is listed exactly once, pinned to its digest, in the shard of its digest; no digest spans
+    // two shards.
     const listed = refsPerShard.flat();
-    expect([...listed].sort()).toEqual(pushed.map((p) => ref(p.repository, p.tag)).sort());
+    expect([...listed].sort()).toEqual(pushed.map((p) => `${ref(p.repository, p.tag)}@${p.digest}`).sort());
     const shardOfDigest = new Map<string, number>();
     const imagesPerShard = matrix.include.map(() => new Set<string>());
     refsPerShard.forEach((refs, i) => {
@@ -290,6 +299,11 @@ describe('discover → 4 shard jobs → report, against one single run', () => {
 
   test('each unique digest is scanned exactly once across all shard jobs (and once in the single run)', () => {
     for (const s of shards) expect(s.exitCode, s.stdout + s.stderr).toBe(0);
+    // Each shard job recorded which shard of which plan it was, and what it was given.
+    const id = /^# image-scan-gate plan ([0-9a-f]{12}) /.exec(matrix.include[0].images)?.[1];
+    expect(shards.map((s) => readResults(s).plan)).toEqual(
+      matrix.include.map((e) => ({ id, shard: e.shard, shards: 4, images: e.images.split('\n').slice(1) })),
+    );
     for (const log of [pipelineLog, singleLog]) {
       const scanned = scansIn(readStandinLog(log)).map((s) => digestOfRef(s.argv.at(-1)!));
       expect(scanned.sort()).toEqual([...new Set(pushed.map((p) => p.digest))].sort());

@@ -148,6 +148,43 @@ describe('serializeResults / parseResultsFile', () => {
     expect(parsed.images).toHaveLength(1);
   });
 
+  test("a shard job's plan record is an optional @1 field: written, read back, and absent from older files", () => {
+    const plan = {
+      id: '0123456789ab',
+      shard: 2,
+      shards: 3,
+      images: [`ghcr.io/a/b:1@sha256:${'a'.repeat(64)}`],
+    };
+    const text = serializeResults(file({ plan }));
+    expect(JSON.parse(text)).toMatchObject({ schema: RESULTS_SCHEMA, plan });
+    expect(parseResultsFile(text, 'shard.json').plan).toEqual(plan);
+    expect(parseResultsFile(serializeResults(file()), 'plain.json')).not.toHaveProperty('plan');
+  });
+
+  test.each([
+    [
+      'an id that is no plan id',
+      { id: 'x\n::warning::', shard: 1, shards: 1, images: [] },
+      /plan\.id: expected 12 hex/,
+    ],
+    // A hostile file claiming a billion shards would have the report job list a billion missing ones.
+    ['an unbounded shard count', { id: '0123456789ab', shard: 1, shards: 1e9, images: [] }, /plan\.shards: /],
+    [
+      'shard beyond shards',
+      { id: '0123456789ab', shard: 4, shards: 3, images: [] },
+      /plan\.shard: shard is greater/,
+    ],
+    [
+      'an image with a newline',
+      { id: '0123456789ab', shard: 1, shards: 1, images: ['a\n::error::x'] },
+      /plan\.images\[0\]/,
+    ],
+  ])('a damaged plan record (%s) is refused naming the file and field', (_name, plan, message) => {
+    const text = JSON.stringify({ ...file(), plan });
+    expect(() => parseResultsFile(text, 'r.json')).toThrow(ConfigurationError);
+    expect(() => parseResultsFile(text, 'r.json')).toThrow(message);
+  });
+
   test.each([
     ['bad JSON', '{"schema": ', /reports: r\.json is not valid JSON/],
     [

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../src/errors.js';
 import { parseDuration, parseInputs, splitList } from '../../src/inputs.js';
 import { hardKillAfterMs } from '../../src/scan/run-scan.js';
+import { makePlan, shardHeader } from '../../src/scale/plan.js';
 
 function parse(
   inputs: Record<string, string>,
@@ -14,6 +15,19 @@ function parse(
   });
   return { config, masked };
 }
+
+const PLANNED = makePlan([{ shard: 1, images: ['ghcr.io/acme/a:1'] }]);
+/** A discover job's matrix of one entry, as the report job's `plan` input gets it. */
+const PLAN = JSON.stringify({
+  include: [
+    {
+      shard: 1,
+      images: `${shardHeader({ id: PLANNED.id, shard: 1, shards: 1 })}\nghcr.io/acme/a:1`,
+      count: 1,
+    },
+  ],
+});
+const HEADER = '# image-scan-gate plan 0123456789ab shard 1/2';
 
 function refusal(inputs: Record<string, string>): ConfigurationError {
   try {
@@ -124,6 +138,16 @@ describe('parseInputs', () => {
     [{ mode: 'report' }, 'reports', /needs `reports`/],
     [{}, 'images', /Nothing to scan/],
     [{ images: 'x', shards: '4' }, 'shards', /mode: discover/],
+    [{ images: 'x', plan: PLAN }, 'plan', /only applies with `mode: report`/],
+    [{ mode: 'report', reports: 'r', plan: '{' }, 'plan', /not JSON/],
+    [{ mode: 'report', reports: 'r', plan: '{"schema":"x"}' }, 'plan', /not a discover matrix/],
+    [{ mode: 'report', reports: 'r', plan: PLAN.replace('a:1', 'a:2') }, 'plan', /edited or cut short/],
+    [{ images: '# image-scan-gate plan 0123456789ab shard 3/2\nx' }, 'images', /damaged plan line/],
+    [
+      { images: `${HEADER}\n# image-scan-gate plan 0123456789ab shard 2/2\nx` },
+      'images',
+      /2 different plan lines/,
+    ],
     [{ images: 'x', 'registry-password': 'p' }, 'registry-username', /give both/],
     [{ images: 'x', 'sarif-category': 'a b' }, 'sarif-category', /letters, digits/],
   ])('refuses %j naming `%s`', (inputs, input, message) => {
@@ -131,6 +155,19 @@ describe('parseInputs', () => {
     expect(e.input).toBe(input);
     expect(e.message).toContain(`\`${input}\``);
     expect(e.message).toMatch(message);
+  });
+
+  test("a shard job's images: the plan line names the plan and shard and is not an image; `plan` is read in report mode", () => {
+    const { config } = parse({ images: `${HEADER}\nghcr.io/acme/a:1` });
+    expect(config.planShard).toEqual({ id: '0123456789ab', shard: 1, shards: 2 });
+    expect(config.images).toEqual(['ghcr.io/acme/a:1']);
+    expect(parse({ images: 'x\n# a comment' }).config.planShard).toBeUndefined();
+    const report = parse({ mode: 'report', reports: 'r', plan: PLAN }).config;
+    expect(report.plan).toEqual(PLANNED);
+    // An entry without its plan line (a matrix from before plans): refused, naming `plan`.
+    expect(
+      refusal({ mode: 'report', reports: 'r', plan: '{"include":[{"shard":1,"images":"a:1"}]}' }).message,
+    ).toMatch(/entry 1 has no single valid plan line/);
   });
 
   test.each([

@@ -66,6 +66,15 @@ describe('scanImage', () => {
     expect(f.calls[0].args.at(-1)).toBe('ghcr.io/acme/api:1.0');
   });
 
+  test('a tag pinned by a plan is scanned at its digest (a moved tag changes nothing)', async () => {
+    const d = `sha256:${'d'.repeat(64)}`;
+    const f = fake((_r, output) => (writeFileSync(output, '{}'), {}));
+    await scanImage({ ...target, digest: d, pinned: true }, opts(f.run));
+    // Only a digest found before the scan (not pinned) leaves the reference as it is.
+    await scanImage({ ...target, digest: d }, opts(f.run));
+    expect(f.calls.map((c) => c.args.at(-1))).toEqual([`ghcr.io/acme/api:1.0@${d}`, 'ghcr.io/acme/api:1.0']);
+  });
+
   test('the target platform is used when none is configured', async () => {
     const f = fake((_r, output) => (writeFileSync(output, '{}'), {}));
     await scanImage({ ...target, platform: 'linux/arm64' }, opts(f.run));

@@ -42,6 +42,19 @@ describe('resolveListedTargets', () => {
     expect(t.tag).toBeUndefined();
   });
 
+  test("a plan shard's repo:tag@digest is named by its tag and pinned to its digest; by hand it keeps both", () => {
+    const d = `sha256:${'c'.repeat(64)}`;
+    const [planned] = resolveListedTargets([`ghcr.io/a/b:1.0@${d}`, `ghcr.io/a/c@${d}`], { fromPlan: true });
+    expect(planned).toMatchObject({ ref: 'ghcr.io/a/b:1.0', tag: '1.0', digest: d, pinned: true });
+    // A digest-only line names no tag: nothing to pin.
+    const byDigest = resolveListedTargets([`ghcr.io/a/c@${d}`], { fromPlan: true })[0];
+    expect(byDigest.ref).toBe(`ghcr.io/a/c@${d}`);
+    expect(byDigest).not.toHaveProperty('pinned');
+    const [byHand] = resolveListedTargets([`ghcr.io/a/b:1.0@${d}`]);
+    expect(byHand.ref).toBe(`ghcr.io/a/b:1.0@${d}`);
+    expect(byHand).not.toHaveProperty('pinned');
+  });
+
   test('one bad entry: the message names it and why', () => {
     expect(() => resolveListedTargets(['alpine', 'Alpine:3'])).toThrow(
       'images: "Alpine:3" is not a valid image reference (repository names must be lower-case)',

@@ -7,7 +7,7 @@ import type { Logger } from '../infra/logger.js';
 import { isInsideDir, quotePath } from '../infra/workspace-files.js';
 import type { ResultsFile, Target } from '../model.js';
 import { mergeResults, type MergedResults } from './merge-results.js';
-import { readReportFile } from './results-file.js';
+import { readReportFile, type ReportFile } from './results-file.js';
 
 /**
  * Expands the `reports` globs (relative to the workspace). Each entry must match at least one file, so a typo or a
@@ -70,26 +70,28 @@ export async function expandReportGlobs(patterns: readonly string[], workspace: 
   return [...files];
 }
 
-/** Reads every report file (results files of earlier runs or raw Trivy reports) and merges them by digest. */
-export async function loadReports(
-  files: readonly string[],
-  logger: Logger,
-): Promise<MergedResults & { inputs: ResultsFile[] }> {
-  const inputs: ResultsFile[] = [];
+/** Reads every report file: results files of earlier runs or raw Trivy reports, each as a results file. */
+export async function readReports(files: readonly string[], logger: Logger): Promise<ReportFile[]> {
+  const read: ReportFile[] = [];
   for (const file of files) {
-    const read = await readReportFile(file);
+    const one = await readReportFile(file);
     logger.info(
-      `Read ${read.kind === 'results' ? 'results file' : 'Trivy report'} ${file} (${read.results.images.length} image(s)).`,
+      `Read ${one.kind === 'results' ? 'results file' : 'Trivy report'} ${file} (${one.results.images.length} image(s)).`,
     );
-    inputs.push(read.results);
+    read.push(one);
   }
+  return read;
+}
+
+/** Merges the results by digest; several Trivy versions among them are worth a warning. */
+export function mergeReports(inputs: readonly ResultsFile[], logger: Logger): MergedResults {
   const merged = mergeResults(inputs);
   if (merged.trivyVersions.length > 1) {
     logger.warning(
       `The reports come from several Trivy versions (${merged.trivyVersions.join(', ')}); findings may differ between them.`,
     );
   }
-  return { ...merged, inputs };
+  return merged;
 }
 
 /**

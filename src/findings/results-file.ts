@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ConfigurationError, jsonSyntaxProblem } from '../errors.js';
 import { readRegularFile } from '../infra/workspace-files.js';
 import {
+  MAX_SHARDS,
+  PLAN_ID_PATTERN,
   RESULTS_SCHEMA,
   SEVERITIES,
   type ImageResult,
@@ -118,6 +120,16 @@ const verdict = z.object({
   policy: z.unknown().optional(),
 }) satisfies z.ZodType<Verdict>;
 
+// A shard job's plan record (see scale/plan.ts). Checked strictly: the fan-in job prints these values.
+const plannedShard = z
+  .object({
+    id: z.string().regex(PLAN_ID_PATTERN, 'expected 12 hex digits'),
+    shard: z.number().int().min(1),
+    shards: z.number().int().min(1).max(MAX_SHARDS),
+    images: z.array(z.string().regex(/^\S{1,1100}$/, 'expected an image reference')),
+  })
+  .refine((p) => p.shard <= p.shards, { message: 'shard is greater than shards', path: ['shard'] });
+
 const resultsFileSchema = z.object({
   schema: z.literal(RESULTS_SCHEMA),
   tool: z.object({ name: z.literal('image-scan-gate'), version: z.string() }),
@@ -127,6 +139,8 @@ const resultsFileSchema = z.object({
   images: z.array(imageResultSchema),
   // Absent in files from before skipped targets were recorded.
   skipped: z.array(skipped).default([]),
+  // Optional on @1: readers from before shard plans drop it (zod strips unknown keys), so @1 stays @1.
+  plan: plannedShard.optional(),
   verdict: verdict.optional(),
 }) satisfies z.ZodType<ResultsFile, unknown>;
 

@@ -24,6 +24,8 @@ import { upsertPrComment } from './pr-comment.js';
 export interface PublishInput {
   config: Config;
   results: ResultsFile & { verdict: PolicyVerdict };
+  /** What the summary must say before the images (a shard that sent no results, ...). */
+  notes?: string[];
   policyLines: string[];
   github?: GitHubRunContext;
   startedAt: string;
@@ -54,7 +56,7 @@ export interface Published {
 export async function publishResults(input: PublishInput, deps: PublishDeps): Promise<Published> {
   const { config, results, github } = input;
   const { logger } = deps;
-  const notes: string[] = [];
+  const notes: string[] = [...(input.notes ?? [])];
   await fs.mkdir(config.outputDir, { recursive: true });
 
   const resultsFile = path.join(config.outputDir, OUTPUT_NAMES.results);

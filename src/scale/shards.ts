@@ -1,16 +1,19 @@
 import type { Target } from '../model.js';
+import { makePlan, pinnedRef, shardHeader, type Plan } from './plan.js';
 
 // `mode: discover` + `shards`: the images split into matrix entries, one scan job each. Pure.
 //
 // Work is one Trivy scan per unique image, so the unit dealt out is an image — a digest with every ref that points
 // at it (they must land in one shard, or two jobs would scan the same digest). Images are sorted by their first
 // ref and cut into contiguous runs whose sizes differ by at most one: the same targets in any order give the same
-// matrix, and neighbouring repositories share a job.
+// matrix, and neighbouring repositories share a job. Each ref is pinned to the digest discovery resolved
+// (`repo:tag@sha256:...`), so the shard job scans what was planned, and `images` opens with the plan's header line
+// (plan.ts), so the fan-in job can tell which shard a results file stands for and which are missing.
 
 export interface ShardEntry {
   /** 1-based, for job names. */
   shard: number;
-  /** The refs to scan, one per line: the `images` input of the shard's job. */
+  /** The plan's header line, then the refs to scan, one per line: the `images` input of the shard's job. */
   images: string;
   /** How many refs `images` holds. */
   count: number;
@@ -20,29 +23,32 @@ export interface ShardMatrix {
   include: ShardEntry[];
 }
 
-export function planShards(targets: readonly Target[], shards: number): ShardMatrix {
+export function planShards(targets: readonly Target[], shards: number): { matrix: ShardMatrix; plan: Plan } {
   const units = imageUnits(targets);
   const n = Math.max(1, Math.min(Math.floor(shards), units.length));
-  if (units.length === 0) return { include: [] };
-
-  const include: ShardEntry[] = [];
+  const planned: Plan['shards'] = [];
   const base = Math.floor(units.length / n);
   const extra = units.length % n;
   let next = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; units.length > 0 && i < n; i++) {
     const size = base + (i < extra ? 1 : 0);
-    const refs = units.slice(next, next + size).flat();
+    planned.push({ shard: i + 1, images: units.slice(next, next + size).flat() });
     next += size;
-    include.push({ shard: i + 1, images: refs.join('\n'), count: refs.length });
   }
-  return { include };
+  const plan = makePlan(planned);
+  const include = planned.map(({ shard, images }) => ({
+    shard,
+    images: [shardHeader({ id: plan.id, shard, shards: planned.length }), ...images].join('\n'),
+    count: images.length,
+  }));
+  return { matrix: { include }, plan };
 }
 
 /**
- * Refs grouped by digest (refs without one stand alone), groups sorted by first ref. Within a group the targets are
- * sorted by ref, each followed by the other tags discovery merged into it (`tags`): the shard job must list them
- * too, or it would scan the image under one tag only and per-image policy rules or ignores naming another tag
- * would stop matching in the fan-in job. The target's own ref stays first, so the shard job reports the image
+ * Pinned refs grouped by digest (refs without one stand alone), groups sorted by first ref. Within a group the
+ * targets are sorted by ref, each followed by the other tags discovery merged into it (`tags`): the shard job must
+ * list them too, or it would scan the image under one tag only and per-image policy rules or ignores naming another
+ * tag would stop matching in the fan-in job. The target's own ref stays first, so the shard job reports the image
  * under the same ref a single run would.
  */
 function imageUnits(targets: readonly Target[]): string[][] {
@@ -52,29 +58,33 @@ function imageUnits(targets: readonly Target[]): string[][] {
     byKey.set(key, [...(byKey.get(key) ?? []), t]);
   }
   const units = [...byKey.values()].map((group) => [
-    ...new Set(
-      [...group].sort((a, b) => compareText(a.ref, b.ref)).flatMap((t) => [t.ref, ...otherTagRefs(t)]),
+    ...new Map(
+      [...group]
+        .sort((a, b) => compareText(a.ref, b.ref))
+        .flatMap((t) => [t, ...otherTags(t)])
+        .map((t) => [t.ref, pinnedRef(t)] as const),
     ),
   ]);
-  // One ref without a digest can also appear in a digest group (listed by tag and found by digest): keep it once.
+  // One ref without a digest can also appear in a digest group (listed by tag and found by digest): keep it once,
+  // pinned.
   const placed = new Set<string>();
-  const unique: string[][] = [];
-  for (const unit of units.sort((a, b) => b.length - a.length || compareText(a[0], b[0]))) {
-    const fresh = unit.filter((r) => !placed.has(r));
-    for (const r of fresh) placed.add(r);
+  const unique: (readonly [string, string])[][] = [];
+  for (const unit of units.sort((a, b) => b.length - a.length || compareText(a[0][0], b[0][0]))) {
+    const fresh = unit.filter(([ref]) => !placed.has(ref));
+    for (const [ref] of fresh) placed.add(ref);
     if (fresh.length > 0) unique.push(fresh);
   }
-  return unique.sort((a, b) => compareText(a[0], b[0]));
+  return unique.sort((a, b) => compareText(a[0][0], b[0][0])).map((unit) => unit.map(([, line]) => line));
 }
 
-/** `registry/repository:tag` for each tag sharing the target's digest, other than its own, sorted. */
-function otherTagRefs(t: Target): string[] {
+/** The target under each other tag sharing its digest, sorted by tag. */
+function otherTags(t: Target): Target[] {
   if (!t.registry || !t.repository || !t.tags?.length) return [];
   const own = t.tag;
   return [...new Set(t.tags)]
     .filter((tag) => tag !== own)
     .sort(compareText)
-    .map((tag) => `${t.registry}/${t.repository}:${tag}`);
+    .map((tag) => ({ ...t, ref: `${t.registry}/${t.repository}:${tag}`, tag }));
 }
 
 function compareText(a: string, b: string): number {

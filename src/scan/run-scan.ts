@@ -6,6 +6,7 @@ import type { RunProcess } from '../infra/exec.js';
 import type { TrivyIsolation } from '../install/trivy-isolation.js';
 import { boundedErrorText, trivyFatalText } from '../install/trivy-output.js';
 import type { Target } from '../model.js';
+import { formatRef } from '../targets/reference.js';
 import { buildScanArgs, goDuration } from './trivy-args.js';
 
 export interface ScanImageOptions {
@@ -42,7 +43,11 @@ async function runTrivyScan(target: Target, opts: ScanImageOptions): Promise<Sca
   await mkdir(opts.reportDir, { recursive: true });
   const reportFile = path.join(opts.reportDir, reportFileName(target.ref));
   await rm(reportFile, { force: true });
-  const args = buildScanArgs(target.ref, {
+  // A tag pinned by a plan is scanned at its digest (Trivy takes `repo:tag@digest`), so a moved tag changes nothing.
+  const scanned = target.pinned
+    ? formatRef(target.registry, target.repository, target.tag, target.digest)
+    : target.ref;
+  const args = buildScanArgs(scanned, {
     cacheDir: opts.cacheDir,
     timeoutMs: opts.timeoutMs,
     scanners: opts.scanners,

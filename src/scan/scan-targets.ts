@@ -201,12 +201,12 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
 
 /**
  * Looks up each tag's digest (one HEAD request, with the host's own credentials) so equal digests are scanned once
- * and earlier results can be reused. A registry that will not say is no error: that image is simply scanned. A
+ * and earlier results can be reused (and, in `mode: discover`, so a shard is pinned to what was planned). A registry that will not say is no error: that image is simply scanned. A
  * registry that refuses the credentials given for it is reported once, and its images fail with that reason.
  */
-async function resolveDigests(
+export async function resolveDigests(
   targets: Target[],
-  deps: ScanDeps,
+  deps: Pick<ScanDeps, 'credentials' | 'http' | 'logger' | 'clock'>,
 ): Promise<{ targets: Target[]; refused: Map<string, string> }> {
   const clients = new Map<string, ReturnType<typeof createRegistryClient>>();
   const clientFor = (registry: string) => {
