@@ -1,5 +1,6 @@
 import type { Severity } from './model.js';
 import type { Plan, ShardIdentity } from './scale/plan.js';
+import type { DetectionPriority } from './scan/trivy-settings.js';
 
 // The typed, validated form of every input (read once, in inputs.ts). Stages receive the slice they need.
 
@@ -39,6 +40,14 @@ export interface TrivyConfig {
   platform?: string;
   timeoutMs: number;
   parallel: number;
+  /** `trivy-config`: a trivy.yaml in the workspace (validated by scan/trivy-settings.ts before any work). */
+  configFile?: string;
+  skipFiles: string[];
+  skipDirs: string[];
+  detectionPriority?: DetectionPriority;
+  vulnSeveritySource: string[];
+  /** `ignore-policy`: a Rego file in the workspace. */
+  ignorePolicy?: string;
 }
 
 /** Inline gate inputs; undefined = not given (the policy file, then the defaults, decide). */
@@ -60,7 +69,8 @@ export interface Config {
   registryAuth: RegistryAuthEntry[];
   githubToken?: string;
   trivy: TrivyConfig;
-  ignoreFile?: string;
+  /** `ignore-file`: every file listed, merged in order; empty = the default lookup. */
+  ignoreFiles: string[];
   severity: Severity[];
   policyFile?: string;
   gate: GateInputs;

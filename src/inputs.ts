@@ -5,7 +5,9 @@ import type { Config, FailOn, GateInputs, GateMode, Mode, RegistryAuthEntry } fr
 import { ConfigurationError } from './errors.js';
 import { redactUrl } from './infra/http.js';
 import { MAX_SHARDS, SEVERITIES, type Severity } from './model.js';
+import { checkTrivyActionInputs } from './inputs/trivy-action-inputs.js';
 import { parsePlanInput, parseShardHeader } from './scale/plan.js';
+import { DETECTION_PRIORITIES, VULN_SEVERITY_SOURCES } from './scan/trivy-settings.js';
 import { compileRepositoryFilter, compileTagFilter } from './targets/filters.js';
 import { tryParseImageReference } from './targets/reference.js';
 import { parseRegistryLocation } from './targets/registry-discovery.js';
@@ -30,6 +32,8 @@ export function parseInputs(
   env: NodeJS.ProcessEnv,
   deps: { parseRegistryAuth: RegistryAuthParser; maskSecret: (value: string) => void },
 ): Config {
+  // First: a step moved from trivy-action is told what to write instead of any of its inputs, before anything else.
+  checkTrivyActionInputs(get);
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const tempDir = env.RUNNER_TEMP || os.tmpdir();
   const secret = (name: string): string | undefined => {
@@ -79,13 +83,21 @@ export function parseInputs(
       dbRepositories: repositoryReferences(get, 'db-repository'),
       javaDbRepositories: repositoryReferences(get, 'java-db-repository'),
       cacheDb: boolean(get, 'cache-db', true),
-      scanners: subset(get, 'scanners', ['vuln', 'misconfig', 'secret', 'license'], ['vuln']),
+      scanners: subset(get, 'scanners', ['vuln', 'misconfig', 'secret', 'license'], ['vuln', 'secret']),
       pkgTypes: subset(get, 'pkg-types', ['os', 'library'], ['os', 'library']),
       platform: platform(get('platform')),
       timeoutMs: duration(get, 'timeout', '10m'),
       parallel: integer(get, 'parallel', 4, 1, 64),
+      configFile: optional(get('trivy-config')),
+      skipFiles: splitList(get('skip-files')),
+      skipDirs: splitList(get('skip-dirs')),
+      detectionPriority: get('detection-priority').trim()
+        ? oneOf(get, 'detection-priority', DETECTION_PRIORITIES, 'precise')
+        : undefined,
+      vulnSeveritySource: subset(get, 'vuln-severity-source', [...VULN_SEVERITY_SOURCES], []),
+      ignorePolicy: optional(get('ignore-policy')),
     },
-    ignoreFile: optional(get('ignore-file')),
+    ignoreFiles: splitList(get('ignore-file')),
     severity: severities(get),
     policyFile: optional(get('policy')),
     gate: gateInputs(get, gate),

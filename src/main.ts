@@ -31,6 +31,7 @@ import { checkFanIn } from './scale/fan-in.js';
 import { pinnedRef } from './scale/plan.js';
 import { planShards } from './scale/shards.js';
 import { resolveDigests, scanTargets } from './scan/scan-targets.js';
+import { describeTrivySettings, loadTrivySettings } from './scan/trivy-settings.js';
 import { resolveListedTargets } from './targets/listed-images.js';
 import { findFileTargets, resolveTargets } from './targets/resolve-targets.js';
 import { TOOL_VERSION } from './version.js';
@@ -57,6 +58,7 @@ export async function run(): Promise<void> {
       fromPlan: config.planShard !== undefined,
     });
     const gatePolicy = await loadGatePolicy(config);
+    const trivySettings = await loadTrivySettings(config.trivy, config.workspace);
     const reportFiles = config.reports.length
       ? await expandReportGlobs(config.reports, config.workspace)
       : [];
@@ -112,6 +114,8 @@ export async function run(): Promise<void> {
         logger,
         inheritFrom: defaultDockerConfigFile(process.env),
       });
+      const settingsNote = describeTrivySettings(trivySettings, config.trivy);
+      if (settingsNote) notes.push(settingsNote);
       const scanned = await scanTargets(config, targets.targets, {
         logger,
         clock,
@@ -121,6 +125,7 @@ export async function run(): Promise<void> {
         dockerConfigDir,
         credentials,
         reportFiles,
+        trivySettings,
       });
       // The same shape as a fan-in job's: one image per digest, all its tags and origins kept.
       const merged = mergeResults([

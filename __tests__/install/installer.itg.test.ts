@@ -54,6 +54,9 @@ function config(over: Partial<TrivyConfig>): TrivyConfig {
     pkgTypes: ['os', 'library'],
     timeoutMs: 600_000,
     parallel: 4,
+    skipFiles: [],
+    skipDirs: [],
+    vulnSeveritySource: [],
     ...over,
   };
 }

@@ -53,6 +53,9 @@ const trivy = (over: Partial<TrivyConfig> = {}): TrivyConfig => ({
   pkgTypes: ['os'],
   timeoutMs: 600_000,
   parallel: 4,
+  skipFiles: [],
+  skipDirs: [],
+  vulnSeveritySource: [],
   ...over,
 });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../src/errors.js';
 import {
-  loadIgnoreFile,
+  loadIgnoreFiles,
   parseIgnoreFile,
   parseTrivyIgnore,
   parseTrivyIgnoreYaml,
@@ -159,7 +159,7 @@ describe('.trivyignore.yaml (Trivy structured format)', () => {
   });
 });
 
-describe('loadIgnoreFile', () => {
+describe('loadIgnoreFiles', () => {
   async function workspace(files: Record<string, string>): Promise<string> {
     const ws = await mkdtemp(path.join(os.tmpdir(), 'ignores-'));
     for (const [name, text] of Object.entries(files)) await writeFile(path.join(ws, name), text);
@@ -167,7 +167,7 @@ describe('loadIgnoreFile', () => {
   }
 
   test('no input and no file: no ignores', async () => {
-    expect(await loadIgnoreFile(undefined, await workspace({}))).toEqual([]);
+    expect(await loadIgnoreFiles([], await workspace({}))).toEqual([]);
   });
 
   test('no input: .trivyignore.yaml is preferred over .trivyignore', async () => {
@@ -175,12 +175,12 @@ describe('loadIgnoreFile', () => {
       '.trivyignore': 'CVE-1\n',
       '.trivyignore.yaml': 'vulnerabilities:\n  - id: CVE-2\n',
     });
-    expect((await loadIgnoreFile(undefined, ws)).map((r) => r.source)).toEqual(['.trivyignore.yaml:2']);
+    expect((await loadIgnoreFiles([], ws)).map((r) => r.source)).toEqual(['.trivyignore.yaml:2']);
   });
 
   test('no input: .trivyignore when it is the only one', async () => {
     const ws = await workspace({ '.trivyignore': '# c\nCVE-1\n' });
-    expect(await loadIgnoreFile(undefined, ws)).toEqual([{ id: 'CVE-1', source: '.trivyignore:2' }]);
+    expect(await loadIgnoreFiles([], ws)).toEqual([{ id: 'CVE-1', source: '.trivyignore:2' }]);
   });
 
   test('an explicit path is read with its own name in the sources', async () => {
@@ -188,12 +188,38 @@ describe('loadIgnoreFile', () => {
       'security-ignores.yaml': 'vulnerabilities:\n  - id: CVE-9\n',
       '.trivyignore': 'CVE-1\n',
     });
-    const rules = await loadIgnoreFile('security-ignores.yaml', ws);
+    const rules = await loadIgnoreFiles(['security-ignores.yaml'], ws);
     expect(rules.map((r) => [r.id, r.source])).toEqual([['CVE-9', 'security-ignores.yaml:2']]);
   });
 
+  test("a list of files (as trivy-action's trivyignores): all read, merged in order, each rule with its file", async () => {
+    const ws = await workspace({
+      'base.trivyignore': 'CVE-1\n',
+      'team.trivyignore.yaml': 'vulnerabilities:\n  - id: CVE-2\n    statement: accepted\n',
+      '.trivyignore': 'CVE-3\n',
+    });
+    const rules = await loadIgnoreFiles(
+      ['base.trivyignore', 'team.trivyignore.yaml', 'base.trivyignore'],
+      ws,
+    );
+    // the default .trivyignore is not read when files are listed; a file listed twice is read once
+    expect(rules.map((r) => [r.id, r.source, r.reason])).toEqual([
+      ['CVE-1', 'base.trivyignore:1', undefined],
+      ['CVE-2', 'team.trivyignore.yaml:2', 'accepted'],
+    ]);
+  });
+
+  test('a list: an error in the second file names that file', async () => {
+    const ws = await workspace({ 'a.trivyignore': 'CVE-1\n', 'b.trivyignore': 'CVE-2 exp:2027-13-45\n' });
+    const err = await loadIgnoreFiles(['a.trivyignore', 'b.trivyignore'], ws).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as Error).message).toMatch(/^b\.trivyignore:1: /);
+    const missing = await loadIgnoreFiles(['a.trivyignore', 'gone.trivyignore'], ws).catch((e: unknown) => e);
+    expect((missing as Error).message).toContain('"gone.trivyignore" does not exist');
+  });
+
   test('an explicit path that does not exist is a ConfigurationError naming ignore-file', async () => {
-    const err = await loadIgnoreFile('missing.trivyignore', await workspace({})).catch((e: unknown) => e);
+    const err = await loadIgnoreFiles(['missing.trivyignore'], await workspace({})).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigurationError);
     expect((err as ConfigurationError).input).toBe('ignore-file');
     expect((err as Error).message).toContain('"missing.trivyignore" does not exist');
@@ -215,7 +241,7 @@ describe('ignore files are untrusted repository content', () => {
   }
 
   async function refusal(explicit: string | undefined, ws: string): Promise<string> {
-    const err = await loadIgnoreFile(explicit, ws).catch((e: unknown) => e);
+    const err = await loadIgnoreFiles(explicit === undefined ? [] : [explicit], ws).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigurationError);
     expect((err as ConfigurationError).input).toBe('ignore-file');
     expect((err as Error).message).not.toContain(OUTSIDE);
@@ -260,7 +286,7 @@ describe('ignore files are untrusted repository content', () => {
     await mkdir(path.join(ws, 'security'));
     await writeFile(path.join(ws, 'security', 'ignores'), 'CVE-1\n');
     await symlink('security/ignores', path.join(ws, '.trivyignore'));
-    expect(await loadIgnoreFile(undefined, ws)).toEqual([{ id: 'CVE-1', source: '.trivyignore:1' }]);
+    expect(await loadIgnoreFiles([], ws)).toEqual([{ id: 'CVE-1', source: '.trivyignore:1' }]);
   });
 
   test('a .trivyignore.yaml alias bomb is refused naming the file', () => {

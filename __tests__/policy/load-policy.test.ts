@@ -18,7 +18,7 @@ test('policy file + default ignore file + inputs, in that precedence', async () 
   });
   const { policy, ignores } = await loadGatePolicy({
     policyFile: 'policy.yml',
-    ignoreFile: undefined,
+    ignoreFiles: [],
     workspace: ws,
     gate: { failOn: 'HIGH', max: {}, gate: 'warn' },
   });
@@ -30,6 +30,7 @@ test('policy file + default ignore file + inputs, in that precedence', async () 
 test('no policy file: inputs and defaults only', async () => {
   const { policy, ignores } = await loadGatePolicy({
     workspace: await workspace({}),
+    ignoreFiles: [],
     gate: { max: {}, gate: 'enforce' },
   });
   expect(policy.rules.failOn).toBe('CRITICAL');
@@ -41,6 +42,7 @@ test('a malformed policy file stops everything with a ConfigurationError', async
   const ws = await workspace({ 'policy.yml': 'fail-on: hihg\n' });
   const err = await loadGatePolicy({
     policyFile: 'policy.yml',
+    ignoreFiles: [],
     workspace: ws,
     gate: { max: {}, gate: 'enforce' },
   }).catch((e: unknown) => e);

@@ -124,27 +124,34 @@ export function parseIgnoreFile(text: string, file: string): IgnoreRule[] {
 export const DEFAULT_IGNORE_FILES = ['.trivyignore.yaml', '.trivyignore'] as const;
 
 /**
- * Reads the `ignore-file` input's file (it must exist), or else `.trivyignore.yaml` / `.trivyignore` in the
- * workspace when present; no file means no ignores. Either is untrusted repository content: it must resolve inside
- * the workspace (infra/workspace-files), even when found by the default lookup.
+ * Reads every file the `ignore-file` input lists (each must exist; their rules merged in the order given, each rule
+ * keeping its own file:line), or else `.trivyignore.yaml` / `.trivyignore` in the workspace when present; no file
+ * means no ignores. All are untrusted repository content: each must resolve inside the workspace
+ * (infra/workspace-files), even when found by the default lookup.
  */
-export async function loadIgnoreFile(
-  explicitPath: string | undefined,
+export async function loadIgnoreFiles(
+  explicitPaths: readonly string[],
   workspace: string,
 ): Promise<IgnoreRule[]> {
-  if (explicitPath) {
-    const found = await locateRepositoryFile(workspace, explicitPath, 'ignore-file');
-    if (!found) {
-      throw new ConfigurationError(
-        `\`ignore-file\`: ${quotePath(explicitPath)} does not exist (looked for ${quotePath(path.resolve(workspace, explicitPath))}); give a path relative to the repository root, or leave it empty to use ${DEFAULT_IGNORE_FILES.join(' or ')} when present.`,
-        'ignore-file',
-      );
-    }
-    return parseIgnoreFile(await readRepositoryFile(found, 'ignore-file'), explicitPath);
+  if (explicitPaths.length > 0) {
+    const rules: IgnoreRule[] = [];
+    for (const file of new Set(explicitPaths)) rules.push(...(await loadExplicitIgnoreFile(file, workspace)));
+    return rules;
   }
   for (const name of DEFAULT_IGNORE_FILES) {
     const found = await locateRepositoryFile(workspace, name, 'ignore-file');
     if (found) return parseIgnoreFile(await readRepositoryFile(found, 'ignore-file'), name);
   }
   return [];
+}
+
+async function loadExplicitIgnoreFile(explicitPath: string, workspace: string): Promise<IgnoreRule[]> {
+  const found = await locateRepositoryFile(workspace, explicitPath, 'ignore-file');
+  if (!found) {
+    throw new ConfigurationError(
+      `\`ignore-file\`: ${quotePath(explicitPath)} does not exist (looked for ${quotePath(path.resolve(workspace, explicitPath))}); give a path relative to the repository root, or leave it empty to use ${DEFAULT_IGNORE_FILES.join(' or ')} when present.`,
+      'ignore-file',
+    );
+  }
+  return parseIgnoreFile(await readRepositoryFile(found, 'ignore-file'), explicitPath);
 }

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { effectivePolicy, type EffectivePolicy } from './effective-policy.js';
-import { loadIgnoreFile } from './ignore-files.js';
+import { loadIgnoreFiles } from './ignore-files.js';
 import type { IgnoreRule } from './ignore-rules.js';
 import { loadPolicyFile } from './policy-file.js';
 
@@ -15,10 +15,10 @@ export interface LoadedPolicy {
  * malformed file is a ConfigurationError that stops the run at once.
  */
 export async function loadGatePolicy(
-  config: Pick<Config, 'policyFile' | 'ignoreFile' | 'gate' | 'workspace'>,
+  config: Pick<Config, 'policyFile' | 'ignoreFiles' | 'gate' | 'workspace'>,
 ): Promise<LoadedPolicy> {
   const file = config.policyFile ? await loadPolicyFile(config.policyFile, config.workspace) : undefined;
-  const fromIgnoreFile = await loadIgnoreFile(config.ignoreFile, config.workspace);
+  const fromIgnoreFile = await loadIgnoreFiles(config.ignoreFiles, config.workspace);
   return {
     policy: effectivePolicy(file, config.gate),
     ignores: [...(file?.ignore ?? []), ...fromIgnoreFile],

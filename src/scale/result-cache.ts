@@ -21,6 +21,11 @@ export interface ResultKeyParts {
   pkgTypes: readonly string[];
   /** An index digest resolves to a different image per platform. */
   platform?: string;
+  /**
+   * A hash of Trivy's settings from the workflow (`trivy-config`'s effective content, `skip-files`, `skip-dirs`,
+   * `detection-priority`, `vuln-severity-source`, the `ignore-policy` text): they change what Trivy reports.
+   */
+  settings?: string;
 }
 
 export const RESULT_KEY_PREFIX = 'isg-results-';
@@ -39,6 +44,8 @@ export function resultKey(digest: string, parts: ResultKeyParts): string {
       .sort()
       .join(','),
     parts.platform ?? '',
+    // Only when set, so results saved before these settings existed keep their keys.
+    ...(parts.settings ? [`settings=${parts.settings}`] : []),
   ].join('\n');
   return RESULT_KEY_PREFIX + createHash('sha256').update(canonical).digest('hex');
 }
@@ -102,7 +109,7 @@ function storable(result: ImageResult): ImageResult {
  */
 export function reportsResultStore(
   files: readonly ResultsFile[],
-  settings: Pick<ResultKeyParts, 'scanners' | 'pkgTypes' | 'platform'>,
+  settings: Pick<ResultKeyParts, 'scanners' | 'pkgTypes' | 'platform' | 'settings'>,
 ): ResultStore {
   const byKey = new Map<string, ImageResult>();
   for (const file of files) {

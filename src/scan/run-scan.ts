@@ -8,6 +8,7 @@ import { boundedErrorText, trivyFatalText } from '../install/trivy-output.js';
 import type { Target } from '../model.js';
 import { formatRef } from '../targets/reference.js';
 import { buildScanArgs, goDuration } from './trivy-args.js';
+import type { TrivySettings } from './trivy-settings.js';
 
 export interface ScanImageOptions {
   trivyPath: string;
@@ -21,6 +22,8 @@ export interface ScanImageOptions {
   scanners: string[];
   pkgTypes: string[];
   platform?: string;
+  /** `skip-files`, `skip-dirs`, `detection-priority`, `vuln-severity-source` (the config file is in `isolation`). */
+  settings?: Pick<TrivySettings, 'skipFiles' | 'skipDirs' | 'detectionPriority' | 'vulnSeveritySource'>;
   runProcess: RunProcess;
 }
 
@@ -54,8 +57,13 @@ async function runTrivyScan(target: Target, opts: ScanImageOptions): Promise<Sca
     pkgTypes: opts.pkgTypes,
     platform: opts.platform ?? target.platform,
     outputFile: reportFile,
-    configFile: opts.isolation.configFile,
+    configFile: opts.isolation.scanConfigFile ?? opts.isolation.configFile,
     ignoreFile: opts.isolation.ignoreFile,
+    ...(opts.isolation.ignorePolicyFile && { ignorePolicyFile: opts.isolation.ignorePolicyFile }),
+    skipFiles: opts.settings?.skipFiles,
+    skipDirs: opts.settings?.skipDirs,
+    detectionPriority: opts.settings?.detectionPriority,
+    vulnSeveritySource: opts.settings?.vulnSeveritySource,
   });
   const started = Date.now();
   let result;

@@ -27,6 +27,7 @@ import {
 } from '../scale/result-cache.js';
 import { scanImage } from './run-scan.js';
 import { scanAll } from './scan-pool.js';
+import type { TrivySettings } from './trivy-settings.js';
 
 export interface ScanDeps {
   logger: Logger;
@@ -39,6 +40,8 @@ export interface ScanDeps {
   credentials: readonly HostCredential[];
   /** `reports` given alongside a scan: earlier results offered for reuse. */
   reportFiles: readonly string[];
+  /** Trivy's settings from the workflow (validated before any work): passed to every scan, part of the reuse key. */
+  trivySettings: TrivySettings;
 }
 
 export interface ScanOutput {
@@ -57,7 +60,10 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
   // Every Trivy process: an allow-listed environment plus the private Docker config (infra/child-env.ts), and a
   // private empty working directory, config and ignore file (install/trivy-isolation.ts).
   const trivyEnv = trivyEnvFor(deps.dockerConfigDir, deps.env, logger);
-  const isolation = await prepareTrivyIsolation(config.tempDir);
+  const isolation = await prepareTrivyIsolation(config.tempDir, {
+    configYaml: deps.trivySettings.configYaml,
+    ...(deps.trivySettings.ignorePolicy && { ignorePolicy: deps.trivySettings.ignorePolicy.text }),
+  });
 
   const installed = await installTrivy(config.trivy, {
     logger,
@@ -98,6 +104,7 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
           scanners: config.trivy.scanners,
           pkgTypes: config.trivy.pkgTypes,
           ...(config.trivy.platform && { platform: config.trivy.platform }),
+          ...(deps.trivySettings.fingerprint && { settings: deps.trivySettings.fingerprint }),
         }
       : undefined;
   const store = keyParts ? await resultStore(config, deps) : undefined;
@@ -125,6 +132,7 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
         scanners: config.trivy.scanners,
         pkgTypes: config.trivy.pkgTypes,
         platform: config.trivy.platform,
+        settings: deps.trivySettings,
         runProcess: deps.runProcess,
       });
       const base = { target, trivyVersion: version.version, ...(dbUpdatedAt && { dbUpdatedAt }) };
@@ -300,6 +308,7 @@ async function resultStore(config: Config, deps: ScanDeps) {
         scanners: config.trivy.scanners,
         pkgTypes: config.trivy.pkgTypes,
         platform: config.trivy.platform,
+        ...(deps.trivySettings.fingerprint && { settings: deps.trivySettings.fingerprint }),
       }),
     );
   }

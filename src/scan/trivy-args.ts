@@ -11,9 +11,15 @@ export interface ScanArgsOptions {
   pkgTypes: string[];
   platform?: string;
   outputFile: string;
-  /** A private empty trivy.yaml and .trivyignore. */
+  /** A private trivy.yaml (empty, or the validated part of `trivy-config`) and a private empty .trivyignore. */
   configFile: string;
   ignoreFile: string;
+  /** A private copy of the `ignore-policy` Rego. */
+  ignorePolicyFile?: string;
+  skipFiles?: readonly string[];
+  skipDirs?: readonly string[];
+  detectionPriority?: string;
+  vulnSeveritySource?: readonly string[];
 }
 
 export function buildScanArgs(ref: string, opts: ScanArgsOptions): string[] {
@@ -45,6 +51,13 @@ export function buildScanArgs(ref: string, opts: ScanArgsOptions): string[] {
     '--disable-telemetry',
   );
   if (opts.platform) args.push('--platform', opts.platform);
+  // One flag per entry: Trivy reads each value as a comma list too, so a glob is never split elsewhere than the user
+  // split it. Flags win over the same keys in the config file, as in Trivy.
+  for (const file of opts.skipFiles ?? []) args.push('--skip-files', file);
+  for (const dir of opts.skipDirs ?? []) args.push('--skip-dirs', dir);
+  if (opts.detectionPriority) args.push('--detection-priority', opts.detectionPriority);
+  if (opts.vulnSeveritySource?.length) args.push('--vuln-severity-source', opts.vulnSeveritySource.join(','));
+  if (opts.ignorePolicyFile) args.push('--ignore-policy', opts.ignorePolicyFile);
   // `--` so that a reference can never be read as a flag.
   args.push('--', ref);
   return args;
