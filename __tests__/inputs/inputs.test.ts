@@ -44,7 +44,13 @@ describe('parseInputs', () => {
     const { config } = parse({ images: 'alpine:3.19' });
     expect(config.mode).toBe('scan');
     expect(config.trivy).toMatchObject({ version: '0.74.0', parallel: 4, timeoutMs: 600_000, cacheDb: true });
-    expect(config.trivy.scanners).toEqual(['vuln']);
+    // as Trivy and trivy-action: secrets too (`scanners: vuln` turns them off)
+    expect(config.trivy.scanners).toEqual(['vuln', 'secret']);
+    expect(config.trivy).toMatchObject({ skipFiles: [], skipDirs: [], vulnSeveritySource: [] });
+    expect(config.trivy.configFile).toBeUndefined();
+    expect(config.trivy.detectionPriority).toBeUndefined();
+    expect(config.trivy.ignorePolicy).toBeUndefined();
+    expect(config.ignoreFiles).toEqual([]);
     expect(config.trivy.pkgTypes).toEqual(['os', 'library']);
     expect(config.discovery).toMatchObject({
       repositories: ['**'],
@@ -69,6 +75,30 @@ describe('parseInputs', () => {
       cacheResults: true,
     });
     expect(config.sarifCategory).toBe('image-scan');
+  });
+
+  test("Trivy's settings: lists split like every list input, order kept, values as Trivy takes them", () => {
+    const { config } = parse({
+      images: 'x',
+      'trivy-config': 'ci/trivy.yaml',
+      'skip-files': '/app/test/**/*.pem\n/app/fixtures/key.json',
+      'skip-dirs': 'usr/share/doc, /opt/sdk',
+      'detection-priority': 'Comprehensive',
+      'vuln-severity-source': 'debian,nvd,auto',
+      'ignore-policy': 'ci/ignore.rego',
+      'ignore-file': '.trivyignore\nci/extra.trivyignore.yaml',
+      scanners: 'vuln',
+    });
+    expect(config.trivy).toMatchObject({
+      configFile: 'ci/trivy.yaml',
+      skipFiles: ['/app/test/**/*.pem', '/app/fixtures/key.json'],
+      skipDirs: ['usr/share/doc', '/opt/sdk'],
+      detectionPriority: 'comprehensive',
+      vulnSeveritySource: ['debian', 'nvd', 'auto'],
+      ignorePolicy: 'ci/ignore.rego',
+      scanners: ['vuln'],
+    });
+    expect(config.ignoreFiles).toEqual(['.trivyignore', 'ci/extra.trivyignore.yaml']);
   });
 
   test('matrix (the PR comment key) is read as given; outside a matrix it is unset or "null"', () => {
@@ -130,6 +160,16 @@ describe('parseInputs', () => {
     [{ images: 'x', 'upload-sarif': 'yes' }, 'upload-sarif', /true or false/],
     [{ images: 'x', severity: 'HIGH,SEVERE' }, 'severity', /SEVERE/],
     [{ images: 'x', scanners: 'vuln,malware' }, 'scanners', /malware/],
+    [
+      { images: 'x', 'detection-priority': 'fast' },
+      'detection-priority',
+      /"fast"; allowed: precise, comprehensive/,
+    ],
+    [
+      { images: 'x', 'vuln-severity-source': 'nvd,vendor' },
+      'vuln-severity-source',
+      /"vendor"; allowed: nvd, redhat/,
+    ],
     [{ images: 'x', 'trivy-version': 'v0.69.4' }, 'trivy-version', /malicious/],
     [{ images: 'x', 'trivy-version': 'newest' }, 'trivy-version', /exact version/],
     [{ images: 'x', 'trivy-checksum': 'abc' }, 'trivy-checksum', /64 hex/],

@@ -64,6 +64,12 @@ describe('resultKey', () => {
     expect(resultKey(D1, { ...parts })).toBe(base);
   });
 
+  test('two different settings fingerprints give two keys', () => {
+    expect(resultKey(D1, { ...parts, settings: 'a'.repeat(64) })).not.toBe(
+      resultKey(D1, { ...parts, settings: 'b'.repeat(64) }),
+    );
+  });
+
   test('scanner and package-type order does not matter', () => {
     expect(resultKey(D1, { ...parts, pkgTypes: ['library', 'os'] })).toBe(base);
   });
@@ -75,6 +81,10 @@ describe('resultKey', () => {
     ['other scanners', () => resultKey(D1, { ...parts, scanners: ['vuln', 'secret'] })],
     ['other package types', () => resultKey(D1, { ...parts, pkgTypes: ['os'] })],
     ['a platform', () => resultKey(D1, { ...parts, platform: 'linux/arm64' })],
+    [
+      "Trivy's settings (trivy-config, skip-*, ignore-policy…)",
+      () => resultKey(D1, { ...parts, settings: 'a'.repeat(64) }),
+    ],
   ])('%s gives another key', (_name, key) => {
     expect(key()).not.toBe(base);
   });

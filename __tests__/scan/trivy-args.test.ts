@@ -119,6 +119,48 @@ describe('buildScanArgs', () => {
     expect(args.some((a) => a.startsWith('--exit-code'))).toBe(false);
   });
 
+  test("Trivy's settings from the workflow: one flag per entry, after the fixed flags, before --", () => {
+    const args = buildScanArgs('a/b', {
+      ...base,
+      configFile: '/tmp/iso/scan-config.yaml',
+      ignorePolicyFile: '/tmp/iso/ignore-policy.rego',
+      skipFiles: ['/app/test/*.pem', '**/*.key'],
+      skipDirs: ['usr/share/doc'],
+      detectionPriority: 'comprehensive',
+      vulnSeveritySource: ['debian', 'nvd'],
+    });
+    expect(args.slice(0, 3)).toEqual(['image', '--config', '/tmp/iso/scan-config.yaml']);
+    const tailStart = args.indexOf('--disable-telemetry') + 1;
+    expect(args.slice(tailStart)).toEqual([
+      '--skip-files',
+      '/app/test/*.pem',
+      '--skip-files',
+      '**/*.key',
+      '--skip-dirs',
+      'usr/share/doc',
+      '--detection-priority',
+      'comprehensive',
+      '--vuln-severity-source',
+      'debian,nvd',
+      '--ignore-policy',
+      '/tmp/iso/ignore-policy.rego',
+      '--',
+      'a/b',
+    ]);
+  });
+
+  test('none of them given: no such flags (Trivy keeps its defaults)', () => {
+    const args = buildScanArgs('a/b', { ...base, skipFiles: [], skipDirs: [], vulnSeveritySource: [] });
+    for (const flag of [
+      '--skip-files',
+      '--skip-dirs',
+      '--detection-priority',
+      '--vuln-severity-source',
+      '--ignore-policy',
+    ])
+      expect(args).not.toContain(flag);
+  });
+
   test('the reference is the last argument, after --', () => {
     const args = buildScanArgs('--help', base);
     expect(args.slice(-2)).toEqual(['--', '--help']);

@@ -51,8 +51,8 @@ export function buildScanArgs(ref: string, opts: ScanArgsOptions): string[] {
     '--disable-telemetry',
   );
   if (opts.platform) args.push('--platform', opts.platform);
-  // One flag per entry: Trivy reads each value as a comma list too, so a glob is never split elsewhere than the user
-  // split it. Flags win over the same keys in the config file, as in Trivy.
+  // One flag per entry, as the user listed them (Trivy would split a comma inside one anyway). Flags win over the
+  // same keys in the config file, as in Trivy.
   for (const file of opts.skipFiles ?? []) args.push('--skip-files', file);
   for (const dir of opts.skipDirs ?? []) args.push('--skip-dirs', dir);
   if (opts.detectionPriority) args.push('--detection-priority', opts.detectionPriority);

@@ -233,7 +233,7 @@ export function parseTrivyConfigFile(text: string, file: string): TrivyConfigEnt
       }
       const key = prefix + name;
       const where = `${at(keyNode)}: \`${key}\``;
-      const refused = REFUSED.find(([k]) => (k.endsWith('.') ? `${key}.`.startsWith(k) : k === key));
+      const refused = REFUSED.find(([k]) => (k.endsWith('.') ? key.startsWith(k) : k === key));
       if (refused && !ALLOWED[key]) {
         problems.push(`${where} is refused: ${refused[1]}`);
         continue;
