@@ -125,6 +125,90 @@ describe('a scan fetches the image it names', () => {
     expect(sev.every((s: string) => s === 'HIGH' || s === 'CRITICAL')).toBe(true);
   });
 
+  test('--skip-files / --skip-dirs: files Trivy never analysed have no findings (globs, leading / ignored)', async () => {
+    const ref = `${open.host}/team/web:v2`;
+    const classes = async (...extra: string[]) =>
+      (
+        JSON.parse(
+          (await runStandin(scanArgs(ref, '--scanners', 'vuln,secret', ...extra), {}, home)).stdout,
+        ) as {
+          Results: { Class: string; Target: string }[];
+        }
+      ).Results.map((x) => x.Target);
+    const all = await classes();
+    expect(all).toContain('/usr/src/app/.env');
+    expect(await classes('--skip-files', '/usr/src/app/.env')).not.toContain('/usr/src/app/.env');
+    expect(await classes('--skip-files', '**/*.env')).toEqual(all.filter((t) => t !== '/usr/src/app/.env'));
+    const noApp = await classes('--skip-dirs', 'usr/src/app');
+    expect(noApp).not.toContain('usr/src/app/package-lock.json');
+    expect(noApp).not.toContain('/usr/src/app/.env');
+    expect(noApp.length).toBe(all.length - 2); // OS packages and Node.js itself are not files under the dir
+  });
+
+  test('--ignore-policy: a missing file is fatal; simple ignore rules apply; other Rego is refused', async () => {
+    const ref = `${open.host}/team/web:v2`;
+    const missing = await runStandin(
+      scanArgs(ref, '--ignore-policy', path.join(home, 'nope.rego')),
+      {},
+      home,
+    );
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toMatch(
+      /unable to read the policy file: open .*nope\.rego: no such file or directory/,
+    );
+
+    const policy = path.join(home, 'ignore.rego');
+    writeFileSync(policy, 'package trivy\n\nignore {\n  input.PkgName == "express"\n}\n');
+    const r = await runStandin(scanArgs(ref, '--ignore-policy', policy), {}, home);
+    expect(r.exitCode).toBe(0);
+    const ids = (
+      JSON.parse(r.stdout) as { Results: { Vulnerabilities?: { PkgName: string }[] }[] }
+    ).Results.flatMap((x) => (x.Vulnerabilities ?? []).map((v) => v.PkgName));
+    expect(ids).not.toContain('express');
+    expect(ids).toContain('semver');
+
+    writeFileSync(policy, 'package trivy\n\nignore {\n  input.CVSS.nvd.V3Score < 7\n}\n');
+    const unsupported = await runStandin(scanArgs(ref, '--ignore-policy', policy), {}, home);
+    expect(unsupported.exitCode).toBe(1);
+    expect(unsupported.stderr).toContain('evaluates only ignore rules of input.Field == "value" lines');
+  });
+
+  test('--detection-priority and --vuln-severity-source take only the values Trivy allows', async () => {
+    const ref = `${open.host}/team/web:v2`;
+    const bad = await runStandin(scanArgs(ref, '--detection-priority', 'fast'), {}, home);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain('invalid value "fast" (allowed values: precise,comprehensive)');
+    const source = await runStandin(scanArgs(ref, '--vuln-severity-source', 'nvd,vendor'), {}, home);
+    expect(source.exitCode).toBe(1);
+    expect(source.stderr).toContain('invalid value "vendor"');
+  });
+
+  test('the config file sets them too (scan.skip-files, scan.detection-priority…), flags win', async () => {
+    const ref = `${open.host}/team/web:v2`;
+    const config = path.join(home, 'settings.yaml');
+    writeFileSync(
+      config,
+      'scan:\n  skip-files:\n    - usr/src/app/.env\n  detection-priority: comprehensive\nvulnerability:\n  severity-source:\n    - debian\n    - nvd\n',
+    );
+    const log = path.join(home, 'settings.log');
+    const r = await runStandin(scanArgs(ref, '--config', config), { STANDIN_LOG: log }, home);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).not.toContain('/usr/src/app/.env');
+    const flagged = await runStandin(
+      scanArgs(ref, '--config', config, '--detection-priority', 'precise'),
+      { STANDIN_LOG: log },
+      home,
+    );
+    expect(flagged.exitCode).toBe(0);
+    const [fromFile, fromFlag] = readStandinLog(log) as unknown as { settings: Record<string, unknown> }[];
+    expect(fromFile.settings).toMatchObject({
+      detectionPriority: 'comprehensive',
+      severitySources: ['debian', 'nvd'],
+      skipFiles: ['usr/src/app/.env'],
+    });
+    expect(fromFlag.settings.detectionPriority).toBe('precise');
+  });
+
   test('a missing tag exits 1 with the registry error (MANIFEST_UNKNOWN)', async () => {
     const ref = `${open.host}/team/api:nope`;
     const r = await runStandin(scanArgs(ref), {}, home);

@@ -93,9 +93,19 @@ const LIST_FLAGS = new Set([
   'username',
   'password',
   'image-src',
+  'skip-files',
+  'skip-dirs',
+  'vuln-severity-source',
 ]);
 
 const SEVERITIES = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
+const DETECTION_PRIORITIES = ['precise', 'comprehensive'];
+// --vuln-severity-source's allowed values (cli/trivy_image.md).
+const SEVERITY_SOURCES = (
+  'nvd redhat redhat-oval debian ubuntu alpine amazon oracle-oval suse-cvrf photon arch-linux alma rocky ' +
+  'cbl-mariner azure ruby-advisory-db php-security-advisories nodejs-security-wg ghsa glad aqua osv k8s wolfi ' +
+  'chainguard bitnami govulndb julia bottlerocket echo minimos rootio rapidfort auto'
+).split(' ');
 const SCANNERS = ['vuln', 'misconfig', 'secret', 'license'];
 const PKG_TYPES = ['os', 'library'];
 const FORMATS = [
@@ -283,6 +293,11 @@ const CONFIG_KEYS = {
   'db.skip-update': 'skip-db-update',
   'image.platform': 'platform',
   'image.source': 'image-src',
+  'scan.skip-dirs': 'skip-dirs',
+  'scan.skip-files': 'skip-files',
+  'scan.detection-priority': 'detection-priority',
+  'vulnerability.severity-source': 'vuln-severity-source',
+  'ignore-policy': 'ignore-policy',
 };
 
 /**
@@ -388,6 +403,78 @@ function readIgnoreFile(file) {
     ids.add(fields[0]);
   }
   return ids;
+}
+
+/**
+ * Trivy's --skip-files / --skip-dirs: glob patterns (`**` crosses directories) matched against paths inside the image,
+ * both without a leading slash. Only results that name a file (lang-pkgs, secrets) have a path; OS packages do not.
+ */
+function isSkippedPath(target, skipFiles, skipDirs) {
+  const file = String(target).replace(/^\/+/, '');
+  if (!/\//.test(file) && !file.startsWith('.')) return false; // "Node.js", "image (debian 12.7)": not a path
+  if (skipFiles.some((p) => globMatch(p, file))) return true;
+  const parts = file.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const dir = parts.slice(0, i).join('/');
+    if (skipDirs.some((p) => globMatch(p, dir))) return true;
+  }
+  return false;
+}
+
+function globMatch(pattern, file) {
+  const p = String(pattern).replace(/^\/+/, '').replace(/\/+$/, '');
+  let re = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i];
+    if (c === '*' && p[i + 1] === '*') {
+      i++;
+      if (p[i + 1] === '/') {
+        re += '(?:.*/)?';
+        i++;
+      } else re += '.*';
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`).test(file);
+}
+
+/**
+ * Trivy's --ignore-policy: the file is read when the scan starts (a missing one is fatal) and its `ignore` rule is
+ * evaluated per finding. The stand-in is no Rego engine: it evaluates only rules whose body is a conjunction of
+ * `input.Field == "value"` lines, and refuses any other policy rather than pretend to apply it.
+ */
+function loadIgnorePolicy(file) {
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    fatal(
+      `run error: filter error: unable to read the policy file: open ${file}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`,
+    );
+  }
+  const rules = [];
+  const body = text.replace(/#.*$/gm, '');
+  if (!/^\s*package\s+trivy\s*$/m.test(body)) return { file: path.resolve(file), ignores: () => false };
+  const blocks = body.matchAll(/^\s*ignore\s+(?:if\s+)?\{([^}]*)\}/gm);
+  for (const [, block] of blocks) {
+    const conditions = [];
+    for (const line of block
+      .split(/\n|;/)
+      .map((l) => l.trim())
+      .filter(Boolean)) {
+      const m = /^input\.([A-Za-z]+)\s*==\s*"([^"]*)"$/.exec(line);
+      if (!m)
+        fatal(`the Trivy stand-in evaluates only ignore rules of input.Field == "value" lines, not: ${line}`);
+      conditions.push([m[1], m[2]]);
+    }
+    rules.push(conditions);
+  }
+  return {
+    file: path.resolve(file),
+    ignores: (finding) =>
+      rules.some((conds) => conds.every(([field, value]) => String(finding[field]) === value)),
+  };
 }
 
 function parseBool(v) {
@@ -895,6 +982,8 @@ function buildReport(refText, ref, image, opts) {
   };
   for (const result of report.Results ?? []) {
     const r = { ...result, Target: String(result.Target).replaceAll('{{ARTIFACT}}', refText) };
+    // Files Trivy never analysed: their packages and secrets are not found at all.
+    if (isSkippedPath(result.Target, opts.skipFiles, opts.skipDirs)) continue;
     if (r.Class === 'os-pkgs' && !opts.pkgTypes.includes('os')) continue;
     if (r.Class === 'lang-pkgs' && !opts.pkgTypes.includes('library')) continue;
     if (r.Class === 'secret' && !opts.scanners.includes('secret')) continue;
@@ -905,7 +994,8 @@ function buildReport(refText, ref, image, opts) {
         (v) =>
           opts.severities.includes(v.Severity) &&
           (!opts.ignoreUnfixed || v.FixedVersion) &&
-          !opts.ignoredIds.has(v.VulnerabilityID),
+          !opts.ignoredIds.has(v.VulnerabilityID) &&
+          !opts.ignorePolicy?.ignores(v),
       ).map((v) => ({
         ...v,
         Layer: v.Layer ?? (lastLayer ? { Digest: lastLayer.Digest, DiffID: lastLayer.DiffID } : {}),
@@ -975,6 +1065,24 @@ async function runImage(flags, positionals) {
     ['docker', 'containerd', 'podman', 'remote'],
     ['docker', 'containerd', 'podman', 'remote'],
   );
+  const detectionPriority = flags.get('detection-priority') ?? 'precise';
+  if (!DETECTION_PRIORITIES.includes(detectionPriority)) {
+    fatal(
+      `flag error: scan flag error: detection priority error: invalid value "${detectionPriority}" (allowed values: ${DETECTION_PRIORITIES.join(',')})`,
+    );
+  }
+  const severitySources = listFlag(flags, 'vuln-severity-source', ['auto'], SEVERITY_SOURCES);
+  const skipFiles = flags.get('skip-files') ?? [];
+  const skipDirs = flags.get('skip-dirs') ?? [];
+  const ignorePolicy = flags.has('ignore-policy') ? loadIgnorePolicy(flags.get('ignore-policy')) : undefined;
+  // What the scan was told, whichever way (flag, TRIVY_*, config file): tests read it from STANDIN_LOG.
+  invocation.settings = {
+    detectionPriority,
+    severitySources,
+    skipFiles,
+    skipDirs,
+    ignorePolicy: ignorePolicy?.file,
+  };
   const backend = flags.get('cache-backend') ?? 'fs';
   if (backend !== 'fs' && backend !== 'memory') {
     fatal(
@@ -1080,6 +1188,9 @@ async function runImage(flags, positionals) {
       listAllPkgs: flags.get('list-all-pkgs') ?? true,
       ignoreUnfixed: flags.get('ignore-unfixed') === true,
       ignoredIds: readIgnoreFile(flags.get('ignorefile') ?? '.trivyignore'),
+      skipFiles,
+      skipDirs,
+      ignorePolicy,
     });
   } catch (e) {
     fatal(`run error: image scan error: scan error: ${e.message}`);
