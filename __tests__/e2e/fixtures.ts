@@ -43,7 +43,12 @@ export function templateCounts(name: string): Record<Severity, number> & { fixab
       path.join(projectRoot, 'test-support', 'trivy-standin', 'reports', `${name}.json`),
       'utf8',
     ),
-  ) as { Results?: { Vulnerabilities?: { Severity: string; FixedVersion?: string }[] }[] };
+  ) as {
+    Results?: {
+      Vulnerabilities?: { Severity: string; FixedVersion?: string }[];
+      Secrets?: { Severity: string }[];
+    }[];
+  };
   const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
   let fixable = 0;
   for (const r of raw.Results ?? []) {
@@ -51,6 +56,8 @@ export function templateCounts(name: string): Record<Severity, number> & { fixab
       counts[v.Severity as Severity]++;
       if ((v.FixedVersion ?? '').split(',').some((x) => x.trim())) fixable++;
     }
+    // `scanners` defaults to vuln,secret: secrets count too.
+    for (const secret of r.Secrets ?? []) counts[secret.Severity as Severity]++;
   }
   return { ...counts, fixable };
 }
