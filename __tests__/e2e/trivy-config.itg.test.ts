@@ -210,6 +210,37 @@ describe('refused before any work', () => {
   });
 });
 
+describe('hostile repository content', () => {
+  test.each([
+    ['trivy-config', 'ci/trivy.yaml'],
+    ['ignore-policy', 'ci/ignore.rego'],
+  ])(
+    '%s committed as a symlink to /proc/self/environ is refused, never read or echoed',
+    async (input, file) => {
+      const ws = workspaceWith({});
+      fs.mkdirSync(path.join(ws, 'ci'));
+      fs.symlinkSync('/proc/self/environ', path.join(ws, file));
+      const r = await run({ [input]: file }, { workspace: ws });
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout).toContain(`\`${input}\`: "${file}" resolves outside the workspace`);
+      expect(readStandinLog(r.log)).toEqual([]);
+      expectNoLeak(r, { standinLog: r.log });
+    },
+  );
+
+  test('a hostile value in trivy-config is never echoed; only the key, its line and the fix', async () => {
+    const ws = workspaceWith({
+      'ci/trivy.yaml': 'registry:\n  password: ["HOSTILE-VALUE-41b2"]\noutput: "::error::forged"\n',
+    });
+    const r = await run({ 'trivy-config': 'ci/trivy.yaml' }, { workspace: ws });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain('ci/trivy.yaml:2:3: `registry.password` is refused');
+    expect(r.stdout).not.toContain('forged');
+    expect(r.stdout + r.stderr + r.summary).not.toContain('HOSTILE-VALUE-41b2');
+    expectNoLeak(r, { standinLog: r.log });
+  });
+});
+
 describe('moving from trivy-action', () => {
   test("a realistic trivy-action step's inputs: the step stops before any work and says what to write", async () => {
     // The `with:` of trivy-action's README example, plus the inputs teams commonly add.
