@@ -105,7 +105,8 @@ function storable(result: ImageResult): ImageResult {
 
 /**
  * Results files given as `reports`: any image scanned (or reused) there with a digest, Trivy version and DB build
- * is offered under the key this run would compute, assuming the same scanners and package types. Read-only.
+ * is offered under the key this run would compute, assuming the same scanners, package types and Trivy settings
+ * (a results file does not record them). Read-only.
  */
 export function reportsResultStore(
   files: readonly ResultsFile[],

@@ -58,7 +58,8 @@ export interface ScanOutput {
 export async function scanTargets(config: Config, targets: Target[], deps: ScanDeps): Promise<ScanOutput> {
   const { logger } = deps;
   // Every Trivy process: an allow-listed environment plus the private Docker config (infra/child-env.ts), and a
-  // private empty working directory, config and ignore file (install/trivy-isolation.ts).
+  // private working directory, config and ignore file (install/trivy-isolation.ts); the scans' config holds only the
+  // validated part of `trivy-config`.
   const trivyEnv = trivyEnvFor(deps.dockerConfigDir, deps.env, logger);
   const isolation = await prepareTrivyIsolation(config.tempDir, {
     configYaml: deps.trivySettings.configYaml,
