@@ -180,6 +180,28 @@ describe('trivy-config and the named inputs reach Trivy', () => {
   });
 });
 
+describe("Trivy's secret rules", () => {
+  test('secret.config in trivy-config reaches Trivy as a private copy; a trivy-secret.yaml lying in the workspace does not', async () => {
+    const ws = workspaceWith({
+      'ci/trivy.yaml': 'secret:\n  config: ci/secret-rules.yaml\n',
+      'ci/secret-rules.yaml': 'disable-rules:\n  - aws-access-key-id\n',
+      // what Trivy would read from its working directory by default, if it ran in the workspace
+      'trivy-secret.yaml': 'disable-rules:\n  - aws-access-key-id\n',
+    });
+    const implicit = await run({}, { workspace: ws });
+    expect(implicit.exitCode, implicit.stdout).toBe(0);
+    expect(findingsOf(implicit, web()).filter((f) => f.class === 'secret')).toHaveLength(1);
+
+    const r = await run({ 'trivy-config': 'ci/trivy.yaml' }, { workspace: ws });
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(findingsOf(r, web()).filter((f) => f.class === 'secret')).toEqual([]);
+    const [scan] = r.scans as (Logged & { secretConfig?: string })[];
+    expect(scan.secretConfig?.startsWith(r.dirs.temp)).toBe(true);
+    expect(r.summary).toContain('ci/trivy.yaml: secret.config');
+    expectNoLeak(r, { standinLog: r.log });
+  });
+});
+
 describe('refused before any work', () => {
   test('a key that breaks the one full report is refused naming the key, its line and the input to use', async () => {
     const ws = workspaceWith({

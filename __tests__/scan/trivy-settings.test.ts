@@ -125,32 +125,32 @@ describe('parseTrivyConfigFile', () => {
 describe('buildTrivySettings', () => {
   test('the accepted keys become a trivy.yaml of the same layout; the fingerprint follows every setting', () => {
     const entries = { 'scan.skip-dirs': ['a', 'b'], 'scan.detection-priority': 'comprehensive' };
-    const s = buildTrivySettings(entries, undefined, none);
+    const s = buildTrivySettings(entries, {}, none);
     expect(parse(s.configYaml)).toEqual({
       scan: { 'skip-dirs': ['a', 'b'], 'detection-priority': 'comprehensive' },
     });
     expect(s.fingerprint).toMatch(/^[0-9a-f]{64}$/);
     const variants = [
-      buildTrivySettings({ ...entries, 'scan.skip-dirs': ['a'] }, undefined, none),
-      buildTrivySettings(entries, { shown: 'p.rego', text: 'package trivy\n' }, none),
-      buildTrivySettings(entries, undefined, { ...none, skipFiles: ['x'] }),
-      buildTrivySettings(entries, undefined, { ...none, skipDirs: ['x'] }),
-      buildTrivySettings(entries, undefined, { ...none, detectionPriority: 'precise' }),
-      buildTrivySettings(entries, undefined, { ...none, vulnSeveritySource: ['nvd'] }),
+      buildTrivySettings({ ...entries, 'scan.skip-dirs': ['a'] }, {}, none),
+      buildTrivySettings(entries, { ignorePolicy: { shown: 'p.rego', text: 'package trivy\n' } }, none),
+      buildTrivySettings(entries, {}, { ...none, skipFiles: ['x'] }),
+      buildTrivySettings(entries, {}, { ...none, skipDirs: ['x'] }),
+      buildTrivySettings(entries, {}, { ...none, detectionPriority: 'precise' }),
+      buildTrivySettings(entries, {}, { ...none, vulnSeveritySource: ['nvd'] }),
     ];
     const prints = new Set([s.fingerprint, ...variants.map((v) => v.fingerprint)]);
     expect(prints.size).toBe(variants.length + 1);
     // the same settings in another order of keys: the same fingerprint
     const reordered = buildTrivySettings(
       { 'scan.detection-priority': 'comprehensive', 'scan.skip-dirs': ['a', 'b'] },
-      undefined,
+      {},
       none,
     );
     expect(reordered.fingerprint).toBe(s.fingerprint);
   });
 
   test('nothing set: no config file content and no fingerprint (reuse keys stay as before)', () => {
-    const s = buildTrivySettings({}, undefined, none);
+    const s = buildTrivySettings({}, {}, none);
     expect(s.configYaml).toBe('');
     expect(s.fingerprint).toBeUndefined();
     expect(describeTrivySettings(s, {})).toBeUndefined();
@@ -159,7 +159,7 @@ describe('buildTrivySettings', () => {
   test('the summary line names keys and inputs, not values from the file', () => {
     const s = buildTrivySettings(
       { 'scan.skip-dirs': ['/secret-path'] },
-      { shown: 'ci/p.rego', text: 'package trivy' },
+      { ignorePolicy: { shown: 'ci/p.rego', text: 'package trivy' } },
       none,
     );
     const line = describeTrivySettings(s, { configFile: 'ci/trivy.yaml' });
@@ -214,6 +214,37 @@ describe('loadTrivySettings', () => {
     expect((e as ConfigurationError).input).toBe('ignore-policy');
     expect((e as Error).message).toContain('resolves outside the workspace');
     expect((e as Error).message).not.toContain('root:');
+  });
+
+  test("secret.config: the rules file is read from the repository (not Trivy's cwd) and kept out of the written config", async () => {
+    const ws = await workspace({
+      'ci/trivy.yaml': 'secret:\n  config: ci/trivy-secret.yaml\nscan:\n  skip-dirs: [opt]\n',
+      'ci/trivy-secret.yaml': 'rules:\n  - id: internal-token\n',
+    });
+    const s = await loadTrivySettings({ ...inputs, configFile: 'ci/trivy.yaml' }, ws);
+    expect(s.secretConfig).toEqual({
+      shown: 'ci/trivy-secret.yaml',
+      text: 'rules:\n  - id: internal-token\n',
+    });
+    expect(parse(s.configYaml)).toEqual({ scan: { 'skip-dirs': ['opt'] } });
+    // editing the rules changes the reuse key
+    await writeFile(path.join(ws, 'ci/trivy-secret.yaml'), 'rules:\n  - id: other\n');
+    const edited = await loadTrivySettings({ ...inputs, configFile: 'ci/trivy.yaml' }, ws);
+    expect(edited.fingerprint).not.toBe(s.fingerprint);
+  });
+
+  test('secret.config that is missing or leads outside is refused naming trivy-config and the key', async () => {
+    const ws = await workspace({
+      'a.yaml': 'secret:\n  config: nope.yaml\n',
+      'b.yaml': 'secret:\n  config: ../../etc/passwd\n',
+    });
+    const missing = await loadTrivySettings({ ...inputs, configFile: 'a.yaml' }, ws).catch((e: unknown) => e);
+    expect((missing as ConfigurationError).input).toBe('trivy-config');
+    expect((missing as Error).message).toContain(
+      '`trivy-config` (its `secret.config`): "nope.yaml" does not exist',
+    );
+    const outside = await loadTrivySettings({ ...inputs, configFile: 'b.yaml' }, ws).catch((e: unknown) => e);
+    expect((outside as Error).message).toContain('is outside the workspace');
   });
 
   test('a Rego file without `package trivy` is refused (Trivy would ignore nothing)', async () => {

@@ -173,6 +173,23 @@ describe('a scan fetches the image it names', () => {
     expect(unsupported.stderr).toContain('evaluates only ignore rules of input.Field == "value" lines');
   });
 
+  test('the secret config (--secret-config, default trivy-secret.yaml in the cwd) disables rules by ID', async () => {
+    const ref = `${open.host}/team/web:v2`;
+    const secrets = async (...extra: string[]) =>
+      (
+        JSON.parse(
+          (await runStandin(scanArgs(ref, '--scanners', 'vuln,secret', ...extra), {}, home)).stdout,
+        ) as {
+          Results: { Class: string }[];
+        }
+      ).Results.filter((x) => x.Class === 'secret').length;
+    expect(await secrets()).toBe(1);
+    const config = path.join(home, 'secret-rules.yaml');
+    writeFileSync(config, 'disable-rules:\n  - aws-access-key-id\n');
+    expect(await secrets('--secret-config', config)).toBe(0);
+    expect(await secrets('--secret-config', path.join(home, 'absent.yaml'))).toBe(1); // missing: built-in rules
+  });
+
   test('--detection-priority and --vuln-severity-source take only the values Trivy allows', async () => {
     const ref = `${open.host}/team/web:v2`;
     const bad = await runStandin(scanArgs(ref, '--detection-priority', 'fast'), {}, home);

@@ -26,6 +26,8 @@ export interface TrivyIsolation {
 export interface IsolatedScanFiles {
   configYaml: string;
   ignorePolicy?: string;
+  /** Trivy's secret rules: written as trivy-secret.yaml, where Trivy looks for them by default. */
+  secretConfig?: string;
 }
 
 export async function prepareTrivyIsolation(
@@ -40,6 +42,9 @@ export async function prepareTrivyIsolation(
   if (scanFiles.configYaml) {
     isolation.scanConfigFile = path.join(cwd, 'scan-config.yaml');
     await writePrivate(isolation.scanConfigFile, scanFiles.configYaml);
+  }
+  if (scanFiles.secretConfig !== undefined) {
+    await writePrivate(path.join(cwd, 'trivy-secret.yaml'), scanFiles.secretConfig);
   }
   if (scanFiles.ignorePolicy !== undefined) {
     isolation.ignorePolicyFile = path.join(cwd, 'ignore-policy.rego');

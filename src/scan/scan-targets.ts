@@ -64,6 +64,7 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
   const isolation = await prepareTrivyIsolation(config.tempDir, {
     configYaml: deps.trivySettings.configYaml,
     ...(deps.trivySettings.ignorePolicy && { ignorePolicy: deps.trivySettings.ignorePolicy.text }),
+    ...(deps.trivySettings.secretConfig && { secretConfig: deps.trivySettings.secretConfig.text }),
   });
 
   const installed = await installTrivy(config.trivy, {

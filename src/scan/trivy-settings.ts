@@ -97,7 +97,11 @@ const ALLOWED: Record<string, Allowed> = {
   'misconfiguration.checks-bundle-repository': { type: 'string' },
   'rego.skip-check-update': { type: 'boolean' },
   'rego.include-deprecated-checks': { type: 'boolean' },
+  // Trivy's secret rules, a repository path: read confined, given to Trivy as a private copy (loadTrivySettings).
+  'secret.config': { type: 'string' },
 };
+
+const SECRET_CONFIG_KEY = 'secret.config';
 
 const ONE_REPORT =
   'the action asks Trivy for one full JSON report and renders the summary, SARIF, comment and results file from it';
@@ -158,10 +162,7 @@ const REFUSED: [string, string][] = [
   ['insecure', 'TLS settings are not taken from a repository file'],
   ['module.', 'Trivy modules run code; they are not loaded from a repository file'],
   ['misconfiguration.include-non-failures', ONE_REPORT],
-  [
-    'secret.',
-    'Trivy runs in a private directory, so a path in the config file would not be the file you mean',
-  ],
+  ['secret.', 'not a setting this action passes on'],
   ['misconfiguration.', 'it names files by path; Trivy runs in a private directory, where they are not'],
   ['rego.', 'it names files by path or changes what Trivy prints; Trivy runs in a private directory'],
   ['ansible.', 'it names files by path; Trivy runs in a private directory, where they are not'],
@@ -304,6 +305,8 @@ export interface TrivySettings {
   configKeys: string[];
   /** The `ignore-policy` Rego, read once from the workspace; Trivy gets a private copy of exactly this text. */
   ignorePolicy?: { shown: string; text: string };
+  /** `secret.config` of `trivy-config` (Trivy's secret rules), read once; Trivy gets a private trivy-secret.yaml. */
+  secretConfig?: { shown: string; text: string };
   skipFiles: string[];
   skipDirs: string[];
   detectionPriority?: DetectionPriority;
@@ -326,9 +329,16 @@ export async function loadTrivySettings(
   workspace: string,
 ): Promise<TrivySettings> {
   let entries: TrivyConfigEntries = {};
+  let secretConfig: TrivySettings['secretConfig'];
   if (inputs.configFile) {
     const text = await readRequiredFile(workspace, inputs.configFile, 'trivy-config');
     entries = parseTrivyConfigFile(text, inputs.configFile);
+    const secretPath = entries[SECRET_CONFIG_KEY];
+    if (typeof secretPath === 'string') {
+      // Relative to the repository root: Trivy would resolve it against its working directory, which is private.
+      const secretText = await readRequiredFile(workspace, secretPath, 'trivy-config', SECRET_CONFIG_KEY);
+      secretConfig = { shown: secretPath, text: secretText };
+    }
   }
   let ignorePolicy: TrivySettings['ignorePolicy'];
   if (inputs.ignorePolicy) {
@@ -336,34 +346,40 @@ export async function loadTrivySettings(
     checkIgnorePolicy(text, inputs.ignorePolicy);
     ignorePolicy = { shown: inputs.ignorePolicy, text };
   }
-  return buildTrivySettings(entries, ignorePolicy, inputs);
+  return buildTrivySettings(entries, { ignorePolicy, secretConfig }, inputs);
 }
 
 export function buildTrivySettings(
   entries: TrivyConfigEntries,
-  ignorePolicy: TrivySettings['ignorePolicy'],
+  files: Pick<TrivySettings, 'ignorePolicy' | 'secretConfig'>,
   inputs: Omit<TrivySettingsInputs, 'configFile' | 'ignorePolicy'>,
 ): TrivySettings {
+  const { ignorePolicy, secretConfig } = files;
   const configKeys = Object.keys(entries).sort();
   const nested: Record<string, unknown> = {};
-  for (const key of configKeys) {
+  // `secret.config` is not written: its private copy sits where Trivy looks by default (trivy-secret.yaml in its cwd).
+  for (const key of configKeys.filter((k) => k !== SECRET_CONFIG_KEY)) {
     const parts = key.split('.');
     let node = nested;
     for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
     node[parts[parts.length - 1]] = entries[key];
   }
   const settings: TrivySettings = {
-    configYaml: configKeys.length ? stringify(nested) : '',
+    configYaml: Object.keys(nested).length ? stringify(nested) : '',
     configKeys,
     ...(ignorePolicy && { ignorePolicy }),
+    ...(secretConfig && { secretConfig }),
     skipFiles: inputs.skipFiles,
     skipDirs: inputs.skipDirs,
     ...(inputs.detectionPriority && { detectionPriority: inputs.detectionPriority }),
     vulnSeveritySource: inputs.vulnSeveritySource,
   };
+  const hashOf = (text: string) => createHash('sha256').update(text).digest('hex');
   const identity = {
     config: configKeys.map((k) => [k, entries[k]]),
-    ignorePolicy: ignorePolicy ? createHash('sha256').update(ignorePolicy.text).digest('hex') : null,
+    ignorePolicy: ignorePolicy ? hashOf(ignorePolicy.text) : null,
+    // The rules themselves, not the path: editing the file changes what Trivy finds.
+    ...(secretConfig && { secretConfig: hashOf(secretConfig.text) }),
     skipFiles: settings.skipFiles,
     skipDirs: settings.skipDirs,
     detectionPriority: settings.detectionPriority ?? null,
@@ -376,7 +392,7 @@ export function buildTrivySettings(
     !settings.skipDirs.length &&
     !settings.detectionPriority &&
     !settings.vulnSeveritySource.length;
-  if (!empty) settings.fingerprint = createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+  if (!empty) settings.fingerprint = hashOf(JSON.stringify(identity));
   return settings;
 }
 
@@ -396,11 +412,17 @@ export function describeTrivySettings(
   return parts.length ? `Trivy settings: ${parts.join('; ')}.` : undefined;
 }
 
-async function readRequiredFile(workspace: string, file: string, input: string): Promise<string> {
+async function readRequiredFile(
+  workspace: string,
+  file: string,
+  input: string,
+  key?: string,
+): Promise<string> {
   const found = await locateRepositoryFile(workspace, file, input);
   if (!found) {
+    const named = key ? ` (its \`${key}\`)` : '';
     throw new ConfigurationError(
-      `\`${input}\`: ${quotePath(file)} does not exist; give a path relative to the repository root.`,
+      `\`${input}\`${named}: ${quotePath(file)} does not exist; give a path relative to the repository root.`,
       input,
     );
   }

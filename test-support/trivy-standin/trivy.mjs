@@ -477,6 +477,29 @@ function loadIgnorePolicy(file) {
   };
 }
 
+/**
+ * Trivy's secret config (`--secret-config`, default `trivy-secret.yaml` in the working directory; missing is fine and
+ * means the built-in rules). The stand-in honours its `disable-rules` list of rule IDs.
+ */
+function readSecretConfig(given) {
+  const file = given ?? 'trivy-secret.yaml';
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return new Set();
+  }
+  invocation.secretConfig = path.resolve(file);
+  let config;
+  try {
+    config = parseYaml(text);
+  } catch (e) {
+    fatal(`run error: secret config error: ${e.message}`);
+  }
+  const disabled = config?.['disable-rules'];
+  return new Set(Array.isArray(disabled) ? disabled.map(String) : []);
+}
+
 function parseBool(v) {
   if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
   if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
@@ -1004,7 +1027,10 @@ function buildReport(refText, ref, image, opts) {
     }
     if (r.Secrets) {
       r.Secrets = r.Secrets.filter(
-        (s) => opts.severities.includes(s.Severity) && !opts.ignoredIds.has(s.RuleID),
+        (s) =>
+          opts.severities.includes(s.Severity) &&
+          !opts.ignoredIds.has(s.RuleID) &&
+          !opts.disabledSecretRules.has(s.RuleID),
       );
       if (!r.Secrets.length) continue;
     }
@@ -1191,6 +1217,9 @@ async function runImage(flags, positionals) {
       skipFiles,
       skipDirs,
       ignorePolicy,
+      disabledSecretRules: scanners.includes('secret')
+        ? readSecretConfig(flags.get('secret-config'))
+        : new Set(),
     });
   } catch (e) {
     fatal(`run error: image scan error: scan error: ${e.message}`);
