@@ -101,6 +101,7 @@ export function parseInputs(
     planShard: parseShardHeader(get('images')),
     plan: get('plan').trim() ? parsePlanInput(get('plan').trim()) : undefined,
     cacheResults: boolean(get, 'cache-results', true),
+    baseline: splitList(get('baseline')),
     workspace,
     tempDir,
   };
@@ -310,7 +311,14 @@ function gateInputs(get: InputReader, gate: GateMode): GateInputs {
       );
     }
   }
-  return { failOn, max, maxCvss, ignoreUnfixed: optionalBoolean(get, 'ignore-unfixed'), gate };
+  return {
+    failOn,
+    max,
+    maxCvss,
+    ignoreUnfixed: optionalBoolean(get, 'ignore-unfixed'),
+    newFindingsOnly: optionalBoolean(get, 'new-findings-only'),
+    gate,
+  };
 }
 
 function severities(get: InputReader): Severity[] {
