@@ -41,7 +41,7 @@ const KEY_VERSION = 'isg-baseline-v1-';
 const FILE_NAME = 'results.json';
 
 /** The cache key prefix of a scope: hashed, so no branch or category name can make an invalid or colliding key. */
-export function baselineKeyPrefix(scope: BaselineScope): string {
+function baselineKeyPrefix(scope: BaselineScope): string {
   const hash = createHash('sha256')
     .update(JSON.stringify([scope.repository, scope.category, scope.branch]))
     .digest('hex')
@@ -81,7 +81,12 @@ export function actionsBaselineStore(
         }
       }
       const file = path.join(where, FILE_NAME);
-      return (await lstat(file).then(() => true, () => false)) ? file : undefined;
+      return (await lstat(file).then(
+        () => true,
+        () => false,
+      ))
+        ? file
+        : undefined;
     },
     async save(scope, resultsFile, runKey) {
       const where = folder(scope);

@@ -52,7 +52,11 @@ export async function readExplicitBaseline(
   return {
     images: mergeResults(read).images,
     source: files.map((f) => path.relative(config.workspace, f) || f).join(', '),
-    createdAt: read.map((r) => r.createdAt).sort().at(-1) ?? '',
+    createdAt:
+      read
+        .map((r) => r.createdAt)
+        .sort()
+        .at(-1) ?? '',
   };
 }
 
@@ -95,7 +99,11 @@ export function baselineScopes(
 const STORING_EVENTS = new Set(['push', 'schedule', 'workflow_dispatch']);
 
 /** Unique per run, attempt, job and matrix entry: cache entries are immutable. */
-export function baselineRunKey(github: GitHubRunContext, matrix: string | undefined, createdAt: string): string {
+export function baselineRunKey(
+  github: GitHubRunContext,
+  matrix: string | undefined,
+  createdAt: string,
+): string {
   const job = createHash('sha256')
     .update(JSON.stringify([github.workflow ?? '', github.job ?? '', matrix ?? '']))
     .digest('hex')

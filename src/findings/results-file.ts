@@ -206,7 +206,7 @@ export function parseResultsFile(text: string, source: string): ResultsFile {
 }
 
 /** The input a results file was given through (`reports`, `baseline`): every refusal names it. */
-export type ResultsInput = 'reports' | 'baseline';
+type ResultsInput = 'reports' | 'baseline';
 
 function resultsFileFromJson(raw: unknown, source: string, input: ResultsInput = 'reports'): ResultsFile {
   const schema = isObject(raw) ? raw.schema : undefined;

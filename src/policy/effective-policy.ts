@@ -58,11 +58,7 @@ export function effectivePolicy(file: Policy | undefined, inputs: GateInputs): E
   const [failOn, failOnSource] = pick(inputs.failOn, file?.failOn, DEFAULT_FAIL_ON);
   const [maxCvss, maxCvssSource] = pick<number | undefined>(inputs.maxCvss, file?.maxCvss, undefined);
   const [ignoreUnfixed, ignoreUnfixedSource] = pick(inputs.ignoreUnfixed, file?.ignoreUnfixed, false);
-  const [newFindingsOnly, newFindingsOnlySource] = pick(
-    inputs.newFindingsOnly,
-    file?.newFindingsOnly,
-    false,
-  );
+  const [newFindingsOnly, newFindingsOnlySource] = pick(inputs.newFindingsOnly, file?.newFindingsOnly, false);
   const [expiredIgnores, expiredSource] = pick(undefined, file?.expiredIgnores, 'warn' as const);
   const [scanErrors, scanErrorsSource] = pick(undefined, file?.scanErrors, 'fail' as const);
 

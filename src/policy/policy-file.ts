@@ -51,7 +51,14 @@ export interface Policy extends PolicyRules {
 const FAIL_ON = ['critical', 'high', 'medium', 'low', 'unknown', 'none'] as const;
 const MAX_KEYS = ['critical', 'high', 'medium', 'low', 'unknown'] as const;
 const RULE_KEYS = ['fail-on', 'max', 'max-cvss', 'ignore-unfixed', 'max-new'] as const;
-const TOP_KEYS = [...RULE_KEYS, 'new-findings-only', 'expired-ignores', 'scan-errors', 'ignore', 'images'] as const;
+const TOP_KEYS = [
+  ...RULE_KEYS,
+  'new-findings-only',
+  'expired-ignores',
+  'scan-errors',
+  'ignore',
+  'images',
+] as const;
 const IGNORE_KEYS = ['id', 'packages', 'images', 'reason', 'expires'] as const;
 const IMAGE_KEYS = ['match', ...RULE_KEYS] as const;
 
