@@ -164,6 +164,12 @@ function checkCombinations(c: Config): void {
       'shards',
     );
   }
+  if (c.baseline.length > 0 && c.mode === 'discover') {
+    throw new ConfigurationError(
+      '`baseline` only applies with `mode: scan` or `mode: report` (discover scans nothing to compare).',
+      'baseline',
+    );
+  }
   if (c.plan && c.mode !== 'report') {
     throw new ConfigurationError(
       '`plan` only applies with `mode: report` (it names what each shard was given); pass it to the report job.',
