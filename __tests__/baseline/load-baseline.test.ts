@@ -233,11 +233,7 @@ describe('the baseline input: confined, validated, refused before work naming `b
   });
 
   test.each<[string, string, RegExp]>([
-    [
-      'not JSON',
-      'root:x:0:0:root:/root:/bin/bash',
-      /baseline: .* is not valid JSON \(syntax error/,
-    ],
+    ['not JSON', 'root:x:0:0:root:/root:/bin/bash', /baseline: .* is not valid JSON \(syntax error/],
     ['another schema', '{"schema":"evil@9"}', /baseline: .* is not an Image Scan Gate results file/],
     [
       'a bad field',
