@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import * as core from '@actions/core';
 import path from 'node:path';
+import * as core from '@actions/core';
 import { resolveCredentials, parseRegistryAuth } from './auth/resolve-credentials.js';
 import { defaultDockerConfigFile, writeDockerConfig } from './auth/docker-config.js';
 import { actionsBaselineStore } from './baseline/baseline-store.js';

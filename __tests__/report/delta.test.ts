@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { compareResults } from '../../src/findings/compare.js';
 import type { ImageResult, ResultsDelta } from '../../src/model.js';
 import { buildAnnotations } from '../../src/report/annotations.js';
-import { commentMarker, renderComment } from '../../src/report/comment.js';
+import { COMMENT_LIMIT_CHARS, commentMarker, renderComment } from '../../src/report/comment.js';
 import { renderSummary } from '../../src/report/summary.js';
 import { makeFinding, makeImage, makeView } from './fixtures/render/build-view.js';
 
@@ -132,5 +132,35 @@ describe('untrusted text in the delta is inert', () => {
     expect(prose).not.toMatch(/@(?=[A-Za-z0-9])/);
     expect(prose).not.toMatch(/(?<!\\)<(b|img|script)[\s>]/);
     expect(prose).not.toMatch(/(?<!\\)\]\(/);
+  });
+
+  test("huge names from a baseline are cut, and the comment stays within GitHub's limit", () => {
+    const huge = 'A'.repeat(100_000);
+    const flood: ResultsDelta = {
+      baseline: { source: huge, createdAt: '' },
+      images: Array.from({ length: 60 }, (_, i) => ({
+        ref: `${huge}${i}`,
+        change: 'removed' as const,
+        new: [],
+        fixed: Array.from({ length: 2 }, (_, j) => ({
+          id: `${huge}-${j}`,
+          pkg: huge,
+          installed: huge,
+          fixed: huge,
+          severity: 'HIGH' as const,
+          class: 'os-pkgs' as const,
+          target: 't',
+        })),
+        unchanged: 0,
+      })),
+    };
+    const body = renderComment(view(flood), { marker }).body;
+    expect(body.length).toBeLessThanOrEqual(COMMENT_LIMIT_CHARS);
+    expect(body).toContain('−120 fixed');
+    expect(body).toContain('…and 50 more images in the results file');
+    const md = renderSummary(view(flood)).markdown;
+    expect(Buffer.byteLength(md)).toBeLessThan(1_048_576);
+    expect(md).toContain(`${'A'.repeat(150)}`);
+    expect(md).not.toContain(`${'A'.repeat(250)}`);
   });
 });

@@ -1,5 +1,5 @@
 import { SEVERITY_RANK, type DeltaFinding, type ImageDelta, type ResultsDelta } from '../model.js';
-import { codeSpan, escapeText, installedToFixed, link, plural, severityEmoji } from './markdown.js';
+import { codeSpan, escapeText, installedToFixed, link, plural, severityEmoji, truncate } from './markdown.js';
 import { compareText, type ReportView } from './view.js';
 
 // The delta against the base branch (findings/compare.ts), as the PR comment and the job summary lead with it:
@@ -15,6 +15,11 @@ export interface DeltaLimits {
   fixedFindings: number;
 }
 
+/** Characters of one name (ref, ID, package, version) shown: a baseline is untrusted and may carry megabytes. */
+const NAME_CHARS = 200;
+// Sliced first: splitting megabytes into code points would cost more than the whole render.
+const short = (text: string) => truncate(text.slice(0, 2 * NAME_CHARS + 2), NAME_CHARS);
+
 export const FULL_DELTA: DeltaLimits = { images: 50, newFindings: 30, fixedFindings: 100 };
 export const SHORT_DELTA: DeltaLimits = { images: 10, newFindings: 5, fixedFindings: 0 };
 
@@ -26,7 +31,7 @@ export function deltaSection(view: ReportView, limits: DeltaLimits): string {
   const images = [...delta.images].sort(compareImageDeltas);
   const totals = totalsOf(images);
   const lines = [
-    `**Against the base branch** (${escapeText(delta.baseline.source)}${when(delta.baseline.createdAt)}): ${changeText(totals)}`,
+    `**Against the base branch** (${escapeText(short(delta.baseline.source))}${when(delta.baseline.createdAt)}): ${changeText(totals)}`,
     '',
   ];
   for (const image of images.slice(0, limits.images)) lines.push(`- ${imageLine(image)}`);
@@ -59,7 +64,7 @@ export function deltaAnnotationLine(delta: ResultsDelta | undefined, ref: string
   if (!image || image.new.length === 0) return undefined;
   const ids = sortFindings(image.new)
     .slice(0, 5)
-    .map((f) => `${f.id} (${f.severity}) ${f.pkg || f.target}`);
+    .map((f) => `${short(f.id)} (${f.severity}) ${short(f.pkg || f.target)}`);
   const more = image.new.length > ids.length ? ', …' : '';
   return `New against the base branch: ${newText(image.new)}: ${ids.join(', ')}${more}`;
 }
@@ -93,7 +98,7 @@ function newText(found: readonly DeltaFinding[]): string {
 }
 
 function imageLine(image: ImageDelta): string {
-  const ref = codeSpan(image.ref);
+  const ref = codeSpan(short(image.ref));
   switch (image.change) {
     case 'added':
       return `${ref} — added by this change: ${newText(image.new)}`;
@@ -101,17 +106,20 @@ function imageLine(image: ImageDelta): string {
       return `${ref} — no longer scanned (removed by this change): −${image.fixed.length} fixed`;
     case 'compared': {
       const was =
-        image.baselineRef && image.baselineRef !== image.ref ? ` (was ${codeSpan(image.baselineRef)})` : '';
+        image.baselineRef && image.baselineRef !== image.ref
+          ? ` (was ${codeSpan(short(image.baselineRef))})`
+          : '';
       return `${ref}${was}: ${changeText({ new: image.new, fixed: image.fixed.length, unchanged: image.unchanged })}`;
     }
   }
 }
 
 function findingLine(f: DeltaFinding, ref: string): string {
+  const fixed = f.fixed === undefined ? undefined : short(f.fixed);
   const what = f.pkg
-    ? ` in ${codeSpan(f.pkg)}${f.installed ? `: ${installedToFixed(f.installed, f.fixed)}` : ''}`
+    ? ` in ${codeSpan(short(f.pkg))}${f.installed ? `: ${installedToFixed(short(f.installed), fixed)}` : ''}`
     : '';
-  return `${severityEmoji(f.severity)} ${link(f.id, f.url)}${what} — ${escapeText(ref)}`;
+  return `${severityEmoji(f.severity)} ${link(short(f.id), f.url)}${what} — ${escapeText(short(ref))}`;
 }
 
 function listed(
