@@ -290,7 +290,7 @@ describe('baselineDelta: what the results file records', () => {
   test('not looked for: only said when the policy needs a baseline', () => {
     expect(baselineDelta(undefined, current, noRules)).toBeUndefined();
     expect(baselineDelta(undefined, current, newOnly)?.missing).toMatch(
-      /not a pull request and `baseline` is not set/,
+      /not a pull request and the baseline input is empty/,
     );
   });
 });

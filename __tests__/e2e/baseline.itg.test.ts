@@ -134,7 +134,7 @@ describe('a push stores the baseline; a pull request that bumps FROM to another 
     expect(push.exitCode, push.stdout).toBe(1);
     expect(push.outputs.new).toBe('');
     expect(push.summary).toContain(
-      'No baseline to compare with: this run is not a pull request and \\`baseline\\` is not set; the gate applies the full policy to every finding.',
+      'No baseline to compare with: this run is not a pull request and the baseline input is empty; the gate applies the full policy to every finding.',
     );
     expect(push.results.verdict.violations.flatMap((v) => v.findings).join(' ')).toContain(OLD_CRITICAL);
     expect(push.stdout).toMatch(/baseline: the Actions cache service is not available here/);

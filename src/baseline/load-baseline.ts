@@ -158,7 +158,7 @@ export function baselineDelta(
   const usesBaseline =
     policy.newFindingsOnly || Object.values(policy.rules.maxNew).some((n) => n !== undefined);
   if (!lookup && !usesBaseline) return undefined;
-  const why = lookup?.missing ?? 'this run is not a pull request and `baseline` is not set';
+  const why = lookup?.missing ?? 'this run is not a pull request and the baseline input is empty';
   const consequence = usesBaseline
     ? 'the gate applies the full policy to every finding'
     : 'every finding is shown as it is';
