@@ -56,6 +56,8 @@ export interface GateInputs {
   max: Partial<Record<'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW', number>>;
   maxCvss?: number;
   ignoreUnfixed?: boolean;
+  /** `new-findings-only`: the rules apply only to findings not in the baseline. */
+  newFindingsOnly?: boolean;
   gate: GateMode;
 }
 
@@ -89,6 +91,8 @@ export interface Config {
   /** `plan` (mode report): the discover job's plan, to name the images of a shard that sent nothing. */
   plan?: Plan;
   cacheResults: boolean;
+  /** `baseline`: results files (paths or globs) of the base branch; empty = the Actions cache's. */
+  baseline: string[];
   workspace: string; // GITHUB_WORKSPACE or cwd
   tempDir: string; // RUNNER_TEMP or os.tmpdir()
 }

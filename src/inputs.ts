@@ -113,6 +113,7 @@ export function parseInputs(
     planShard: parseShardHeader(get('images')),
     plan: get('plan').trim() ? parsePlanInput(get('plan').trim()) : undefined,
     cacheResults: boolean(get, 'cache-results', true),
+    baseline: splitList(get('baseline')),
     workspace,
     tempDir,
   };
@@ -173,6 +174,12 @@ function checkCombinations(c: Config): void {
     throw new ConfigurationError(
       '`shards` only applies with `mode: discover` (it plans the matrix).',
       'shards',
+    );
+  }
+  if (c.baseline.length > 0 && c.mode === 'discover') {
+    throw new ConfigurationError(
+      '`baseline` only applies with `mode: scan` or `mode: report` (discover scans nothing to compare).',
+      'baseline',
     );
   }
   if (c.plan && c.mode !== 'report') {
@@ -322,7 +329,14 @@ function gateInputs(get: InputReader, gate: GateMode): GateInputs {
       );
     }
   }
-  return { failOn, max, maxCvss, ignoreUnfixed: optionalBoolean(get, 'ignore-unfixed'), gate };
+  return {
+    failOn,
+    max,
+    maxCvss,
+    ignoreUnfixed: optionalBoolean(get, 'ignore-unfixed'),
+    newFindingsOnly: optionalBoolean(get, 'new-findings-only'),
+    gate,
+  };
 }
 
 function severities(get: InputReader): Severity[] {

@@ -1,9 +1,19 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import * as core from '@actions/core';
 import { resolveCredentials, parseRegistryAuth } from './auth/resolve-credentials.js';
 import { defaultDockerConfigFile, writeDockerConfig } from './auth/docker-config.js';
+import { actionsBaselineStore } from './baseline/baseline-store.js';
+import {
+  baselineDelta,
+  baselineRunKey,
+  baselineScopes,
+  readExplicitBaseline,
+  restoreBaseline,
+} from './baseline/load-baseline.js';
 import type { Config } from './config.js';
 import { ConfigurationError, errorMessage } from './errors.js';
+import { newFindingTest } from './findings/compare.js';
 import { attachOrigins, expandReportGlobs, mergeReports, readReports } from './findings/load-reports.js';
 import { mergeResults } from './findings/merge-results.js';
 import { readInputs } from './inputs.js';
@@ -62,8 +72,12 @@ export async function run(): Promise<void> {
     const reportFiles = config.reports.length
       ? await expandReportGlobs(config.reports, config.workspace)
       : [];
+    const explicitBaseline = await readExplicitBaseline(config, logger);
     const fromFiles = await findFileTargets(config, logger);
     const github = gitHubContext(logger);
+    const baselineScope = baselineScopes(config, github, process.env);
+    // A stable absolute path: the Actions cache keys entries by the paths it saves.
+    const baselineStore = actionsBaselineStore(path.join(config.tempDir, 'image-scan-gate-baseline'), logger);
 
     let images: ImageResult[];
     let skipped: SkippedTarget[];
@@ -137,8 +151,19 @@ export async function run(): Promise<void> {
       dbUpdatedAt = scanned.dbUpdatedAt;
     }
 
-    // 2. One verdict, from which every view is rendered.
-    const verdict = evaluatePolicy(images, gatePolicy.policy, gatePolicy.ignores, clock.now());
+    // 2. Against the base branch, then one verdict, from which every view is rendered.
+    const baseline = explicitBaseline
+      ? { baseline: explicitBaseline }
+      : baselineScope.restore && (await restoreBaseline(baselineScope.restore, baselineStore, logger));
+    const delta = baselineDelta(baseline || undefined, images, gatePolicy.policy);
+    if (delta?.missing) logger.notice(delta.missing);
+    const verdict = evaluatePolicy(
+      images,
+      gatePolicy.policy,
+      gatePolicy.ignores,
+      clock.now(),
+      newFindingTest(delta),
+    );
     for (const e of verdict.expiredIgnores) {
       logger.warning(`Ignore ${e.id} (${e.source}) expired on ${e.expires}: it no longer applies.`);
     }
@@ -156,9 +181,10 @@ export async function run(): Promise<void> {
       images,
       skipped,
       ...(plannedShard && { plan: plannedShard }),
+      ...(delta && { delta }),
       verdict,
     };
-    await publishResults(
+    const published = await publishResults(
       {
         config,
         results,
@@ -170,6 +196,13 @@ export async function run(): Promise<void> {
       },
       { logger, clock },
     );
+
+    // This run's results are its branch's baseline, for the pull requests into it.
+    // A shard's results are part of the estate: the fan-in job stores the whole.
+    if (baselineScope.store && github && !config.planShard) {
+      const runKey = baselineRunKey(github, config.matrix, startedAt);
+      await baselineStore.save(baselineScope.store, published.resultsFile, runKey);
+    }
 
     // 3. The gate.
     applyGate(verdict, logger);

@@ -185,6 +185,8 @@ export interface ResultsFile {
   skipped: SkippedTarget[];
   /** Set by a shard job: an optional field of results@1 (older readers skip it). */
   plan?: PlannedShard;
+  /** Set when the run was compared with a baseline (or looked for one): optional on @1. */
+  delta?: ResultsDelta;
   verdict?: Verdict;
 }
 
@@ -201,4 +203,29 @@ export function countBySeverity(findings: readonly Finding[]): SeverityCounts {
 /** A finding is fixable when Trivy names at least one fixed version. */
 export function isFixable(f: Finding): boolean {
   return (f.fixed ?? '').split(',').some((v) => v.trim() !== '');
+}
+
+/** A finding as the baseline delta records it: enough to name it, since a fixed one is in no current image. */
+export type DeltaFinding = Pick<Finding, 'id' | 'pkg' | 'severity' | 'class' | 'target'> &
+  Partial<Pick<Finding, 'pkgPath' | 'installed' | 'fixed' | 'title' | 'url'>>;
+
+/** One image against the base branch: matched by repository (and file origin), never by tag or digest. */
+export interface ImageDelta {
+  /** The current image's ref; the baseline image's for a removed one. */
+  ref: string;
+  /** For a compared image, the baseline image's ref (another tag of the same repository, say). */
+  baselineRef?: string;
+  change: 'compared' | 'added' | 'removed';
+  new: DeltaFinding[];
+  fixed: DeltaFinding[];
+  unchanged: number;
+}
+
+/** What changed against the baseline (the last results of the base branch), recorded in the results file. */
+export interface ResultsDelta {
+  /** Where the baseline came from (its file, or the cache) and when its run was. */
+  baseline?: { source: string; createdAt: string };
+  /** Why there is no baseline (first run, cache miss): the gate then applies the full policy. */
+  missing?: string;
+  images: ImageDelta[];
 }

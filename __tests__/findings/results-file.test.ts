@@ -346,3 +346,44 @@ describe('readReportFile', () => {
     expect(again).toBe(readFileSync(p, 'utf8'));
   });
 });
+
+describe('the baseline delta in the results file (optional on @1)', () => {
+  const delta: ResultsFile['delta'] = {
+    baseline: { source: 'the last run on "main"', createdAt: '2026-08-13T09:00:00Z' },
+    images: [
+      {
+        ref: 'ghcr.io/acme/api:1.2',
+        baselineRef: 'ghcr.io/acme/api:1.1',
+        change: 'compared',
+        new: [
+          {
+            id: 'CVE-2024-1',
+            pkg: 'openssl',
+            severity: 'HIGH',
+            class: 'os-pkgs',
+            target: 't',
+            fixed: '3.0.2',
+          },
+        ],
+        fixed: [{ id: 'CVE-2023-9', pkg: 'zlib', severity: 'LOW', class: 'os-pkgs', target: 't' }],
+        unchanged: 4,
+      },
+    ],
+  };
+
+  test('round trip is lossless, and a file without it still reads', () => {
+    const f = file({ delta });
+    expect(parseResultsFile(serializeResults(f), 'r.json')).toEqual(f);
+    expect(parseResultsFile(serializeResults(file()), 'r.json').delta).toBeUndefined();
+    const missing = file({ delta: { missing: 'No baseline to compare with: first run.', images: [] } });
+    expect(parseResultsFile(serializeResults(missing), 'r.json').delta).toEqual(missing.delta);
+  });
+
+  test('a damaged delta is refused with the path of the bad field', () => {
+    const raw = JSON.parse(serializeResults(file({ delta }))) as {
+      delta: { images: { unchanged: unknown }[] };
+    };
+    raw.delta.images[0].unchanged = -1;
+    expect(() => parseResultsFile(JSON.stringify(raw), 'r.json')).toThrow(/delta\.images\[0\]\.unchanged/);
+  });
+});

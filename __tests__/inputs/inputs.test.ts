@@ -135,6 +135,18 @@ describe('parseInputs', () => {
     });
   });
 
+  test('baseline and new-findings-only', () => {
+    const { config } = parse({
+      images: 'x',
+      baseline: 'base/results.json\n/tmp/rt/base/*.json',
+      'new-findings-only': 'true',
+    });
+    expect(config.baseline).toEqual(['base/results.json', '/tmp/rt/base/*.json']);
+    expect(config.gate.newFindingsOnly).toBe(true);
+    expect(parse({ images: 'x' }).config).toMatchObject({ baseline: [] });
+    expect(parse({ images: 'x' }).config.gate.newFindingsOnly).toBeUndefined();
+  });
+
   test('secrets are masked the moment they are read', () => {
     const { masked } = parse({
       images: 'x',
@@ -158,6 +170,8 @@ describe('parseInputs', () => {
     [{ images: 'x', gate: 'strict' }, 'gate', /enforce, warn, off/],
     [{ images: 'x', mode: 'fast' }, 'mode', /scan, discover, report/],
     [{ images: 'x', 'upload-sarif': 'yes' }, 'upload-sarif', /true or false/],
+    [{ images: 'x', 'new-findings-only': 'yes' }, 'new-findings-only', /true or false/],
+    [{ images: 'x', mode: 'discover', baseline: 'base/results.json' }, 'baseline', /mode: scan/],
     [{ images: 'x', severity: 'HIGH,SEVERE' }, 'severity', /SEVERE/],
     [{ images: 'x', scanners: 'vuln,malware' }, 'scanners', /malware/],
     [

@@ -23,13 +23,21 @@ const file = parsePolicyFile(
 describe('effectivePolicy: input > per-image rule > policy file > default', () => {
   test('defaults: fail-on CRITICAL and nothing else', () => {
     const p = effectivePolicy(undefined, noInputs);
-    expect(p.rules).toEqual({ failOn: 'CRITICAL', max: {}, maxCvss: undefined, ignoreUnfixed: false });
+    expect(p.rules).toEqual({
+      failOn: 'CRITICAL',
+      max: {},
+      maxCvss: undefined,
+      ignoreUnfixed: false,
+      maxNew: {},
+    });
+    expect(p.newFindingsOnly).toBe(false);
     expect(p).toMatchObject({ gate: 'enforce', expiredIgnores: 'warn', scanErrors: 'fail', images: [] });
     expect(p.sources).toEqual({
       failOn: 'default',
       max: {},
       maxCvss: 'default',
       ignoreUnfixed: 'default',
+      newFindingsOnly: 'default',
       expiredIgnores: 'default',
       scanErrors: 'default',
     });
@@ -42,6 +50,7 @@ describe('effectivePolicy: input > per-image rule > policy file > default', () =
       max: { CRITICAL: 0, HIGH: 10 },
       maxCvss: 9,
       ignoreUnfixed: true,
+      maxNew: {},
     });
     expect(p.sources).toMatchObject({
       failOn: 'policy file',
@@ -85,6 +94,7 @@ describe('effectivePolicy: input > per-image rule > policy file > default', () =
       max: { CRITICAL: 0, HIGH: 50 },
       maxCvss: 10,
       ignoreUnfixed: true,
+      maxNew: {},
     });
     expect(rulesFor(p, undefined)).toBe(p.rules);
   });
@@ -96,6 +106,7 @@ describe('effectivePolicy: input > per-image rule > policy file > default', () =
       max: { CRITICAL: 0, HIGH: 5 },
       maxCvss: 10,
       ignoreUnfixed: true,
+      maxNew: {},
     });
   });
 });

@@ -82,6 +82,8 @@ describe('README and action.yml agree', () => {
       'reports',
       'shards',
       'cache-results',
+      'baseline',
+      'new-findings-only',
     ];
     for (const name of fixed) expect(action.inputs, name).toHaveProperty([name]);
     const outputs = [
@@ -95,6 +97,8 @@ describe('README and action.yml agree', () => {
       'unknown',
       'fixable',
       'violations',
+      'new',
+      'fixed',
       'results-file',
       'sarif-file',
       'summary-file',

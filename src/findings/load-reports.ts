@@ -18,7 +18,11 @@ import { readReportFile, type ReportFile } from './results-file.js';
  * inside its glob's literal base directory, and a base inside the workspace must resolve inside it too (a
  * committed symlink cannot redirect `reports: artifacts/**`).
  */
-export async function expandReportGlobs(patterns: readonly string[], workspace: string): Promise<string[]> {
+export async function expandReportGlobs(
+  patterns: readonly string[],
+  workspace: string,
+  input: 'reports' | 'baseline' = 'reports',
+): Promise<string[]> {
   const root = path.resolve(workspace);
   const realRoot = await realpath(root);
   const files = new Set<string>();
@@ -28,9 +32,9 @@ export async function expandReportGlobs(patterns: readonly string[], workspace: 
     const realBase = await realpath(base).catch(() => undefined);
     if (realBase !== undefined && isInsideDir(root, base) && !isInsideDir(realRoot, realBase)) {
       throw new ConfigurationError(
-        `\`reports\`: ${quotePath(pattern)} leads outside the workspace through a symlink (to ${quotePath(realBase)}); ` +
+        `\`${input}\`: ${quotePath(pattern)} leads outside the workspace through a symlink (to ${quotePath(realBase)}); ` +
           'reports in the workspace must really be there — give their RUNNER_TEMP path instead.',
-        'reports',
+        input,
       );
     }
     const matched =
@@ -50,18 +54,18 @@ export async function expandReportGlobs(patterns: readonly string[], workspace: 
             : [];
     if (matched.length === 0) {
       throw new ConfigurationError(
-        `reports: "${pattern}" matches no file under ${workspace}. Give the path or glob of results files ` +
+        `${input}: "${pattern}" matches no file under ${workspace}. Give the path or glob of results files ` +
           '(results.json) or Trivy JSON reports — with download-artifact, check its `path`.',
-        'reports',
+        input,
       );
     }
     for (const f of matched.sort()) {
       // A symlinked directory in the glob's literal part is walked by the OS, not by the glob: check every match.
       if (scanned.isGlob && !isInsideDir(realBase!, await realpath(f))) {
         throw new ConfigurationError(
-          `\`reports\`: ${quotePath(f)} (matched by ${quotePath(pattern)}) leads outside ${quotePath(base)} through a symlink; ` +
+          `\`${input}\`: ${quotePath(f)} (matched by ${quotePath(pattern)}) leads outside ${quotePath(base)} through a symlink; ` +
             "symlinks are not followed out of a glob's base directory.",
-          'reports',
+          input,
         );
       }
       files.add(path.normalize(f));

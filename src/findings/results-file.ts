@@ -7,6 +7,7 @@ import {
   RESULTS_SCHEMA,
   SEVERITIES,
   type ImageResult,
+  type ResultsDelta,
   type ResultsFile,
   type Target,
   type Verdict,
@@ -130,6 +131,35 @@ const plannedShard = z
   })
   .refine((p) => p.shard <= p.shards, { message: 'shard is greater than shards', path: ['shard'] });
 
+const deltaFinding = z.object({
+  id: z.string(),
+  pkg: z.string(),
+  severity,
+  class: finding.shape.class,
+  target: z.string(),
+  pkgPath: z.string().optional(),
+  installed: z.string().optional(),
+  fixed: z.string().optional(),
+  title: z.string().optional(),
+  url: z.string().optional(),
+});
+
+// The baseline delta (findings/compare.ts): optional on @1, like `plan`.
+const delta = z.object({
+  baseline: z.object({ source: z.string(), createdAt: z.string() }).optional(),
+  missing: z.string().optional(),
+  images: z.array(
+    z.object({
+      ref: z.string(),
+      baselineRef: z.string().optional(),
+      change: z.enum(['compared', 'added', 'removed']),
+      new: z.array(deltaFinding),
+      fixed: z.array(deltaFinding),
+      unchanged: z.number().int().min(0),
+    }),
+  ),
+}) satisfies z.ZodType<ResultsDelta>;
+
 const resultsFileSchema = z.object({
   schema: z.literal(RESULTS_SCHEMA),
   tool: z.object({ name: z.literal('image-scan-gate'), version: z.string() }),
@@ -141,6 +171,7 @@ const resultsFileSchema = z.object({
   skipped: z.array(skipped).default([]),
   // Optional on @1: readers from before shard plans drop it (zod strips unknown keys), so @1 stays @1.
   plan: plannedShard.optional(),
+  delta: delta.optional(),
   verdict: verdict.optional(),
 }) satisfies z.ZodType<ResultsFile, unknown>;
 
@@ -174,31 +205,34 @@ export function parseResultsFile(text: string, source: string): ResultsFile {
   return resultsFileFromJson(raw, source);
 }
 
-function resultsFileFromJson(raw: unknown, source: string): ResultsFile {
+/** The input a results file was given through (`reports`, `baseline`): every refusal names it. */
+type ResultsInput = 'reports' | 'baseline';
+
+function resultsFileFromJson(raw: unknown, source: string, input: ResultsInput = 'reports'): ResultsFile {
   const schema = isObject(raw) ? raw.schema : undefined;
   const match = typeof schema === 'string' ? SCHEMA_PATTERN.exec(schema) : null;
   if (!match) {
     throw new ConfigurationError(
       // The file's own value is not echoed: a report may come from anywhere (../shared/SECURITY.md rule 3).
-      `reports: ${source} is not an Image Scan Gate results file (its "schema" is ` +
+      `${input}: ${source} is not an Image Scan Gate results file (its "schema" is ` +
         `${schema === undefined ? 'missing' : 'something else'}, expected "${RESULTS_SCHEMA}").`,
-      'reports',
+      input,
     );
   }
   const major = Number(match[1]);
   if (major > SUPPORTED_MAJOR) {
     throw new ConfigurationError(
-      `reports: ${source} was written by a newer version of Image Scan Gate (results@${major}); ` +
+      `${input}: ${source} was written by a newer version of Image Scan Gate (results@${major}); ` +
         'upgrade the action in the report job.',
-      'reports',
+      input,
     );
   }
   // Minor revisions of @1 only add optional fields: read them as @1.
   const parsed = resultsFileSchema.safeParse({ ...(raw as object), schema: RESULTS_SCHEMA });
   if (!parsed.success) {
     throw new ConfigurationError(
-      `reports: ${source} is not a valid results file: ${describeIssues(parsed.error.issues)}.`,
-      'reports',
+      `${input}: ${source} is not a valid results file: ${describeIssues(parsed.error.issues)}.`,
+      input,
     );
   }
   return parsed.data;
@@ -215,6 +249,24 @@ export async function readReportFile(path: string): Promise<ReportFile> {
   // Results files of large estates run to hundreds of MB: no size bound, but never a FIFO or a device.
   const text = await readRegularFile(path, { input: 'reports', shown: path, followSymlink: true });
   return reportFileFromText(text, path);
+}
+
+/**
+ * Reads a baseline results file (the `baseline` input, or one restored from the Actions cache), at most `maxBytes`.
+ * Validated like a results file in `reports`; every refusal names `baseline`.
+ */
+export async function readBaselineFile(path: string, maxBytes: number): Promise<ResultsFile> {
+  const text = await readRegularFile(path, { input: 'baseline', shown: path, followSymlink: true, maxBytes });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigurationError(
+      `baseline: ${path} is not valid JSON (${jsonSyntaxProblem(e, text)}).`,
+      'baseline',
+    );
+  }
+  return resultsFileFromJson(raw, path, 'baseline');
 }
 
 /** Pure half of readReportFile: detects the kind by its marker field (`schema` or `SchemaVersion`). */

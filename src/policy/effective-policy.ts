@@ -3,7 +3,8 @@ import { SEVERITIES, type Severity } from '../model.js';
 import type { ImageOverride, MaxCounts, Policy } from './policy-file.js';
 
 // The policy the gate applies, and where each setting came from. Precedence, strongest first:
-//   1. an input given explicitly in the workflow (`fail-on`, `max-high`, `max-cvss`, `ignore-unfixed`)
+//   1. an input given explicitly in the workflow (`fail-on`, `max-high`, `max-cvss`, `ignore-unfixed`,
+//      `new-findings-only`)
 //      — it applies to every image, so a per-image rule in the file cannot weaken it;
 //   2. the first `images[]` entry of the policy file whose `match` fits the image;
 //   3. the policy file's top level;
@@ -17,6 +18,8 @@ export interface GateRules {
   max: MaxCounts;
   maxCvss?: number;
   ignoreUnfixed: boolean;
+  /** Per severity: how many findings not in the baseline an image may have (every finding without a baseline). */
+  maxNew: MaxCounts;
 }
 
 export interface EffectivePolicy {
@@ -27,12 +30,15 @@ export interface EffectivePolicy {
     max: Partial<Record<Severity, SettingSource>>;
     maxCvss: SettingSource;
     ignoreUnfixed: SettingSource;
+    newFindingsOnly: SettingSource;
     expiredIgnores: SettingSource;
     scanErrors: SettingSource;
   };
   /** Per-image overrides from the policy file, in file order (first match wins). */
   images: ImageOverride[];
   gate: GateMode;
+  /** The rules apply only to findings not in the baseline; without a baseline, to every finding. */
+  newFindingsOnly: boolean;
   expiredIgnores: 'warn' | 'fail';
   scanErrors: 'fail' | 'warn';
   /** The policy file, when one was given. */
@@ -52,6 +58,7 @@ export function effectivePolicy(file: Policy | undefined, inputs: GateInputs): E
   const [failOn, failOnSource] = pick(inputs.failOn, file?.failOn, DEFAULT_FAIL_ON);
   const [maxCvss, maxCvssSource] = pick<number | undefined>(inputs.maxCvss, file?.maxCvss, undefined);
   const [ignoreUnfixed, ignoreUnfixedSource] = pick(inputs.ignoreUnfixed, file?.ignoreUnfixed, false);
+  const [newFindingsOnly, newFindingsOnlySource] = pick(inputs.newFindingsOnly, file?.newFindingsOnly, false);
   const [expiredIgnores, expiredSource] = pick(undefined, file?.expiredIgnores, 'warn' as const);
   const [scanErrors, scanErrorsSource] = pick(undefined, file?.scanErrors, 'fail' as const);
 
@@ -65,17 +72,19 @@ export function effectivePolicy(file: Policy | undefined, inputs: GateInputs): E
   }
 
   return {
-    rules: { failOn, max, maxCvss, ignoreUnfixed },
+    rules: { failOn, max, maxCvss, ignoreUnfixed, maxNew: file?.maxNew ?? {} },
     sources: {
       failOn: failOnSource,
       max: maxSources,
       maxCvss: maxCvssSource,
       ignoreUnfixed: ignoreUnfixedSource,
+      newFindingsOnly: newFindingsOnlySource,
       expiredIgnores: expiredSource,
       scanErrors: scanErrorsSource,
     },
     images: file?.images ?? [],
     gate: inputs.gate,
+    newFindingsOnly,
     expiredIgnores,
     scanErrors,
     file: file?.file,
@@ -98,6 +107,7 @@ export function rulesFor(policy: EffectivePolicy, override: ImageOverride | unde
     max,
     maxCvss: fromOverride(rules.maxCvss, sources.maxCvss, override.maxCvss),
     ignoreUnfixed: fromOverride(rules.ignoreUnfixed, sources.ignoreUnfixed, override.ignoreUnfixed),
+    maxNew: { ...rules.maxNew, ...override.maxNew },
   };
 }
 
@@ -113,6 +123,11 @@ export function describePolicy(p: EffectivePolicy): string[] {
     `scan-errors: ${p.scanErrors} (${from(p.sources.scanErrors)})`,
     `gate: ${p.gate}`,
   ];
+  // Said only when used, so policies without a baseline read as before.
+  if (p.newFindingsOnly || p.sources.newFindingsOnly !== 'default')
+    lines.push(`new-findings-only: ${p.newFindingsOnly} (${from(p.sources.newFindingsOnly)})`);
+  if (SEVERITIES.some((sev) => p.rules.maxNew[sev] !== undefined))
+    lines.push(`max-new: ${describeMax(p.rules.maxNew, () => from('policy file'))}`);
   for (const o of p.images) {
     const parts: string[] = [];
     const shadowed: string[] = [];
@@ -126,6 +141,10 @@ export function describePolicy(p: EffectivePolicy): string[] {
     if (o.maxCvss !== undefined) note('max-cvss', o.maxCvss.toFixed(1), p.sources.maxCvss);
     if (o.ignoreUnfixed !== undefined)
       note('ignore-unfixed', String(o.ignoreUnfixed), p.sources.ignoreUnfixed);
+    for (const sev of SEVERITIES) {
+      const n = o.maxNew?.[sev];
+      if (n !== undefined) note(`max-new-${sev.toLowerCase()}`, String(n), 'policy file');
+    }
     let line = `images matching "${o.match}" (${o.source}): ${parts.length ? parts.join(', ') : 'no changes'}`;
     if (shadowed.length) line += `; overridden by inputs: ${shadowed.join(', ')}`;
     lines.push(line);

@@ -37,6 +37,9 @@ import type { ImageOverride } from './policy-file.js';
 // A failed image (status 'failed') is a `scan-error` violation, or a warning (result `warn`) with
 // `scan-errors: warn`. An expired ignore no longer applies and is listed in `expiredIgnores`; it is an
 // `expired-ignore` violation only with `expired-ignores: fail`, otherwise a warning that leaves the result alone.
+// Against a baseline (findings/compare.ts): `new-findings-only` applies the rules of step 3 only to findings not
+// in the baseline, and `max-new` counts those per image and severity. Without a baseline (`isNew` undefined: first
+// run, cache miss) every finding counts, for both — the gate falls back to the full policy, never to a pass.
 // Ignores that matched nothing are listed in `unusedIgnores`, `images[]` rules that applied to no image in
 // `unusedImageRules`.
 
@@ -57,6 +60,7 @@ export function evaluatePolicy(
   policy: EffectivePolicy,
   ignores: readonly IgnoreRule[],
   now: Date,
+  isNew?: (image: ImageResult, finding: Finding) => boolean,
 ): PolicyVerdict {
   const active = ignores.filter((r) => !isExpired(r, now));
   const expired = ignores.filter((r) => isExpired(r, now));
@@ -120,7 +124,12 @@ export function evaluatePolicy(
       lapsedFor,
       overrideNote: override ? ` [rules of images matching "${override.match}" at ${override.source}]` : '',
     };
-    violations.push(...ruleViolations(counted, rules, context));
+    const newOnes = isNew ? counted.filter((f) => isNew(image, f)) : counted;
+    const newOnly = policy.newFindingsOnly && isNew !== undefined;
+    violations.push(
+      ...ruleViolations(newOnly ? newOnes : counted, rules, { ...context, newOnly }),
+      ...maxNewViolations(newOnes, rules, { ...context, newOnly: true }, isNew !== undefined),
+    );
   }
 
   const expiredIgnores: ExpiredIgnore[] = expired.map((r) => ({
@@ -198,6 +207,8 @@ interface RuleContext {
   /** Counted findings (by label) that an expired ignore would have dropped: the verdict says why they count. */
   lapsedFor: Map<string, IgnoreRule>;
   overrideNote: string;
+  /** The findings are those not in the baseline: messages say "new". */
+  newOnly?: boolean;
 }
 
 function ruleViolations(counted: Finding[], rules: GateRules, ctx: RuleContext): Violation[] {
@@ -246,6 +257,30 @@ function ruleViolations(counted: Finding[], rules: GateRules, ctx: RuleContext):
   return out;
 }
 
+function maxNewViolations(
+  newOnes: Finding[],
+  rules: GateRules,
+  ctx: RuleContext,
+  hasBaseline: boolean,
+): Violation[] {
+  const out: Violation[] = [];
+  const why = hasBaseline ? '' : '; there is no baseline, so every finding counts as new';
+  for (const sev of SEVERITIES) {
+    const limit = rules.maxNew[sev];
+    if (limit === undefined) continue;
+    const hits = newOnes.filter((f) => f.severity === sev);
+    if (hits.length > limit) {
+      const name = `max-new-${sev.toLowerCase()}`;
+      out.push(
+        violation(name, `> ${limit} new`, hits, ctx, (n) => {
+          return `${n.replace(/finding/, `${sev} finding`)}, more than the ${limit} allowed (max-new: ${sev.toLowerCase()} ${limit}${why})`;
+        }),
+      );
+    }
+  }
+  return out;
+}
+
 function violation(
   rule: string,
   threshold: string,
@@ -257,7 +292,7 @@ function violation(
   const labels = uniqueLabels(hits, detail);
   const shown = labels.slice(0, MESSAGE_LIST_LIMIT).map((l) => l.text);
   const more = labels.length > MESSAGE_LIST_LIMIT ? `, and ${labels.length - MESSAGE_LIST_LIMIT} more` : '';
-  const nFindings = `${hits.length} finding${hits.length === 1 ? '' : 's'}`;
+  const nFindings = `${hits.length} ${ctx.newOnly ? 'new ' : ''}finding${hits.length === 1 ? '' : 's'}`;
   const lapsed = labels
     .map((l) => ({ label: l.label, rule: ctx.lapsedFor.get(l.label) }))
     .filter((x): x is { label: string; rule: IgnoreRule } => x.rule !== undefined)

@@ -13,10 +13,12 @@ import { parseYamlWithSchema, type FieldHint } from './positioned-yaml.js';
 //   max: { critical: 0, high: 10 }   # per image: fail when an image has MORE findings of that severity
 //   max-cvss: 9.0                    # fail when a finding's highest CVSS score is at or above it
 //   ignore-unfixed: true             # vulnerabilities with no fixed version never fail
+//   max-new: { critical: 0 }         # per image: fail when an image has MORE findings not in the baseline
+//   new-findings-only: true          # the rules above apply only to findings not in the baseline
 //   expired-ignores: warn            # warn (default) | fail
 //   scan-errors: fail                # fail (default) | warn: an image that could not be scanned
 //   ignore: [{ id, packages?, images?, reason?, expires? }]   # expires: YYYY-MM-DD, valid through that day (UTC)
-//   images: [{ match, fail-on?, max?, max-cvss?, ignore-unfixed? }]   # first match wins
+//   images: [{ match, fail-on?, max?, max-cvss?, ignore-unfixed?, max-new? }]   # first match wins
 
 export type MaxCounts = Partial<Record<Severity, number>>;
 
@@ -26,6 +28,8 @@ export interface PolicyRules {
   max?: MaxCounts;
   maxCvss?: number;
   ignoreUnfixed?: boolean;
+  /** Per severity: how many findings not in the baseline an image may have. */
+  maxNew?: MaxCounts;
 }
 
 export interface ImageOverride extends PolicyRules {
@@ -39,14 +43,22 @@ export interface Policy extends PolicyRules {
   file: string;
   expiredIgnores?: 'warn' | 'fail';
   scanErrors?: 'fail' | 'warn';
+  newFindingsOnly?: boolean;
   ignore: IgnoreRule[];
   images: ImageOverride[];
 }
 
 const FAIL_ON = ['critical', 'high', 'medium', 'low', 'unknown', 'none'] as const;
 const MAX_KEYS = ['critical', 'high', 'medium', 'low', 'unknown'] as const;
-const RULE_KEYS = ['fail-on', 'max', 'max-cvss', 'ignore-unfixed'] as const;
-const TOP_KEYS = [...RULE_KEYS, 'expired-ignores', 'scan-errors', 'ignore', 'images'] as const;
+const RULE_KEYS = ['fail-on', 'max', 'max-cvss', 'ignore-unfixed', 'max-new'] as const;
+const TOP_KEYS = [
+  ...RULE_KEYS,
+  'new-findings-only',
+  'expired-ignores',
+  'scan-errors',
+  'ignore',
+  'images',
+] as const;
 const IGNORE_KEYS = ['id', 'packages', 'images', 'reason', 'expires'] as const;
 const IMAGE_KEYS = ['match', ...RULE_KEYS] as const;
 
@@ -76,10 +88,12 @@ const ruleShape = {
   max: max.optional(),
   'max-cvss': cvss.optional(),
   'ignore-unfixed': z.boolean().optional(),
+  'max-new': max.optional(),
 };
 
 const schema = z.strictObject({
   ...ruleShape,
+  'new-findings-only': z.boolean().optional(),
   'expired-ignores': z.enum(['warn', 'fail']).optional(),
   'scan-errors': z.enum(['fail', 'warn']).optional(),
   ignore: z
@@ -105,6 +119,9 @@ const hints: Record<string, FieldHint> = {
   'max.*': COUNT,
   'max-cvss': { expected: 'a CVSS score', use: 'a number from 0 to 10, e.g. 9.0' },
   'ignore-unfixed': { expected: 'a boolean', use: 'true or false' },
+  'max-new': { expected: 'a mapping of counts', use: 'e.g. { critical: 0, high: 0 }' },
+  'max-new.*': COUNT,
+  'new-findings-only': { expected: 'a boolean', use: 'true or false' },
   'expired-ignores': { expected: 'allowed', use: 'warn or fail' },
   'scan-errors': { expected: 'allowed', use: 'fail or warn' },
   ignore: { expected: 'a list of ignores', use: 'entries like "- id: CVE-2023-44487"' },
@@ -130,6 +147,8 @@ const hints: Record<string, FieldHint> = {
   'images[].max.*': COUNT,
   'images[].max-cvss': { expected: 'a CVSS score', use: 'a number from 0 to 10, e.g. 9.0' },
   'images[].ignore-unfixed': { expected: 'a boolean', use: 'true or false' },
+  'images[].max-new': { expected: 'a mapping of counts', use: 'e.g. { critical: 0, high: 0 }' },
+  'images[].max-new.*': COUNT,
 };
 const keys: Record<string, readonly string[]> = {
   '': TOP_KEYS,
@@ -137,6 +156,8 @@ const keys: Record<string, readonly string[]> = {
   'ignore[]': IGNORE_KEYS,
   'images[]': IMAGE_KEYS,
   'images[].max': MAX_KEYS,
+  'max-new': MAX_KEYS,
+  'images[].max-new': MAX_KEYS,
 };
 
 /** Parses and validates a policy file; a ConfigurationError (input `policy`) names file:line:col and the key. */
@@ -147,6 +168,7 @@ export function parsePolicyFile(text: string, file: string): Policy {
     ...rules(value),
     expiredIgnores: value['expired-ignores'],
     scanErrors: value['scan-errors'],
+    newFindingsOnly: value['new-findings-only'],
     ignore: (value.ignore ?? []).map((entry, i) => ({
       id: entry.id.trim(),
       packages: entry.packages,
@@ -168,13 +190,8 @@ type ParsedRules = z.infer<z.ZodObject<typeof ruleShape>>;
 function rules(entry: ParsedRules): PolicyRules {
   const out: PolicyRules = {};
   if (entry['fail-on'] !== undefined) out.failOn = entry['fail-on'];
-  if (entry.max !== undefined) {
-    out.max = {};
-    for (const key of MAX_KEYS) {
-      const n = entry.max[key];
-      if (n !== undefined) out.max[key.toUpperCase() as Severity] = n;
-    }
-  }
+  if (entry.max !== undefined) out.max = severityCounts(entry.max);
+  if (entry['max-new'] !== undefined) out.maxNew = severityCounts(entry['max-new']);
   if (entry['max-cvss'] !== undefined) out.maxCvss = entry['max-cvss'];
   if (entry['ignore-unfixed'] !== undefined) out.ignoreUnfixed = entry['ignore-unfixed'];
   return out;
@@ -193,4 +210,13 @@ export async function loadPolicyFile(file: string, workspace: string): Promise<P
     );
   }
   return parsePolicyFile(await readRepositoryFile(found, 'policy'), file);
+}
+
+function severityCounts(counts: Partial<Record<(typeof MAX_KEYS)[number], number>>): MaxCounts {
+  const out: MaxCounts = {};
+  for (const key of MAX_KEYS) {
+    const n = counts[key];
+    if (n !== undefined) out[key.toUpperCase() as Severity] = n;
+  }
+  return out;
 }

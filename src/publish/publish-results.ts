@@ -175,6 +175,10 @@ function setOutputs(results: ResultsFile & { verdict: PolicyVerdict }, files: Pu
   core.setOutput('unknown', counts.UNKNOWN);
   core.setOutput('fixable', fixable);
   core.setOutput('violations', results.verdict.violations.length);
+  // Against the baseline: counts, or empty when there was none to compare with.
+  const delta = results.delta?.baseline ? results.delta.images : undefined;
+  core.setOutput('new', delta ? delta.reduce((n, d) => n + d.new.length, 0) : '');
+  core.setOutput('fixed', delta ? delta.reduce((n, d) => n + d.fixed.length, 0) : '');
   core.setOutput('results-file', files.resultsFile);
   core.setOutput('summary-file', files.summaryFile);
   core.setOutput('sarif-file', files.sarifFiles[0] ?? '');

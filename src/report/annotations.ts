@@ -1,5 +1,13 @@
 import { scanErrorHeadline } from '../findings/scan-error.js';
-import { SEVERITY_RANK, emptyCounts, isFixable, type Severity, type SeverityCounts } from '../model.js';
+import {
+  SEVERITY_RANK,
+  emptyCounts,
+  isFixable,
+  type ResultsDelta,
+  type Severity,
+  type SeverityCounts,
+} from '../model.js';
+import { deltaAnnotationLine } from './delta.js';
 import { describeCounts, plural, truncate } from './markdown.js';
 import { compareText, imageViews, type ImageView, type ReportView } from './view.js';
 
@@ -85,7 +93,7 @@ export function buildAnnotations(view: ReportView, opts: AnnotationOptions = {})
       continue;
     }
     perLevel[group.level]++;
-    annotations.push(toAnnotation(group));
+    annotations.push(toAnnotation(group, view.results.delta));
   }
   const notes =
     omitted > 0
@@ -132,7 +140,7 @@ function imageHeadline(image: ImageView): string {
   return image.fixable ? `${counts} (${image.fixable} fixable)` : counts;
 }
 
-function toAnnotation(group: Group): Annotation {
+function toAnnotation(group: Group, delta: ResultsDelta | undefined): Annotation {
   let title: string;
   if (group.images.length === 1) {
     title = `${group.images[0].input} — ${imageHeadline(group.images[0])}`;
@@ -145,7 +153,9 @@ function toAnnotation(group: Group): Annotation {
     title = `${plural(group.images.length, 'image')} (${group.images.map((i) => i.input).join(', ')}) — ${countsText}`;
   }
 
-  const message = group.images.map((image) => imageMessage(image, group.images.length > 1)).join('\n\n');
+  const message = group.images
+    .map((image) => imageMessage(image, group.images.length > 1, delta))
+    .join('\n\n');
   return {
     level: group.level,
     title: truncate(title, MAX_TITLE_CHARS),
@@ -154,10 +164,12 @@ function toAnnotation(group: Group): Annotation {
   };
 }
 
-function imageMessage(image: ImageView, named: boolean): string {
+function imageMessage(image: ImageView, named: boolean, delta: ResultsDelta | undefined): string {
   const lines: string[] = [];
   if (named) lines.push(`${image.ref}: ${imageHeadline(image)}`);
   else if (image.input !== image.ref) lines.push(image.ref);
+  const added = deltaAnnotationLine(delta, image.ref);
+  if (added) lines.push(added);
   if (image.violations.length) {
     lines.push(
       `Fails the gate: ${image.violations.map((v) => v.message || `${v.rule} (${v.threshold})`).join('; ')}`,

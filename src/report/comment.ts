@@ -15,6 +15,7 @@ import {
   truncate,
   verdictHeadline,
 } from './markdown.js';
+import { deltaSection, FULL_DELTA, SHORT_DELTA } from './delta.js';
 import {
   compareImageSeverity,
   imageViews,
@@ -193,6 +194,7 @@ function render(
   const sections = [
     `${marker}\n${headline(view, totals)}`,
     truncated ? limitNote() : '',
+    deltaSection(view, truncated ? SHORT_DELTA : FULL_DELTA),
     reasons(view, level),
     imagesPart(view, images, level, budget),
     topFixable(images, level),

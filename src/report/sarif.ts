@@ -1,10 +1,10 @@
 import { gzipSync } from 'node:zlib';
+import { findingFingerprint } from '../findings/finding-identity.js';
 import type { ImageResult, Severity } from '../model.js';
 import {
   buildFailedImageRun,
   buildImageRun,
   compareRunFindings,
-  findingFingerprint,
   imageLocations,
   MAX_LOCATIONS_PER_RESULT,
   type RunFinding,

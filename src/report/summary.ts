@@ -19,6 +19,7 @@ import {
   utf8Bytes,
   verdictHeadline,
 } from './markdown.js';
+import { deltaSection, FULL_DELTA, SHORT_DELTA } from './delta.js';
 import {
   compareImageSeverity,
   imageViews,
@@ -151,6 +152,7 @@ interface Parts {
 function renderParts(view: ReportView, images: readonly ImageView[], totals: RunTotals, level: Level): Parts {
   const head = [
     banner(view, totals),
+    deltaSection(view, level.collapsePassing ? SHORT_DELTA : FULL_DELTA),
     ...(view.notes ?? []).map((n) => `> ${escapeText(n)}`),
     violationsSection(view, level),
     failedSection(images, level),
