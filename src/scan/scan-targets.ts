@@ -236,6 +236,8 @@ export async function resolveDigests(
   const resolved = await Promise.all(
     targets.map((t) =>
       limit(async () => {
+        // A daemon image or an archive is never looked up in a registry: its name may not be there (yet).
+        if (t.local) return t;
         const credential = deps.credentials.find((c) => c.registry === t.registry);
         if (credential?.unavailable) {
           // its provider could not give a credential: same outcome as a refusal, without asking the registry

@@ -4,6 +4,15 @@
 // private empty files (install/trivy-isolation.ts): nothing from the workspace changes what Trivy reports. The DB was downloaded once before the
 // scans, and the memory cache backend lets scans share one --cache-dir without the fs cache lock (FACTS.md).
 
+import type { ImageDaemon } from '../model.js';
+
+/**
+ * Where Trivy reads the image: `--image-src` names the one place to look (never Trivy's default docker, containerd,
+ * podman, remote order, so a registry image is the digest the action resolved and a daemon image is never pulled);
+ * `--input` is an archive or OCI layout.
+ */
+export type ScanSource = { imageSrc: 'remote' | ImageDaemon } | { input: string };
+
 export interface ScanArgsOptions {
   cacheDir: string;
   timeoutMs: number;
@@ -14,6 +23,7 @@ export interface ScanArgsOptions {
   /** A private empty trivy.yaml and .trivyignore. */
   configFile: string;
   ignoreFile: string;
+  source?: ScanSource;
 }
 
 export function buildScanArgs(ref: string, opts: ScanArgsOptions): string[] {
@@ -45,6 +55,12 @@ export function buildScanArgs(ref: string, opts: ScanArgsOptions): string[] {
     '--disable-telemetry',
   );
   if (opts.platform) args.push('--platform', opts.platform);
+  if (opts.source && 'input' in opts.source) {
+    // An absolute path: the value of --input, never read as a flag.
+    args.push('--input', opts.source.input);
+    return args;
+  }
+  if (opts.source) args.push('--image-src', opts.source.imageSrc);
   // `--` so that a reference can never be read as a flag.
   args.push('--', ref);
   return args;
