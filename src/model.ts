@@ -40,6 +40,8 @@ export type LocalImage =
       format: ArchiveFormat;
       /** Absolute path, lexically inside the workspace or RUNNER_TEMP (symlinks are checked before the scan). */
       path: string;
+      /** The config digest read from the archive before the scan; Trivy's ImageID must agree. */
+      imageId?: string;
     };
 
 export interface Target {

@@ -136,6 +136,7 @@ describe('archives and OCI layouts', () => {
       kind: 'archive',
       format: 'oci-dir',
       path: inputs.find((p) => p.endsWith('web-oci')),
+      imageId: pushed.web.configDigest,
     });
 
     // docker save rewrites layers: there is no registry digest to claim, only the config digest.

@@ -312,14 +312,11 @@ describe('image-source', () => {
       expect(parse({ images: 'x', 'image-source': source }).config.imageSource).toBe(source);
   });
 
-  test.each(['docker,remote', 'daemon', 'registry'])(
-    '"%s" is refused naming image-source',
-    (value) => {
-      const e = refusal({ images: 'x', 'image-source': value });
-      expect(e.input).toBe('image-source');
-      expect(e.message).toContain('allowed: auto, remote, docker, containerd, podman');
-    },
-  );
+  test.each(['docker,remote', 'daemon', 'registry'])('"%s" is refused naming image-source', (value) => {
+    const e = refusal({ images: 'x', 'image-source': value });
+    expect(e.input).toBe('image-source');
+    expect(e.message).toContain('allowed: auto, remote, docker, containerd, podman');
+  });
 
   test('local images cannot be planned by mode: discover', () => {
     const e = refusal({ images: 'oci-dir:build/oci', mode: 'discover' });

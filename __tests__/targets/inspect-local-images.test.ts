@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { Target } from '../../src/model.js';
-import { inspectLocalImages } from '../../src/targets/inspect-local-images.js';
+import { archiveChangedSinceInspection, inspectLocalImages } from '../../src/targets/inspect-local-images.js';
 import { resolveListedTargets } from '../../src/targets/listed-images.js';
 import {
   dockerSaveEntries,
@@ -133,6 +133,15 @@ describe('docker save archives', () => {
       'it is an OCI layout; use oci-archive:',
     ],
     [
+      'manifest.json twice (Trivy would read the first, a naive reader the last)',
+      () => {
+        const other = image('other');
+        const manifest = dockerSaveEntries(other, ['b:1']).filter((e) => e.name === 'manifest.json');
+        return tarOf([...manifest, ...dockerSaveEntries(app, ['a:1']), ...dockerSaveEntries(other, ['b:1'])]);
+      },
+      'two entries of the same name',
+    ],
+    [
       'not a tar at all',
       () => Buffer.from('hello, this is not a tar archive'.repeat(40)),
       'it is not a tar archive',
@@ -153,6 +162,7 @@ describe('OCI layouts', () => {
       kind: 'archive',
       format: 'oci-dir',
       path: fs.realpathSync(path.join(workspace, 'oci')),
+      imageId: app.configDigest,
     });
   });
 
@@ -257,7 +267,7 @@ describe('OCI layouts', () => {
           JSON.stringify({ manifests: [{ digest: 'sha256:../../../etc/passwd' }] }),
         );
       },
-      'is not a digest',
+      'has a digest that is not sha256:<hex>',
     ],
     [
       'a file, not a directory',
@@ -280,5 +290,18 @@ describe('OCI layouts', () => {
 
   test('a missing path fails that image, naming it', async () => {
     expect(await failure('docker-archive:nowhere.tar')).toContain('does not exist');
+  });
+});
+
+describe('archiveChangedSinceInspection', () => {
+  test('Trivy reading another image than the one inspected fails the image; the same one, or a registry image, passes', async () => {
+    write('swap.tar', tarOf(dockerSaveEntries(app, ['ghcr.io/acme/app:1'])));
+    const t = await one('docker-archive:swap.tar');
+    expect(archiveChangedSinceInspection(t, app.configDigest)).toBeUndefined();
+    expect(archiveChangedSinceInspection(t, image('swapped').configDigest)).toMatch(
+      /^`images`: "docker-archive:swap.tar" changed while it was scanned .*nothing from this scan is kept$/,
+    );
+    const [remote] = resolveListedTargets(['ghcr.io/acme/app:1']);
+    expect(archiveChangedSinceInspection(remote, image('x').configDigest)).toBeUndefined();
   });
 });

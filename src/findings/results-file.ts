@@ -41,7 +41,12 @@ const target = z.object({
   local: z
     .discriminatedUnion('kind', [
       z.object({ kind: z.literal('daemon'), daemon: z.enum(IMAGE_DAEMONS) }),
-      z.object({ kind: z.literal('archive'), format: z.enum(ARCHIVE_FORMATS), path: z.string() }),
+      z.object({
+        kind: z.literal('archive'),
+        format: z.enum(ARCHIVE_FORMATS),
+        path: z.string(),
+        imageId: z.string().optional(),
+      }),
     ])
     .optional(),
 });

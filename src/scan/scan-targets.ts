@@ -25,6 +25,7 @@ import {
   storableKey,
   type ResultKeyParts,
 } from '../scale/result-cache.js';
+import { archiveChangedSinceInspection } from '../targets/inspect-local-images.js';
 import { scanImage } from './run-scan.js';
 import { scanAll } from './scan-pool.js';
 
@@ -140,6 +141,8 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
       }
       try {
         const report = parseTrivyReport(outcome.report, outcome.reportFile);
+        const changed = archiveChangedSinceInspection(target, report.imageId);
+        if (changed) return { ...base, status: 'failed', error: changed, findings: [] };
         return {
           ...base,
           ...((report.digest ?? target.digest) && { digest: report.digest ?? target.digest }),

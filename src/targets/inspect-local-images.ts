@@ -63,6 +63,22 @@ export async function inspectLocalImages(
   return { targets: out, failures };
 }
 
+/**
+ * An archive's digest and name were read before the scan; if Trivy then read another image (the file was replaced
+ * in between), the findings do not belong to that identity and must not be stored or reused under it.
+ */
+export function archiveChangedSinceInspection(
+  target: Target,
+  scannedImageId: string | undefined,
+): string | undefined {
+  if (target.local?.kind !== 'archive' || !target.local.imageId || !scannedImageId) return undefined;
+  if (scannedImageId === target.local.imageId) return undefined;
+  return (
+    `\`images\`: ${JSON.stringify(target.input)} changed while it was scanned (image config ${target.local.imageId} ` +
+    `before, ${scannedImageId} in Trivy's report); nothing from this scan is kept`
+  );
+}
+
 interface ArchiveIdentity {
   name?: string;
   digest?: string;
@@ -70,7 +86,7 @@ interface ArchiveIdentity {
 }
 
 function withIdentity(target: Target, real: string, identity: ArchiveIdentity): Target {
-  const local = { ...target.local!, path: real } as Target['local'];
+  const local = { ...target.local!, path: real, imageId: identity.imageId } as Target['local'];
   const named = identity.name ? tryParseImageReference(identity.name) : undefined;
   const base = { ...target, local, ...(identity.digest && { digest: identity.digest }) };
   if (!named?.ok) return base;
@@ -109,7 +125,15 @@ async function readIdentity(
     maxEntryBytes: MAX_METADATA_BYTES,
     maxEntries: MAX_TAR_ENTRIES,
   });
-  const byName = new Map(entries.map((e) => [e.name, e]));
+  const byName = new Map<string, TarEntry>();
+  for (const entry of entries) {
+    // Trivy reads the first of two same-named entries in a docker save tarball and the last in an OCI tar: an
+    // archive holding a name twice could show the action one image and Trivy another.
+    if (byName.has(entry.name) && entry.type !== 'directory') {
+      throw new Error('it holds two entries of the same name; an image archive never does');
+    }
+    byName.set(entry.name, entry);
+  }
   if (format === 'docker-archive') return dockerArchiveIdentity(byName);
   return ociIdentity(tarBlobs(byName));
 }
@@ -132,7 +156,7 @@ function dockerArchiveIdentity(byName: Map<string, TarEntry>): ArchiveIdentity {
   const configName = typeof image.Config === 'string' ? image.Config : undefined;
   const config = configName ? byName.get(configName) : undefined;
   if (!configName || !config) throw new Error('manifest.json names a Config the archive does not hold');
-  if (!config.data) throw new Error(`its config ${configName} is larger than ${MAX_METADATA_BYTES} bytes`);
+  if (!config.data) throw new Error(`its image config is larger than ${MAX_METADATA_BYTES} bytes`);
   const layers: unknown[] = Array.isArray(image.Layers) ? image.Layers : [];
   const missing = layers.find((l) => typeof l !== 'string' || !byName.has(l));
   if (missing !== undefined) throw new Error(`manifest.json names a layer the archive does not hold`);
@@ -174,8 +198,9 @@ async function ociIdentity(reader: BlobReader): Promise<ArchiveIdentity> {
   const layers: unknown[] = isObject(document) && Array.isArray(document.layers) ? document.layers : [];
   for (const layer of layers) {
     const digest = isObject(layer) ? layer.digest : undefined;
-    if (typeof digest !== 'string' || (await reader.blob(digest, false)) === undefined) {
-      throw new Error(`the layout is missing the layer blob ${String(digest)}`);
+    if (typeof digest !== 'string') throw new Error('a layer of its manifest has no digest');
+    if ((await reader.blob(digest, false)) === undefined) {
+      throw new Error(`the layout is missing the layer blob ${digest}`);
     }
   }
   const annotations = isObject(top.annotations) ? top.annotations : {};
@@ -200,7 +225,8 @@ async function metadataBlob(reader: BlobReader, digest: string): Promise<unknown
 
 function blobPath(digest: string): string {
   const m = /^(sha256|sha512):([a-f0-9]{64,128})$/.exec(digest);
-  if (!m) throw new Error(`${JSON.stringify(digest.slice(0, 100))} is not a digest`);
+  // Not quoted: the text comes from the archive, which may lie outside the workspace (SECURITY.md rule 3).
+  if (!m) throw new Error('a descriptor in it has a digest that is not sha256:<hex> or sha512:<hex>');
   return `blobs/${m[1]}/${m[2]}`;
 }
 

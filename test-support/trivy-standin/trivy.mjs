@@ -870,7 +870,7 @@ function openArchive(input) {
 }
 
 /** Every regular file of a tar (gzip or not), by name; symlinks inside the tar are followed within it. */
-function readTar(file) {
+function readTar(file, { firstWins }) {
   let data = fs.readFileSync(file);
   if (data[0] === 0x1f && data[1] === 0x8b) data = zlib.gunzipSync(data);
   const files = new Map();
@@ -902,6 +902,8 @@ function readTar(file) {
     }
     const name = (longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100))).replace(/^\.\//, '');
     longName = undefined;
+    // go-containerregistry's tarball reader takes the first entry of a name; Trivy's OCI unpacking, the last.
+    if (firstWins && files.has(name)) continue;
     if (type === '0' || type === '7') files.set(name, Buffer.from(body));
     else if (type === '2' || type === '1') files.set(name, { link: field(157, 100) });
   }
@@ -917,7 +919,7 @@ function readTar(file) {
 function readDockerArchive(file) {
   const stat = fs.statSync(file);
   if (stat.isDirectory()) throw new Error(`unable to open the file: read ${file}: is a directory`);
-  const tar = readTar(file);
+  const tar = readTar(file, { firstWins: true });
   const manifestData = tar.get('manifest.json');
   if (!manifestData) throw new Error('file manifest.json not found in tar');
   const manifest = JSON.parse(manifestData.toString('utf8'));
@@ -950,7 +952,7 @@ function readOciLayout(fileName) {
     [file, wanted] = [fileName.slice(0, fileName.indexOf(':')), fileName.slice(fileName.indexOf(':') + 1)];
   let read;
   if (path.extname(file) === '.tar') {
-    const tar = readTar(file);
+    const tar = readTar(file, { firstWins: false });
     read = (name) => {
       const data = tar.get(name);
       if (!data) throw new Error(`open ${name}: no such file or directory`);
