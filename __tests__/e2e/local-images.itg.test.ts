@@ -14,6 +14,7 @@ import { startRegistry, type TestRegistry } from '../../test-support/registry.js
 import { startReleaseMirror, type ReleaseMirror } from '../../test-support/release-mirror.js';
 import { runAction, type ActionRun } from '../../test-support/run-action.js';
 import { readStandinLog, scansIn, tempDir, templateCounts } from './fixtures.js';
+import { expectNoLeak, markedCredentialInputs, markedRunnerEnv } from './hardening-harness.js';
 
 // Images that are not in a registry (yet), run as the runner runs it: an OCI layout directory, an OCI layout tar
 // in RUNNER_TEMP and a `docker save` tarball, each written by the test from an image pushed to the real registry,
@@ -52,7 +53,8 @@ let logs = 0;
 
 async function scan(
   inputs: Record<string, string>,
-): Promise<{ run: ActionRun; results?: ResultsFile; scans: string[][] }> {
+  env: Record<string, string> = {},
+): Promise<{ run: ActionRun; results?: ResultsFile; scans: string[][]; log: string }> {
   const log = path.join(workspace, `standin-${++logs}.log`);
   const run = await runAction({
     inputs: {
@@ -63,12 +65,12 @@ async function scan(
       gate: 'off',
       ...inputs,
     },
-    env: { STANDIN_LOG: log },
+    env: { STANDIN_LOG: log, ...env },
     dirs: { workspace, temp: runnerTemp },
   });
   const file = run.outputs['results-file'];
   const results = file ? (JSON.parse(fs.readFileSync(file, 'utf8')) as ResultsFile) : undefined;
-  return { run, results, scans: scansIn(readStandinLog(log)).map((s) => s.argv) };
+  return { run, results, scans: scansIn(readStandinLog(log)).map((s) => s.argv), log };
 }
 
 const named = (results: ResultsFile | undefined, ref: string): ImageResult => {
@@ -276,6 +278,7 @@ describe('hostile paths and contents', () => {
   test('symlinks out, a missing blob, a huge or malformed manifest.json: each fails alone, naming images', async () => {
     const outside = tempDir('isg-local-outside-');
     write(path.join(outside, 'secret.tar'), tarOf(dockerSaveEntries(pushed.api.image, ['leak:1'])));
+    fs.mkdirSync(path.join(workspace, 'build'), { recursive: true });
     fs.symlinkSync(path.join(outside, 'secret.tar'), path.join(workspace, 'build/link.tar'));
     // A layout whose blob is a symlink to the runner's environment.
     await writeOciLayoutDir(path.join(workspace, 'build/sneaky'), pushed.web.image, { name: 'sneaky:1' });
@@ -304,11 +307,21 @@ describe('hostile paths and contents', () => {
       'docker-archive:build/malformed.tar',
       'docker-archive:build/good.tar',
     ];
-    const { run, results, scans } = await scan({ images: entries.join('\n') });
+    const { run, results, scans, log } = await scan(
+      {
+        images: [...entries, `${registry.host}/app/web:1.0`].join('\n'),
+        'cache-results': 'false',
+        ...markedCredentialInputs(),
+      },
+      markedRunnerEnv(),
+    );
     expect(run.exitCode, run.stderr).toBe(0);
-    // Trivy only ever saw the good archive.
-    expect(scans).toHaveLength(1);
-    expect(scans[0].at(-1)).toBe(fs.realpathSync(path.join(workspace, 'build/good.tar')));
+    // Trivy only ever saw the good archive and the registry image.
+    expect(scans).toHaveLength(2);
+    expect(scans.map((argv) => argv.at(-1)).sort()).toEqual(
+      [fs.realpathSync(path.join(workspace, 'build/good.tar')), `${registry.host}/app/web:1.0`].sort(),
+    );
+    expect(named(results, `${registry.host}/app/web:1.0`).status).toBe('scanned');
     expect(named(results, 'docker.io/library/good:1').status).toBe('scanned');
 
     const errorOf = (entry: string) => {
@@ -330,5 +343,6 @@ describe('hostile paths and contents', () => {
       fs.readFileSync(run.outputs['summary-file'], 'utf8');
     expect(written).not.toContain('leak:1');
     expect(written).not.toContain('PATH=');
+    expectNoLeak(run, { standinLog: log });
   });
 });
