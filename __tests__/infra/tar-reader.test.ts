@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, test } from 'vitest';
-import { readTarEntries, TarFormatError } from '../../src/infra/tar-reader.js';
+import { readTarEntries } from '../../src/infra/tar-reader.js';
 
 // The bounded tar reader behind archive inspection: long names as Go's archive/tar and GNU tar write them, gzip,
 // and refusals for what a crafted archive could use to cost memory.
@@ -100,7 +100,9 @@ describe('readTarEntries', () => {
     await expect(readTarEntries(many, { ...keepAll, maxEntries: 4 })).rejects.toThrow('more than 4 entries');
     const broken = entry('a', 'x');
     broken[0] ^= 1;
-    await expect(readTarEntries(file('broken.tar', broken), keepAll)).rejects.toBeInstanceOf(TarFormatError);
+    await expect(readTarEntries(file('broken.tar', broken), keepAll)).rejects.toThrow(
+      'it is not a tar archive',
+    );
     const cut = path.join(dir, 'cut.tar');
     fs.writeFileSync(cut, entry('a', Buffer.alloc(2000)).subarray(0, 1000));
     await expect(readTarEntries(cut, { ...keepAll, keep: () => false })).rejects.toThrow('truncated');

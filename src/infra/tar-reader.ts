@@ -24,7 +24,7 @@ export interface TarReadOptions {
   maxEntries: number;
 }
 
-export class TarFormatError extends Error {}
+class TarFormatError extends Error {}
 
 const BLOCK = 512;
 
