@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 // Image archives and OCI layouts written the way `docker save` and `buildx --output type=oci` write them, from an
 // image pushed to the real test registry: its blobs are fetched and laid out, so the files hold a real image whose
@@ -142,4 +142,44 @@ export function tarOf(entries: { name: string; data: Buffer }[]): Buffer {
   }
   parts.push(Buffer.alloc(1024));
   return Buffer.concat(parts);
+}
+
+/** A one-layer image built here, without a registry (OCI media types), for tests that need no registry. */
+export function buildImage(content: string, labels: Record<string, string> = {}): FetchedImage {
+  const layerTar = tarOf([{ name: 'etc/file', data: Buffer.from(content) }]);
+  const layer = gzipSync(layerTar);
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Labels: labels },
+      rootfs: { type: 'layers', diff_ids: [sha256(layerTar)] },
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha256(config),
+        size: config.length,
+      },
+      layers: [
+        {
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+          digest: sha256(layer),
+          size: layer.length,
+        },
+      ],
+    }),
+  );
+  return {
+    manifest,
+    manifestDigest: sha256(manifest),
+    manifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config,
+    configDigest: sha256(config),
+    layers: [{ digest: sha256(layer), data: layer }],
+  };
 }

@@ -7,12 +7,12 @@ import type { Target } from '../../src/model.js';
 import { archiveChangedSinceInspection, inspectLocalImages } from '../../src/targets/inspect-local-images.js';
 import { resolveListedTargets } from '../../src/targets/listed-images.js';
 import {
+  buildImage,
   dockerSaveEntries,
   ociLayoutEntries,
   sha256,
   tarOf,
   writeOciLayoutDir,
-  type FetchedImage,
 } from '../../test-support/local-image-files.js';
 
 // Identity of archives and layouts, read before the scan: names from manifest.json / index.json annotations,
@@ -25,39 +25,7 @@ fs.mkdirSync(workspace);
 fs.mkdirSync(tempDir);
 afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
 
-function image(content: string): FetchedImage {
-  const layer = gzipSync(tarOf([{ name: 'etc/file', data: Buffer.from(content) }]));
-  const config = Buffer.from(
-    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { diff_ids: [] }, comment: content }),
-  );
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: sha256(config),
-        size: config.length,
-      },
-      layers: [
-        {
-          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-          digest: sha256(layer),
-          size: layer.length,
-        },
-      ],
-    }),
-  );
-  return {
-    manifest,
-    manifestDigest: sha256(manifest),
-    manifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config,
-    configDigest: sha256(config),
-    layers: [{ digest: sha256(layer), data: layer }],
-  };
-}
-
+const image = (content: string) => buildImage(content);
 const app = image('app');
 const write = (relative: string, data: Buffer | string) => {
   const file = path.join(workspace, relative);
