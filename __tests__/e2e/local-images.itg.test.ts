@@ -221,21 +221,47 @@ describe('archives and OCI layouts', () => {
 
 describe('local daemons', () => {
   test('a daemon image is read from that daemon only, never looked up in a registry; the error names the source', async () => {
+    // app/web:1.0 is in the registry too: a lookup there would have given the daemon image its digest. The Docker Hub
+    // daemon image does not count as a host for the single-host credentials (else: "images on 2 hosts").
     const { run, results, scans } = await scan({
-      images: [`docker:${registry.host}/app/web:pr-42`, `${registry.host}/app/api:1.0`].join('\n'),
+      images: [
+        `docker:${registry.host}/app/web:1.0`,
+        'docker:acme/tool:pr-1',
+        `${registry.host}/app/api:1.0`,
+      ].join('\n'),
+      'registry-username': 'tester',
+      'registry-password': 's3cret-Pa55word',
+      'cache-results': 'false',
     });
-    expect(run.exitCode, run.stderr).toBe(0);
-    const daemon = scans.find((argv) => argv.includes('docker'))!;
-    expect(daemon.slice(-4)).toEqual(['--image-src', 'docker', '--', `${registry.host}/app/web:pr-42`]);
-    const remote = scans.find((argv) => argv.at(-1) === `${registry.host}/app/api:1.0`)!;
-    expect(remote.slice(-4)).toEqual(['--image-src', 'remote', '--', `${registry.host}/app/api:1.0`]);
+    expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+    const endOf = (ref: string) => scans.find((argv) => argv.at(-1) === ref)?.slice(-4);
+    expect(endOf(`${registry.host}/app/web:1.0`)).toEqual([
+      '--image-src',
+      'docker',
+      '--',
+      `${registry.host}/app/web:1.0`,
+    ]);
+    expect(endOf('docker.io/acme/tool:pr-1')).toEqual([
+      '--image-src',
+      'docker',
+      '--',
+      'docker.io/acme/tool:pr-1',
+    ]);
+    expect(endOf(`${registry.host}/app/api:1.0`)).toEqual([
+      '--image-src',
+      'remote',
+      '--',
+      `${registry.host}/app/api:1.0`,
+    ]);
 
-    const failed = results!.images.find((i) => i.target.local?.kind === 'daemon')!;
+    const failed = results!.images.find((i) => i.target.ref === `${registry.host}/app/web:1.0`)!;
+    expect(failed.target.local).toEqual({ kind: 'daemon', daemon: 'docker' });
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatch(/^local docker image \(image source docker\): /);
     expect(failed.error).toContain('in ["docker"]');
     expect(failed.error).toContain('Cannot connect to the Docker daemon');
     expect(failed.digest).toBeUndefined();
+    expect(failed.target.digest).toBeUndefined();
     expect(named(results, `${registry.host}/app/api:1.0`)).toMatchObject({
       status: 'scanned',
       digest: pushed.api.digest,
