@@ -126,6 +126,20 @@ describe('resolveListedTargets with local images', () => {
     );
   });
 
+  test('an unnamed archive is reported under a repository that does not move with the runner’s directories', () => {
+    const targets = resolveListedTargets(
+      ['oci-archive:/rt/out/app.tar', 'oci-dir:./build/../oci', 'docker-archive:/ws/a.tar'],
+      {
+        roots,
+      },
+    );
+    expect(targets.map((t) => [t.ref, t.registry, t.repository])).toEqual([
+      ['oci-archive:/rt/out/app.tar', 'local', 'runner-temp/out/app.tar'],
+      ['oci-dir:./build/../oci', 'local', 'oci'],
+      ['docker-archive:/ws/a.tar', 'local', 'a.tar'],
+    ]);
+  });
+
   test('image-source puts unprefixed entries in that daemon', () => {
     const [t] = resolveListedTargets(['acme/app:1'], { roots, imageSource: 'containerd' });
     expect(t.local).toEqual({ kind: 'daemon', daemon: 'containerd' });

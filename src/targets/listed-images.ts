@@ -1,6 +1,12 @@
 import { ConfigurationError } from '../errors.js';
 import type { Target } from '../model.js';
-import { archiveRef, parseListedEntry, type ImageSourceInput, type LocalPathRoots } from './local-images.js';
+import {
+  archiveRef,
+  archiveRepository,
+  parseListedEntry,
+  type ImageSourceInput,
+  type LocalPathRoots,
+} from './local-images.js';
 import { formatRef } from './reference.js';
 
 // The `images` input (split by inputs.ts `splitList`): references the user listed. Pure.
@@ -40,7 +46,7 @@ export function resolveListedTargets(
         ref,
         input: entry.trim(),
         registry: 'local',
-        repository: listed.shown,
+        repository: archiveRepository(listed.path, roots),
         origins: [],
         sources: ['listed'],
         local: { kind: 'archive', format: listed.format, path: listed.path },

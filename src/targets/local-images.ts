@@ -147,6 +147,18 @@ function archiveEntry(
   return { ok: true, value: { kind: 'archive', format, path: absolute, shown } };
 }
 
+/**
+ * The repository an unnamed archive is reported under (SARIF category, alert fingerprints): its path relative to the
+ * workspace, or `runner-temp/…` relative to RUNNER_TEMP, so it does not change with the runner's directories.
+ */
+export function archiveRepository(absolute: string, roots: LocalPathRoots): string {
+  const workspace = path.resolve(roots.workspace);
+  const inWorkspace = isInsideDir(workspace, absolute);
+  const relative = path.relative(inWorkspace ? workspace : path.resolve(roots.tempDir), absolute);
+  const name = relative.split(path.sep).join('/') || '.';
+  return inWorkspace ? name : `runner-temp/${name}`;
+}
+
 /** The ref an archive is known by until (or unless) its own manifest names it: `docker-archive:build/app.tar`. */
 export function archiveRef(format: ArchiveFormat, shown: string): string {
   return `${format}:${shown}`;
