@@ -127,7 +127,7 @@ export async function run(): Promise<void> {
         credentials,
         reportFiles,
       });
-      // The same shape as a fan-in job's: one image per digest, all its tags and origins kept.
+      // An archive that could not be read is reported like an image Trivy failed on.
       const unreadable = local.failures.map(({ target, error }): ImageResult => ({
         target,
         status: 'failed',
@@ -136,6 +136,7 @@ export async function run(): Promise<void> {
         trivyVersion: scanned.trivyVersion,
       }));
       for (const f of local.failures) logger.warning(f.error);
+      // The same shape as a fan-in job's: one image per digest, all its tags and origins kept.
       const merged = mergeResults([
         {
           ...emptyResults(startedAt),
