@@ -1,6 +1,7 @@
 import type { Severity } from './model.js';
 import type { Plan, ShardIdentity } from './scale/plan.js';
 import type { DetectionPriority } from './scan/trivy-settings.js';
+import type { ImageSourceInput } from './targets/local-images.js';
 
 // The typed, validated form of every input (read once, in inputs.ts). Stages receive the slice they need.
 
@@ -64,6 +65,8 @@ export interface GateInputs {
 export interface Config {
   mode: Mode;
   images: string[]; // raw entries; parsed into Targets by targets/
+  /** `image-source`: where unprefixed `images` entries are read from (auto = the registry). */
+  imageSource: ImageSourceInput;
   discovery: DiscoveryConfig;
   registryUsername?: string;
   registryPassword?: string;

@@ -9,6 +9,7 @@ import { checkTrivyActionInputs } from './inputs/trivy-action-inputs.js';
 import { parsePlanInput, parseShardHeader } from './scale/plan.js';
 import { DETECTION_PRIORITIES, VULN_SEVERITY_SOURCES } from './scan/trivy-settings.js';
 import { compileRepositoryFilter, compileTagFilter } from './targets/filters.js';
+import { IMAGE_SOURCE_INPUTS, parseListedEntry } from './targets/local-images.js';
 import { tryParseImageReference } from './targets/reference.js';
 import { parseRegistryLocation } from './targets/registry-discovery.js';
 
@@ -53,6 +54,7 @@ export function parseInputs(
   const config: Config = {
     mode,
     images: splitList(get('images')),
+    imageSource: oneOf(get, 'image-source', IMAGE_SOURCE_INPUTS, 'auto'),
     discovery: {
       registry: optional(get('registry'))
         ?.replace(/^(https?:\/\/)/, '')
@@ -120,7 +122,27 @@ export function parseInputs(
 
   checkCombinations(config);
   checkDiscovery(config.discovery);
+  checkLocalImages(config);
   return config;
+}
+
+/**
+ * Source prefixes, archive paths (lexically inside the workspace or RUNNER_TEMP) and `image-source` agree before any
+ * work; each entry's own problems are reported by the targets stage, with every bad entry at once.
+ */
+function checkLocalImages(c: Config): void {
+  const roots = { workspace: c.workspace, tempDir: c.tempDir };
+  const local = c.images.some((entry) => {
+    const parsed = parseListedEntry(entry, { imageSource: c.imageSource, roots });
+    return parsed.ok && parsed.value.kind !== 'remote';
+  });
+  if (local && c.mode === 'discover') {
+    throw new ConfigurationError(
+      '`images` has a local image (a daemon image, an archive or a layout), which mode: discover cannot hand to ' +
+        'other jobs; scan it in the job that built it (mode: scan).',
+      'images',
+    );
+  }
 }
 
 /** The registry and every filter pattern compile now, so a mistake is refused before any registry call. */

@@ -42,6 +42,7 @@ import { pinnedRef } from './scale/plan.js';
 import { planShards } from './scale/shards.js';
 import { resolveDigests, scanTargets } from './scan/scan-targets.js';
 import { describeTrivySettings, loadTrivySettings } from './scan/trivy-settings.js';
+import { inspectLocalImages } from './targets/inspect-local-images.js';
 import { resolveListedTargets } from './targets/listed-images.js';
 import { findFileTargets, resolveTargets } from './targets/resolve-targets.js';
 import { TOOL_VERSION } from './version.js';
@@ -66,6 +67,8 @@ export async function run(): Promise<void> {
     const listed = resolveListedTargets(config.images, {
       platform: config.trivy.platform,
       fromPlan: config.planShard !== undefined,
+      imageSource: config.imageSource,
+      roots: { workspace: config.workspace, tempDir: config.tempDir },
     });
     const gatePolicy = await loadGatePolicy(config);
     const trivySettings = await loadTrivySettings(config.trivy, config.workspace);
@@ -104,9 +107,11 @@ export async function run(): Promise<void> {
       trivyVersion = merged.trivyVersions.at(-1);
       dbUpdatedAt = latest(merged.images.map((i) => i.dbUpdatedAt));
     } else {
-      const hosts = [...listed, ...fromFiles.targets].map((t) => t.registry);
+      // Archives and layouts are named by their own manifest; those that cannot be read fail alone.
+      const local = await inspectLocalImages(listed, config);
+      const hosts = [...local.targets, ...fromFiles.targets].filter((t) => !t.local).map((t) => t.registry);
       const credentials = await resolveCredentials(config, hosts, { logger, http, env: process.env });
-      const targets = await resolveTargets(config, listed, fromFiles, credentials, {
+      const targets = await resolveTargets(config, local.targets, fromFiles, credentials, {
         logger,
         http,
         clock,
@@ -141,9 +146,22 @@ export async function run(): Promise<void> {
         reportFiles,
         trivySettings,
       });
+      // An archive that could not be read is reported like an image Trivy failed on.
+      const unreadable = local.failures.map(({ target, error }): ImageResult => ({
+        target,
+        status: 'failed',
+        error,
+        findings: [],
+        trivyVersion: scanned.trivyVersion,
+      }));
+      for (const f of local.failures) logger.warning(f.error);
       // The same shape as a fan-in job's: one image per digest, all its tags and origins kept.
       const merged = mergeResults([
-        { ...emptyResults(startedAt), images: scanned.images, skipped: targets.skipped },
+        {
+          ...emptyResults(startedAt),
+          images: [...scanned.images, ...unreadable],
+          skipped: targets.skipped,
+        },
       ]);
       images = merged.images;
       skipped = merged.skipped;

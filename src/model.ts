@@ -24,6 +24,26 @@ export interface Origin {
 
 export type TargetSource = 'listed' | 'registry' | 'file';
 
+/** Local daemons Trivy can read an image from (its `--image-src` values besides `remote`). */
+export const IMAGE_DAEMONS = ['docker', 'containerd', 'podman'] as const;
+export type ImageDaemon = (typeof IMAGE_DAEMONS)[number];
+
+/** Files Trivy reads with `--input`: a `docker save` tarball, an OCI layout in a tar, an OCI layout directory. */
+export const ARCHIVE_FORMATS = ['docker-archive', 'oci-archive', 'oci-dir'] as const;
+export type ArchiveFormat = (typeof ARCHIVE_FORMATS)[number];
+
+/** Where Trivy reads an image that is not (or not yet) in a registry; a Target without it is read from the registry. */
+export type LocalImage =
+  | { kind: 'daemon'; daemon: ImageDaemon }
+  | {
+      kind: 'archive';
+      format: ArchiveFormat;
+      /** Absolute path, lexically inside the workspace or RUNNER_TEMP (symlinks are checked before the scan). */
+      path: string;
+      /** The config digest read from the archive before the scan; Trivy's ImageID must agree. */
+      imageId?: string;
+    };
+
 export interface Target {
   /** Normalised reference as scanned: `registry/repository[:tag][@digest]` (docker.io/library/alpine:3.19). */
   ref: string;
@@ -45,6 +65,8 @@ export interface Target {
   sources: TargetSource[];
   /** Creation/push time when discovery knows it (newest-first ordering). */
   createdAt?: string;
+  /** Set for images read from a local daemon or an archive (`images` prefixes, `image-source`). */
+  local?: LocalImage;
 }
 
 /** A target discovery found but did not scan (over max-images, unresolvable reference, ...). */

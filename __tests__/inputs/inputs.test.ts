@@ -358,3 +358,25 @@ describe('refused before any work, naming the input', () => {
     ]);
   });
 });
+
+describe('image-source', () => {
+  test('defaults to auto and takes each of Trivy’s sources', () => {
+    expect(parse({ images: 'x' }).config.imageSource).toBe('auto');
+    for (const source of ['auto', 'remote', 'docker', 'containerd', 'podman'])
+      expect(parse({ images: 'x', 'image-source': source }).config.imageSource).toBe(source);
+  });
+
+  test.each(['docker,remote', 'daemon', 'registry'])('"%s" is refused naming image-source', (value) => {
+    const e = refusal({ images: 'x', 'image-source': value });
+    expect(e.input).toBe('image-source');
+    expect(e.message).toContain('allowed: auto, remote, docker, containerd, podman');
+  });
+
+  test('local images cannot be planned by mode: discover', () => {
+    const e = refusal({ images: 'oci-dir:build/oci', mode: 'discover' });
+    expect(e.input).toBe('images');
+    expect(e.message).toContain('mode: discover cannot hand to other jobs');
+    expect(refusal({ images: 'x', 'image-source': 'docker', mode: 'discover' }).input).toBe('images');
+    expect(parse({ images: 'x', mode: 'discover' }).config.mode).toBe('discover');
+  });
+});

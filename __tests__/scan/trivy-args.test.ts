@@ -179,3 +179,28 @@ describe('goDuration', () => {
     expect(goDuration(ms)).toBe(text);
   });
 });
+
+describe('buildScanArgs: where Trivy reads the image', () => {
+  const middle = [...fixed, '--scanners', 'vuln', '--pkg-types', 'os,library', '--timeout', '10m', ...tail];
+  test.each([
+    [
+      'a registry image: remote only, never a daemon first',
+      { imageSrc: 'remote' as const },
+      ['--image-src', 'remote', '--', 'ghcr.io/a/b:1'],
+    ],
+    [
+      'a docker daemon image',
+      { imageSrc: 'docker' as const },
+      ['--image-src', 'docker', '--', 'ghcr.io/a/b:1'],
+    ],
+    [
+      'a containerd image',
+      { imageSrc: 'containerd' as const },
+      ['--image-src', 'containerd', '--', 'ghcr.io/a/b:1'],
+    ],
+    ['a podman image', { imageSrc: 'podman' as const }, ['--image-src', 'podman', '--', 'ghcr.io/a/b:1']],
+    ['an archive: --input, no image name', { input: '/ws/build/app.tar' }, ['--input', '/ws/build/app.tar']],
+  ])('%s', (_name, source, end) => {
+    expect(buildScanArgs('ghcr.io/a/b:1', { ...base, source })).toEqual([...middle, ...end]);
+  });
+});

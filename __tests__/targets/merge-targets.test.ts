@@ -1,5 +1,6 @@
-import { expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Target } from '../../src/model.js';
+import { resolveListedTargets } from '../../src/targets/listed-images.js';
 import { mergeTargets } from '../../src/targets/merge-targets.js';
 
 function target(ref: string, extra: Partial<Target> = {}): Target {
@@ -67,4 +68,16 @@ test('the first occurrence keeps its own fields', () => {
 test('no lists, no targets', () => {
   expect(mergeTargets()).toEqual([]);
   expect(mergeTargets([], [])).toEqual([]);
+});
+
+describe('mergeTargets with local images', () => {
+  test('a daemon image, an archive and the registry image of one name stay three targets', () => {
+    const remote = resolveListedTargets(['acme/app:1']);
+    const local = resolveListedTargets(['docker:acme/app:1']);
+    const archive = [
+      { ...remote[0], local: { kind: 'archive' as const, format: 'oci-dir' as const, path: '/ws/oci' } },
+    ];
+    const merged = mergeTargets(remote, local, archive, resolveListedTargets(['acme/app:1']));
+    expect(merged.map((t) => t.local?.kind ?? 'remote')).toEqual(['remote', 'daemon', 'archive']);
+  });
 });

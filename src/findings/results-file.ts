@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ConfigurationError, jsonSyntaxProblem } from '../errors.js';
 import { readRegularFile } from '../infra/workspace-files.js';
 import {
+  ARCHIVE_FORMATS,
+  IMAGE_DAEMONS,
   MAX_SHARDS,
   PLAN_ID_PATTERN,
   RESULTS_SCHEMA,
@@ -37,6 +39,17 @@ const target = z.object({
   origins: z.array(origin),
   sources: z.array(z.enum(['listed', 'registry', 'file'])),
   createdAt: z.string().optional(),
+  local: z
+    .discriminatedUnion('kind', [
+      z.object({ kind: z.literal('daemon'), daemon: z.enum(IMAGE_DAEMONS) }),
+      z.object({
+        kind: z.literal('archive'),
+        format: z.enum(ARCHIVE_FORMATS),
+        path: z.string(),
+        imageId: z.string().optional(),
+      }),
+    ])
+    .optional(),
 });
 
 const skipped = z.object({ ref: z.string(), reason: z.string(), origins: z.array(origin).optional() });

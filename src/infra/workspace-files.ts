@@ -150,3 +150,47 @@ function isMissing(e: unknown): boolean {
   const code = errorCode(e);
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
+
+/** A path given for a local image (archive or layout): `real` is inside one of the roots, all symlinks resolved. */
+export interface ConfinedPath {
+  real: string;
+  isDirectory: boolean;
+  size: number;
+}
+
+/**
+ * Checks a path the workflow names for an image archive or layout (`images`): it, and every symlink on the way,
+ * must resolve inside one of `roots` (the workspace, RUNNER_TEMP), and it must be a regular file or a directory.
+ * Refusals are ConfigurationErrors naming `input` and the path as written, never its content.
+ */
+export async function locateConfinedPath(
+  file: string,
+  opts: { roots: readonly string[]; input: string; shown: string },
+): Promise<ConfinedPath> {
+  const refuse = (why: string) => refusal(opts.input, opts.shown, why);
+  const lexical = path.resolve(opts.roots[0], file);
+  const where = 'the workspace and RUNNER_TEMP';
+  if (!opts.roots.some((root) => isInsideDir(path.resolve(root), lexical)))
+    throw refuse(`is outside ${where}`);
+  let real: string;
+  try {
+    real = await realpath(lexical);
+  } catch (e) {
+    throw refuse(
+      isMissing(e)
+        ? 'does not exist (or is a symlink whose target does not)'
+        : errorCode(e) === 'ELOOP'
+          ? 'is a symlink loop'
+          : `cannot be read (${errorCode(e)})`,
+    );
+  }
+  const realRoots = await Promise.all(
+    opts.roots.map((root) => realpath(root).catch(() => path.resolve(root))),
+  );
+  if (!realRoots.some((root) => isInsideDir(root, real))) {
+    throw refuse(`resolves outside ${where} (to ${quotePath(real)}) through a symlink; it is not read`);
+  }
+  const found = await stat(real);
+  if (!found.isFile() && !found.isDirectory()) throw refuse('is not a regular file or a directory');
+  return { real, isDirectory: found.isDirectory(), size: found.size };
+}

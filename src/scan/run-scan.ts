@@ -7,7 +7,7 @@ import type { TrivyIsolation } from '../install/trivy-isolation.js';
 import { boundedErrorText, trivyFatalText } from '../install/trivy-output.js';
 import type { Target } from '../model.js';
 import { formatRef } from '../targets/reference.js';
-import { buildScanArgs, goDuration } from './trivy-args.js';
+import { buildScanArgs, goDuration, type ScanSource } from './trivy-args.js';
 import type { TrivySettings } from './trivy-settings.js';
 
 export interface ScanImageOptions {
@@ -39,18 +39,21 @@ export function hardKillAfterMs(timeoutMs: number): number {
 /** One Trivy process for one image; its failure is a value (Trivy's own words, bounded), never an exception. */
 export async function scanImage(target: Target, opts: ScanImageOptions): Promise<ScanOutcome> {
   const outcome = await runTrivyScan(target, opts);
-  return outcome.ok ? outcome : { ...outcome, error: boundedErrorText(outcome.error) };
+  return outcome.ok
+    ? outcome
+    : { ...outcome, error: boundedErrorText(`${sourceLabel(target)}${outcome.error}`) };
 }
 
 async function runTrivyScan(target: Target, opts: ScanImageOptions): Promise<ScanOutcome> {
   await mkdir(opts.reportDir, { recursive: true });
-  const reportFile = path.join(opts.reportDir, reportFileName(target.ref));
+  const reportFile = path.join(opts.reportDir, reportFileName(target.ref, localKey(target)));
   await rm(reportFile, { force: true });
   // A tag pinned by a plan is scanned at its digest (Trivy takes `repo:tag@digest`), so a moved tag changes nothing.
   const scanned = target.pinned
     ? formatRef(target.registry, target.repository, target.tag, target.digest)
     : target.ref;
   const args = buildScanArgs(scanned, {
+    source: scanSourceOf(target),
     cacheDir: opts.cacheDir,
     timeoutMs: opts.timeoutMs,
     scanners: opts.scanners,
@@ -113,12 +116,37 @@ async function runTrivyScan(target: Target, opts: ScanImageOptions): Promise<Sca
   }
 }
 
+/** An archive or layout is read from its checked path; a daemon image from that daemon only; anything else from the registry. */
+function scanSourceOf(target: Target): ScanSource {
+  if (target.local?.kind === 'archive') return { input: target.local.path };
+  if (target.local?.kind === 'daemon') return { imageSrc: target.local.daemon };
+  return { imageSrc: 'remote' };
+}
+
+/** Where the failed image was read from, first in its error: `local docker daemon: ...`. */
+function sourceLabel(target: Target): string {
+  if (target.local?.kind === 'daemon')
+    return `local ${target.local.daemon} image (image source ${target.local.daemon}): `;
+  if (target.local?.kind === 'archive')
+    return `${target.local.format} ${target.input.slice(target.input.indexOf(':') + 1)}: `;
+  return '';
+}
+
+/** Tells apart a local image from the registry image of the same name (and two archives naming the same image). */
+function localKey(target: Target): string {
+  if (target.local?.kind === 'archive') return `${target.local.format}:${target.local.path}`;
+  return target.local?.daemon ?? '';
+}
+
 /** A readable, unique file name per reference: `ghcr.io_acme_api_1.2-3f9c2a1b.json`. */
-export function reportFileName(ref: string): string {
+export function reportFileName(ref: string, local = ''): string {
   const readable = ref
     .replace(/@sha256:[0-9a-f]+$/, '')
     .replace(/[^A-Za-z0-9._-]+/g, '_')
     .slice(0, 100);
-  const hash = createHash('sha256').update(ref).digest('hex').slice(0, 8);
+  const hash = createHash('sha256')
+    .update(local ? `${local}\u0000${ref}` : ref)
+    .digest('hex')
+    .slice(0, 8);
   return `${readable}-${hash}.json`;
 }

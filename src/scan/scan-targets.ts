@@ -25,6 +25,7 @@ import {
   storableKey,
   type ResultKeyParts,
 } from '../scale/result-cache.js';
+import { archiveChangedSinceInspection } from '../targets/inspect-local-images.js';
 import { scanImage } from './run-scan.js';
 import { scanAll } from './scan-pool.js';
 import type { TrivySettings } from './trivy-settings.js';
@@ -150,6 +151,8 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
       }
       try {
         const report = parseTrivyReport(outcome.report, outcome.reportFile);
+        const changed = archiveChangedSinceInspection(target, report.imageId);
+        if (changed) return { ...base, status: 'failed', error: changed, findings: [] };
         return {
           ...base,
           ...((report.digest ?? target.digest) && { digest: report.digest ?? target.digest }),
@@ -246,6 +249,8 @@ export async function resolveDigests(
   const resolved = await Promise.all(
     targets.map((t) =>
       limit(async () => {
+        // A daemon image or an archive is never looked up in a registry: its name may not be there (yet).
+        if (t.local) return t;
         const credential = deps.credentials.find((c) => c.registry === t.registry);
         if (credential?.unavailable) {
           // its provider could not give a credential: same outcome as a refusal, without asking the registry

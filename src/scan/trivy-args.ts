@@ -5,6 +5,15 @@
 // the workflow names (scan/trivy-settings.ts). The DB was downloaded once before the scans, and the memory cache
 // backend lets scans share one --cache-dir without the fs cache lock (FACTS.md).
 
+import type { ImageDaemon } from '../model.js';
+
+/**
+ * Where Trivy reads the image: `--image-src` names the one place to look (never Trivy's default docker, containerd,
+ * podman, remote order, so a registry image is the digest the action resolved and a daemon image is never pulled);
+ * `--input` is an archive or OCI layout.
+ */
+export type ScanSource = { imageSrc: 'remote' | ImageDaemon } | { input: string };
+
 export interface ScanArgsOptions {
   cacheDir: string;
   timeoutMs: number;
@@ -21,6 +30,7 @@ export interface ScanArgsOptions {
   skipDirs?: readonly string[];
   detectionPriority?: string;
   vulnSeveritySource?: readonly string[];
+  source?: ScanSource;
 }
 
 export function buildScanArgs(ref: string, opts: ScanArgsOptions): string[] {
@@ -59,6 +69,12 @@ export function buildScanArgs(ref: string, opts: ScanArgsOptions): string[] {
   if (opts.detectionPriority) args.push('--detection-priority', opts.detectionPriority);
   if (opts.vulnSeveritySource?.length) args.push('--vuln-severity-source', opts.vulnSeveritySource.join(','));
   if (opts.ignorePolicyFile) args.push('--ignore-policy', opts.ignorePolicyFile);
+  if (opts.source && 'input' in opts.source) {
+    // An absolute path: the value of --input, never read as a flag.
+    args.push('--input', opts.source.input);
+    return args;
+  }
+  if (opts.source) args.push('--image-src', opts.source.imageSrc);
   // `--` so that a reference can never be read as a flag.
   args.push('--', ref);
   return args;

@@ -1,6 +1,13 @@
 import { ConfigurationError } from '../errors.js';
 import type { Target } from '../model.js';
-import { formatRef, invalidReferenceMessage, tryParseImageReference } from './reference.js';
+import {
+  archiveRef,
+  archiveRepository,
+  parseListedEntry,
+  type ImageSourceInput,
+  type LocalPathRoots,
+} from './local-images.js';
+import { formatRef } from './reference.js';
 
 // The `images` input (split by inputs.ts `splitList`): references the user listed. Pure.
 
@@ -12,21 +19,47 @@ import { formatRef, invalidReferenceMessage, tryParseImageReference } from './re
  */
 export function resolveListedTargets(
   entries: readonly string[],
-  opts: { platform?: string; fromPlan?: boolean } = {},
+  opts: {
+    platform?: string;
+    fromPlan?: boolean;
+    /** `image-source`: where unprefixed entries are read from (default auto: the registry). */
+    imageSource?: ImageSourceInput;
+    /** Where archives and layouts may be: without it, they are refused. */
+    roots?: LocalPathRoots;
+  } = {},
 ): Target[] {
   const problems: string[] = [];
   const byRef = new Map<string, Target>();
+  const roots = opts.roots ?? { workspace: '/nonexistent', tempDir: '/nonexistent' };
   for (const entry of entries) {
-    const parsed = tryParseImageReference(entry);
+    const parsed = parseListedEntry(entry, { imageSource: opts.imageSource ?? 'auto', roots });
     if (!parsed.ok) {
-      problems.push(invalidReferenceMessage(entry, parsed.reason));
+      problems.push(`images: ${parsed.reason}`);
       continue;
     }
-    const { registry, repository, tag, digest } = parsed.value;
+    const listed = parsed.value;
+    if (listed.kind === 'archive') {
+      // Named by its own manifest before the scan (inspect-local-images.ts); until then, by the path given.
+      const ref = archiveRef(listed.format, listed.shown);
+      if (byRef.has(ref)) continue;
+      byRef.set(ref, {
+        ref,
+        input: entry.trim(),
+        registry: 'local',
+        repository: archiveRepository(listed.path, roots),
+        origins: [],
+        sources: ['listed'],
+        local: { kind: 'archive', format: listed.format, path: listed.path },
+      });
+      continue;
+    }
+    const { registry, repository, tag, digest } = listed.reference;
     const pinned = opts.fromPlan === true && tag !== undefined && digest !== undefined;
-    const ref = pinned ? formatRef(registry, repository, tag) : parsed.value.ref;
-    if (byRef.has(ref)) continue;
-    byRef.set(ref, {
+    const ref = pinned ? formatRef(registry, repository, tag) : listed.reference.ref;
+    // The same name in a daemon and in the registry are two images.
+    const key = listed.kind === 'daemon' ? `${listed.daemon}:${ref}` : ref;
+    if (byRef.has(key)) continue;
+    byRef.set(key, {
       ref,
       input: entry.trim(),
       registry,
@@ -37,6 +70,7 @@ export function resolveListedTargets(
       ...(pinned && { pinned }),
       origins: [],
       sources: ['listed'],
+      ...(listed.kind === 'daemon' && { local: { kind: 'daemon' as const, daemon: listed.daemon } }),
     });
   }
   if (problems.length === 1) throw new ConfigurationError(problems[0], 'images');

@@ -11,9 +11,10 @@ export function mergeTargets(...lists: readonly (readonly Target[])[]): Target[]
   const byRef = new Map<string, Target>();
   for (const list of lists) {
     for (const target of list) {
-      const seen = byRef.get(target.ref);
+      const key = mergeKey(target);
+      const seen = byRef.get(key);
       if (!seen) {
-        byRef.set(target.ref, copyTarget(target));
+        byRef.set(key, copyTarget(target));
         continue;
       }
       addOrigins(seen.origins, target.origins);
@@ -25,6 +26,13 @@ export function mergeTargets(...lists: readonly (readonly Target[])[]): Target[]
     }
   }
   return [...byRef.values()];
+}
+
+/** A local image (daemon, archive) is not the registry image of the same name, nor another archive naming it. */
+function mergeKey(t: Target): string {
+  if (t.local?.kind === 'archive') return `${t.local.format}:${t.local.path}\u0000${t.ref}`;
+  if (t.local?.kind === 'daemon') return `${t.local.daemon}:\u0000${t.ref}`;
+  return t.ref;
 }
 
 function copyTarget(t: Target): Target {

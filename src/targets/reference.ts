@@ -52,7 +52,7 @@ export function parseImageReference(input: string, where = 'images'): ImageRefer
   return result.value;
 }
 
-export function invalidReferenceMessage(input: string, reason: string, where = 'images'): string {
+function invalidReferenceMessage(input: string, reason: string, where = 'images'): string {
   return `${where}: "${input.trim()}" is not a valid image reference (${reason})`;
 }
 

@@ -24,6 +24,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 
 const EMBEDDED_REPORTS = null; // replaced by the release mirror when it packs the stand-in into an archive
 
@@ -957,6 +958,167 @@ async function fetchImage(ref, opts) {
   throw new Error(errors.length === 1 ? errors[0] : errors.join('; '));
 }
 
+// ---- archives and OCI layouts (--input) -----------------------------------------------------------------------
+
+/** Trivy's NewArchiveImage: a docker save tarball first, then an OCI layout (a directory, or a .tar holding one). */
+function openArchive(input) {
+  const errors = [];
+  try {
+    return readDockerArchive(input);
+  } catch (e) {
+    errors.push(`unable to open ${input} as a Docker image: ${e.message}`);
+  }
+  try {
+    return readOciLayout(input);
+  } catch (e) {
+    errors.push(`unable to open ${input} as an OCI Image: ${e.message}`);
+  }
+  fatal(
+    'run error: image scan error: scan error: unable to initialize a scan service: unable to initialize an archive ' +
+      `scan service: ${errors.length} errors occurred:\n${errors.map((e) => `\t* ${e}`).join('\n')}\n`,
+  );
+}
+
+/** Every regular file of a tar (gzip or not), by name; symlinks inside the tar are followed within it. */
+function readTar(file, { firstWins }) {
+  let data = fs.readFileSync(file);
+  if (data[0] === 0x1f && data[1] === 0x8b) data = zlib.gunzipSync(data);
+  const files = new Map();
+  let longName;
+  for (let pos = 0; pos + 512 <= data.length;) {
+    const header = data.subarray(pos, pos + 512);
+    if (header.every((b) => b === 0)) break;
+    const field = (start, len) => {
+      const f = header.subarray(start, start + len);
+      const end = f.indexOf(0);
+      return f.subarray(0, end < 0 ? len : end).toString('utf8');
+    };
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i];
+    if (parseInt(field(148, 8).trim(), 8) !== sum) throw new Error('archive/tar: invalid tar header');
+    const size = parseInt(field(124, 12).trim() || '0', 8);
+    const type = header[156] === 0 ? '0' : String.fromCharCode(header[156]);
+    const prefix = field(257, 5) === 'ustar' ? field(345, 155) : '';
+    const body = data.subarray(pos + 512, pos + 512 + size);
+    pos += 512 + Math.ceil(size / 512) * 512;
+    if (type === 'L') {
+      longName = body.toString('utf8').replace(/\0+$/, '');
+      continue;
+    }
+    if (type === 'x') {
+      const m = /\d+ path=([^\n]*)\n/.exec(body.toString('utf8'));
+      if (m) longName = m[1];
+      continue;
+    }
+    const name = (longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100))).replace(/^\.\//, '');
+    longName = undefined;
+    // go-containerregistry's tarball reader takes the first entry of a name; Trivy's OCI unpacking, the last.
+    if (firstWins && files.has(name)) continue;
+    if (type === '0' || type === '7') files.set(name, Buffer.from(body));
+    else if (type === '2' || type === '1') files.set(name, { link: field(157, 100) });
+  }
+  const get = (name, depth = 0) => {
+    const v = files.get(name);
+    if (v && !Buffer.isBuffer(v) && depth < 10) return get(v.link.replace(/^\.\//, ''), depth + 1);
+    return Buffer.isBuffer(v) ? v : undefined;
+  };
+  return { get };
+}
+
+/** go-containerregistry tarball.Image with no tag: exactly one image in manifest.json. */
+function readDockerArchive(file) {
+  const stat = fs.statSync(file);
+  if (stat.isDirectory()) throw new Error(`unable to open the file: read ${file}: is a directory`);
+  const tar = readTar(file, { firstWins: true });
+  const manifestData = tar.get('manifest.json');
+  if (!manifestData) throw new Error('file manifest.json not found in tar');
+  const manifest = JSON.parse(manifestData.toString('utf8'));
+  if (!Array.isArray(manifest) || manifest.length !== 1) {
+    throw new Error('tarball must contain only a single image to be used with tarball.Image');
+  }
+  const configData = tar.get(manifest[0].Config);
+  if (!configData) throw new Error(`file ${manifest[0].Config} not found in tar`);
+  const config = JSON.parse(configData.toString('utf8'));
+  const layers = (manifest[0].Layers ?? []).map((name, i) => {
+    const layer = tar.get(name);
+    if (!layer) throw new Error(`file ${name} not found in tar`);
+    return { size: layer.length, digest: sha256(layer), diffId: config.rootfs?.diff_ids?.[i] };
+  });
+  return {
+    archive: true,
+    repoTags: manifest[0].RepoTags ?? null,
+    manifest: { layers },
+    configDigest: sha256(configData),
+    config,
+  };
+}
+
+/** Trivy's tryOCI: `path[@digest-or-ref.name]` or `path[:ref.name]`; a .tar is unpacked first. */
+function readOciLayout(fileName) {
+  let [file, wanted] = [fileName, ''];
+  if (fileName.includes('@'))
+    [file, wanted] = [fileName.slice(0, fileName.indexOf('@')), fileName.slice(fileName.indexOf('@') + 1)];
+  else if (fileName.includes(':'))
+    [file, wanted] = [fileName.slice(0, fileName.indexOf(':')), fileName.slice(fileName.indexOf(':') + 1)];
+  let read;
+  if (path.extname(file) === '.tar') {
+    const tar = readTar(file, { firstWins: false });
+    read = (name) => {
+      const data = tar.get(name);
+      if (!data) throw new Error(`open ${name}: no such file or directory`);
+      return data;
+    };
+  } else {
+    read = (name) => fs.readFileSync(path.join(file, name));
+  }
+  let indexDoc;
+  try {
+    indexDoc = JSON.parse(read('index.json').toString('utf8'));
+  } catch (e) {
+    throw new Error(`unable to retrieve index.json: ${e.message}`);
+  }
+  const blob = (digest) => read(path.join('blobs', ...String(digest).split(':')));
+  const pick = (doc, ref) => {
+    const list = doc.manifests ?? [];
+    if (!list.length) throw new Error('no valid manifest');
+    const found = list.find(
+      (m) => !ref || m.annotations?.['org.opencontainers.image.ref.name'] === ref || m.digest === ref,
+    );
+    if (!found) throw new Error('invalid OCI image ref');
+    const data = blob(found.digest);
+    const doc2 = JSON.parse(data.toString('utf8'));
+    return Array.isArray(doc2.manifests) ? pick(doc2, '') : doc2;
+  };
+  const manifest = pick(indexDoc, wanted);
+  let configData;
+  try {
+    configData = blob(manifest.config.digest);
+  } catch (e) {
+    throw new Error(`invalid OCI image: ${e.message}`);
+  }
+  for (const layer of manifest.layers ?? []) {
+    try {
+      blob(layer.digest);
+    } catch (e) {
+      throw new Error(`invalid OCI image: ${e.message}`);
+    }
+  }
+  const config = JSON.parse(configData.toString('utf8'));
+  return {
+    archive: true,
+    repoTags: null,
+    manifest: {
+      layers: (manifest.layers ?? []).map((l, i) => ({
+        size: l.size,
+        digest: l.digest,
+        diffId: config.rootfs?.diff_ids?.[i],
+      })),
+    },
+    configDigest: sha256(configData),
+    config,
+  };
+}
+
 // ---- the report ----------------------------------------------------------------------------------------------
 
 function loadTemplate(name) {
@@ -995,8 +1157,9 @@ function buildReport(refText, ref, image, opts) {
       ...(report.Metadata?.OS ? { OS: report.Metadata.OS } : {}),
       ImageID: image.configDigest,
       DiffIDs: image.config?.rootfs?.diff_ids ?? [],
-      RepoTags: ref.tag ? [`${ref.name}:${ref.tag}`] : [],
-      RepoDigests: [`${ref.name}@${image.digest}`],
+      // An archive's tags are its manifest's; it has no repo digest (Trivy's archive goldens: RepoDigests null).
+      RepoTags: image.archive ? image.repoTags : ref.tag ? [`${ref.name}:${ref.tag}`] : [],
+      RepoDigests: image.archive ? null : [`${ref.name}@${image.digest}`],
       Reference: refText,
       ImageConfig: image.config,
       Layers: layers,
@@ -1125,10 +1288,12 @@ async function runImage(flags, positionals) {
     return;
   }
   if (flags.has('server')) fatal('run error: client/server mode is not implemented by the Trivy stand-in');
-  if (flags.has('input')) fatal('run error: --input is not implemented by the Trivy stand-in');
-  if (positionals.length !== 1) fatal(`accepts 1 arg(s), received ${positionals.length}`);
-  const refText = positionals[0];
+  const input = flags.get('input');
+  if (!input && positionals.length !== 1) fatal(`accepts 1 arg(s), received ${positionals.length}`);
+  // With --input, Trivy scans the archive; the image name argument is not used.
+  const refText = input ?? positionals[0];
   invocation.image = refText;
+  if (input) invocation.input = input;
 
   const controller = new AbortController();
   if (timeoutMs > 0) {
@@ -1155,8 +1320,8 @@ async function runImage(flags, positionals) {
   }
   if (backend === 'fs') await lockFsCache(cacheDir);
 
-  const ref = parseReference(refText);
-  if (!ref)
+  const ref = input ? undefined : parseReference(refText);
+  if (!input && !ref)
     fatal(
       `run error: image scan error: scan error: unable to initialize a scan service: unable to initialize an image scan service: could not parse reference: ${refText}`,
     );
@@ -1164,33 +1329,36 @@ async function runImage(flags, positionals) {
 
   let image;
   const sourceErrors = [];
-  for (const src of imageSources) {
-    if (src === 'docker') {
-      sourceErrors.push(
-        `docker error: unable to inspect the image (${refText}): Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?`,
-      );
-    } else if (src === 'containerd') {
-      sourceErrors.push('containerd error: containerd socket not found: /run/containerd/containerd.sock');
-    } else if (src === 'podman') {
-      sourceErrors.push(
-        'podman error: unable to initialize Podman client: no podman socket found: stat podman/podman.sock: no such file or directory',
-      );
-    } else {
-      try {
-        image = await fetchImage(ref, {
-          usernames: flags.get('username') ?? [],
-          passwords: flags.get('password') ?? [],
-          registryToken: flags.get('registry-token'),
-          insecure: flags.get('insecure') === true,
-          platform: flags.get('platform'),
-          signal: controller.signal,
-        });
-        break;
-      } catch (e) {
-        sourceErrors.push(`remote error: ${e.message}`);
+  if (input) {
+    image = openArchive(input);
+  } else
+    for (const src of imageSources) {
+      if (src === 'docker') {
+        sourceErrors.push(
+          `docker error: unable to inspect the image (${refText}): Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?`,
+        );
+      } else if (src === 'containerd') {
+        sourceErrors.push('containerd error: containerd socket not found: /run/containerd/containerd.sock');
+      } else if (src === 'podman') {
+        sourceErrors.push(
+          'podman error: unable to initialize Podman client: no podman socket found: stat podman/podman.sock: no such file or directory',
+        );
+      } else {
+        try {
+          image = await fetchImage(ref, {
+            usernames: flags.get('username') ?? [],
+            passwords: flags.get('password') ?? [],
+            registryToken: flags.get('registry-token'),
+            insecure: flags.get('insecure') === true,
+            platform: flags.get('platform'),
+            signal: controller.signal,
+          });
+          break;
+        } catch (e) {
+          sourceErrors.push(`remote error: ${e.message}`);
+        }
       }
     }
-  }
   if (!image) {
     const quoted = imageSources.map((s) => `"${s}"`).join(' ');
     const n = sourceErrors.length;
