@@ -82,8 +82,10 @@ function sha256Hex(text: string): string {
 export interface RunFinding {
   finding: Finding;
   fingerprint: string;
-  /** Set when an ignore applies: the result is kept, marked as suppressed (dismissed on GitHub). */
+  /** Set when an ignore applies and ignored findings are kept (`sarif-include-ignored`): marked as suppressed. */
   suppression?: { reason?: string };
+  /** The images of a merged run (several tags of one repository) that have this finding; else the run's image. */
+  images?: readonly string[];
 }
 
 function cvssOf(f: Finding): number {
@@ -333,7 +335,7 @@ function buildResult(
     ruleId: f.id,
     ruleIndex,
     level: sarifLevel(f.severity),
-    message: { text: resultMessage(f, ref, urls.http(f.url)) },
+    message: { text: resultMessage(f, rf.images?.join(', ') ?? ref, urls.http(f.url)) },
     locations,
     partialFingerprints: { [FINGERPRINT_KEY]: rf.fingerprint },
   };
