@@ -1,5 +1,5 @@
 import type { ImageResult, SkippedTarget } from '../model.js';
-import { categoryId, type SarifOptions } from '../report/sarif.js';
+import { categoryId, SARIF_DRIVER_NAME, type SarifOptions } from '../report/sarif.js';
 import { tryParseImageReference } from '../targets/reference.js';
 import { httpStatusOf, gitHubMessageOf, type GitHubClient } from './github-client.js';
 import type { GitHubRunContext } from './github-context.js';
@@ -9,8 +9,6 @@ import type { GitHubRunContext } from './github-context.js';
 // analysis until another replaces it, so their alerts would stay open forever; an empty run in each closes them.
 // Deciding what is stale is pure; finding what exists is one paginated, bounded listing of recent analyses.
 
-/** The SARIF driver name of every run this action writes (report/sarif-run.ts), and so the analyses' tool. */
-export const SARIF_TOOL_NAME = 'Trivy';
 /** Analyses listed, newest first, at most: 20 pages of 100. Categories last analysed before them are not pruned. */
 const MAX_PAGES = 20;
 const PER_PAGE = 100;
@@ -80,14 +78,14 @@ export function staleCategories(
   return [...stale].sort();
 }
 
-export interface ListedCategories {
+interface ListedCategories {
   categories: Set<string>;
   /** Set when the listing failed: nothing is pruned, and this says why. */
   error?: string;
 }
 
 /** The categories of this tool's recent analyses on this ref (GET /repos/{owner}/{repo}/code-scanning/analyses). */
-export async function listAnalysedCategories(
+async function listAnalysedCategories(
   octokit: GitHubClient,
   github: GitHubRunContext,
 ): Promise<ListedCategories> {
@@ -99,13 +97,13 @@ export async function listAnalysedCategories(
         owner,
         repo,
         ref: github.ref,
-        tool_name: SARIF_TOOL_NAME,
+        tool_name: SARIF_DRIVER_NAME,
         per_page: PER_PAGE,
         page,
       });
       for (const analysis of data) {
         // The filters are GitHub's; checked again so a reply with other analyses cannot close their alerts.
-        if (analysis.ref !== github.ref || analysis.tool.name !== SARIF_TOOL_NAME) continue;
+        if (analysis.ref !== github.ref || analysis.tool.name !== SARIF_DRIVER_NAME) continue;
         if (typeof analysis.category === 'string' && analysis.category) categories.add(analysis.category);
       }
       if (data.length < PER_PAGE) break;

@@ -21,6 +21,8 @@ import type {
 // locations on the repository lines that reference the image, and suppressions for ignored findings. Pure.
 
 export const TRIVY_INFORMATION_URI = 'https://github.com/aquasecurity/trivy';
+/** The driver name of every run, as Trivy's own SARIF has it: code scanning keys analyses by tool and category. */
+export const SARIF_DRIVER_NAME = 'Trivy';
 /** Versioned: changing what goes into the hash must change the key, or every alert would be re-opened. */
 export const FINGERPRINT_KEY = 'imageScanGate/v1';
 export const MAX_LOCATIONS_PER_RESULT = 1_000;
@@ -157,7 +159,7 @@ export function buildImageRun(input: ImageRunInput): SarifRun {
   return {
     tool: {
       driver: {
-        name: 'Trivy',
+        name: SARIF_DRIVER_NAME,
         fullName: 'Trivy Vulnerability Scanner',
         ...(version ? { version } : {}),
         informationUri: TRIVY_INFORMATION_URI,

@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import type { ImageResult, Severity, Target } from '../model.js';
 import {
+  SARIF_DRIVER_NAME,
   TRIVY_INFORMATION_URI,
   buildFailedImageRun,
   buildImageRun,
@@ -13,7 +14,7 @@ import {
 import { SARIF_SCHEMA, SARIF_VERSION, type SarifLog, type SarifRun } from './sarif-types.js';
 
 export type { SarifLog, SarifRun } from './sarif-types.js';
-export { FINGERPRINT_KEY } from './sarif-run.js';
+export { FINGERPRINT_KEY, SARIF_DRIVER_NAME } from './sarif-run.js';
 
 // SARIF for code scanning, built from the action's own findings (not `trivy convert`), so it shows exactly what the
 // summary and the gate saw: the `severity` input filters it; ignored findings are left out (or, with
@@ -369,7 +370,7 @@ export function buildClosingSarifFiles(
   const runs = categories.map((category): SarifRun => ({
     tool: {
       driver: {
-        name: 'Trivy',
+        name: SARIF_DRIVER_NAME,
         fullName: 'Trivy Vulnerability Scanner',
         ...(opts.trivyVersion ? { version: opts.trivyVersion } : {}),
         informationUri: TRIVY_INFORMATION_URI,
