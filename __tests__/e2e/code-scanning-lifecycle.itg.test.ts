@@ -127,6 +127,18 @@ describe('categories keep their shape when a second tag joins', () => {
     expect(single.results.some((r) => r.ruleId === 'CVE-2023-45853')).toBe(false);
   });
 
+  test('trivy-action compatibility: a sarif-category ending in `/` is the exact category upload-sarif wrote', async () => {
+    const exact = await run(github, ['shop/api:1.0'], {
+      'sarif-category': '.github/workflows/scan.yml:scan/',
+    });
+    const runs = uploadedRuns(github).at(-1) ?? [];
+    expect(runs.map((r) => [r.automationDetails.id, r.tool.driver.name])).toEqual([
+      ['.github/workflows/scan.yml:scan/', 'Trivy'],
+    ]);
+    expect(exact.outputs['sarif-ids']).not.toBe('');
+    expect(github.violations).toEqual([]);
+  }, 120_000);
+
   test('the written SARIF passes the Multitool with GitHub’s rules', async () => {
     const files = [...sarifFilesOf(one), ...sarifFilesOf(two)];
     expect(files.length).toBeGreaterThanOrEqual(2);

@@ -275,6 +275,20 @@ describe('categories: one per image repository, the same shape whatever tags are
     });
   });
 
+  test('a finding in many tags names the first ten and counts the rest', () => {
+    const tags = Array.from({ length: 12 }, (_, i) => String(i).padStart(2, '0'));
+    const images = tags.map((tag, i) =>
+      appImage(tag, [makeFinding({ id: 'CVE-1' })], `sha256:${i.toString(16).padStart(64, '0')}`),
+    );
+    const text = onlyRun(images).results[0].message.text.split('\n').at(-1);
+    expect(text).toBe(
+      `Image: ${tags
+        .slice(0, 10)
+        .map((t) => `ghcr.io/acme/app:${t}`)
+        .join(', ')}, and 2 more`,
+    );
+  });
+
   test('digests, platforms and duplicates of one repository share its one category too', () => {
     const d1 = makeImage(makeTarget({ repository: 'acme/app', digest: `sha256:${'a'.repeat(64)}` }), []);
     const amd = makeImage(makeTarget({ repository: 'acme/app', tag: '1', platform: 'linux/amd64' }), []);

@@ -187,6 +187,9 @@ function suppressionKey(image: string, findingId: string, pkg: string): string {
   return `${image}\u0000${findingId}\u0000${pkg}`;
 }
 
+/** Images a merged result's message names (`max-images-per-repository: 0` may merge hundreds of tags). */
+const IMAGES_NAMED_PER_RESULT = 10;
+
 /**
  * The findings of a category's images the user asked to see, one per alert identity, most important first. The
  * fingerprint names the repository, not the tag, so a finding two tags share is one result that names both.
@@ -221,7 +224,14 @@ function runFindings(
     if (seen.has(rf.fingerprint)) continue;
     seen.add(rf.fingerprint);
     const refs = [...(refsByFingerprint.get(rf.fingerprint) ?? [])].sort(compareIds);
-    kept.push(images.length > 1 ? { ...rf, images: refs } : rf);
+    const named =
+      refs.length > IMAGES_NAMED_PER_RESULT
+        ? [
+            ...refs.slice(0, IMAGES_NAMED_PER_RESULT),
+            `and ${count(refs.length - IMAGES_NAMED_PER_RESULT)} more`,
+          ]
+        : refs;
+    kept.push(images.length > 1 ? { ...rf, images: named } : rf);
   }
   return kept;
 }
