@@ -81,6 +81,12 @@ export interface Config {
   gate: GateInputs;
   uploadSarif: boolean;
   sarifCategory: string;
+  /** `sarif-category` ended in `/`: it is the whole category of one run for all images (trivy-action's category). */
+  sarifCategoryExact: boolean;
+  /** Close the alerts of categories whose image this action no longer scans (never on pull requests). */
+  pruneCategories: boolean;
+  /** Keep ignored findings in SARIF as suppressed results (GitHub does not dismiss them; see report/sarif.ts). */
+  sarifIncludeIgnored: boolean;
   annotations: boolean;
   prComment: 'auto' | 'always' | 'never';
   /** The `matrix` input: this job's matrix values, part of the PR comment's key. */

@@ -105,6 +105,9 @@ export function parseInputs(
     gate: gateInputs(get, gate),
     uploadSarif: boolean(get, 'upload-sarif', true),
     sarifCategory: category(get),
+    sarifCategoryExact: /\/\s*$/.test(get('sarif-category')),
+    pruneCategories: boolean(get, 'prune-categories', false),
+    sarifIncludeIgnored: boolean(get, 'sarif-include-ignored', false),
     annotations: boolean(get, 'annotations', true),
     prComment: oneOf(get, 'pr-comment', ['auto', 'always', 'never'], 'auto'),
     matrix: optional(get('matrix')),
@@ -190,6 +193,16 @@ function checkCombinations(c: Config): void {
       'Nothing to scan: give `images` (references, one per line), `registry` (discover images there) or ' +
         '`discover-files` (globs of Dockerfiles/manifests), or use mode: report with `reports`.',
       'images',
+    );
+  }
+  if (c.pruneCategories && (!c.uploadSarif || c.sarifCategoryExact)) {
+    throw new ConfigurationError(
+      c.uploadSarif
+        ? '`prune-categories` is true, which needs per-image categories, but `sarif-category` ends in `/` (one ' +
+            'category for every image): drop the trailing `/`, or set `prune-categories: false`.'
+        : '`prune-categories` is true, which closes alerts by uploading SARIF, but `upload-sarif` is false: set ' +
+            '`upload-sarif: true`, or `prune-categories: false`.',
+      'prune-categories',
     );
   }
   if (c.shards > 0 && c.mode !== 'discover') {
@@ -515,9 +528,11 @@ function duration(get: InputReader, name: string, fallback: string): number {
 
 function category(get: InputReader): string {
   const raw = get('sarif-category').trim() || 'image-scan';
-  if (!/^[A-Za-z0-9_.\-/]+$/.test(raw)) {
+  // `:` so that the category github/codeql-action/upload-sarif writes by default (`<workflow path>:<job id>`) can be
+  // given exactly (with a trailing `/`); see report/sarif.ts categoryId.
+  if (!/^[A-Za-z0-9_.\-/:]+$/.test(raw) || raw.replace(/\/+$/, '') === '') {
     throw new ConfigurationError(
-      `\`sarif-category\` is "${raw}"; use letters, digits, '-', '_', '.', '/'.`,
+      `\`sarif-category\` is "${raw}"; use letters, digits, '-', '_', '.', ':', '/'.`,
       'sarif-category',
     );
   }

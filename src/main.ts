@@ -88,6 +88,10 @@ export async function run(): Promise<void> {
     let dbUpdatedAt: string | undefined;
     let plannedShard: PlannedShard | undefined;
     const notes: string[] = [];
+    // Why this run may not hold every image: prune-categories must then not close anyone's alerts.
+    const partialReasons: string[] = config.planShard
+      ? ['this job scans one shard of a plan; prune in the `mode: report` job']
+      : [];
 
     if (config.mode === 'report') {
       const read = await readReports(reportFiles, logger);
@@ -95,6 +99,7 @@ export async function run(): Promise<void> {
       const fanIn = checkFanIn(read, config.plan);
       for (const problem of fanIn.problems) logger.warning(problem);
       notes.push(...fanIn.problems);
+      if (fanIn.problems.length > 0) partialReasons.push('results of some shards are missing or mixed');
       const received = read.map((r) => r.results);
       const merged = mergeReports(
         fanIn.missing.length > 0
@@ -208,6 +213,7 @@ export async function run(): Promise<void> {
         results,
         notes,
         policyLines: describePolicy(gatePolicy.policy),
+        partialReasons,
         github,
         startedAt,
         toolVersion: TOOL_VERSION,

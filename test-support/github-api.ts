@@ -75,9 +75,27 @@ export interface StoredSarif {
   polls: number;
 }
 
+/** One code scanning analysis: GitHub makes one per run (tool + category) of each processed upload. */
+export interface StoredAnalysis {
+  id: number;
+  owner: string;
+  repo: string;
+  ref: string;
+  commitSha: string;
+  /** As GitHub reports it: the run's `automationDetails.id` up to its last `/`. */
+  category: string;
+  toolName: string;
+  resultsCount: number;
+  rulesCount: number;
+  createdAt: string;
+  sarifId: string;
+}
+
 export interface GitHubApiState {
   comments: Map<number, StoredComment>;
   sarifs: Map<string, StoredSarif>;
+  /** Oldest first. */
+  analyses: StoredAnalysis[];
   /** `commits/{sha}/pulls`: the pull requests that hold each commit. */
   pullsForCommit: Map<string, { number: number; state: 'open' | 'closed'; headSha?: string }[]>;
 }
@@ -112,6 +130,8 @@ export interface GitHubApi {
     user?: StoredComment['user'],
     repository?: string,
   ): StoredComment;
+  /** Seed an analysis as if an earlier run had uploaded it (repository `acme/shop` unless given). */
+  addAnalysis(analysis: Partial<StoredAnalysis> & { category: string; ref: string }): StoredAnalysis;
   close(): Promise<void>;
 }
 
@@ -331,7 +351,13 @@ const REPLIES_NOT_CHECKED = new Set(['repos/list-pull-requests-associated-with-c
 
 export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<GitHubApi> {
   const api = loadOpenApi();
-  const state: GitHubApiState = { comments: new Map(), sarifs: new Map(), pullsForCommit: new Map() };
+  const state: GitHubApiState = {
+    comments: new Map(),
+    sarifs: new Map(),
+    analyses: [],
+    pullsForCommit: new Map(),
+  };
+  let nextAnalysisId = 500;
   const requests: RecordedRequest[] = [];
   const violations: string[] = [];
   const serverUrl = options.serverUrl ?? 'https://github.com';
@@ -359,6 +385,22 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       };
       state.comments.set(comment.id, comment);
       return comment;
+    },
+    addAnalysis(analysis) {
+      const stored: StoredAnalysis = {
+        id: nextAnalysisId++,
+        owner: 'acme',
+        repo: 'shop',
+        commitSha: '0'.repeat(40),
+        toolName: 'Trivy',
+        resultsCount: 0,
+        rulesCount: 0,
+        createdAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        sarifId: randomUUID(),
+        ...analysis,
+      };
+      state.analyses.push(stored);
+      return stored;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -414,6 +456,21 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
         return errorReply(400, problem);
       }
       const id = randomUUID();
+      for (const run of sarif.runs as Json[]) {
+        self.addAnalysis({
+          owner: req.params.owner,
+          repo: req.params.repo,
+          ref: String(body.ref),
+          commitSha: String(body.commit_sha),
+          category: categoryOf(run),
+          toolName: String(run?.tool?.driver?.name ?? ''),
+          resultsCount: Array.isArray(run?.results) ? (run.results as unknown[]).length : 0,
+          rulesCount: Array.isArray(run?.tool?.driver?.rules)
+            ? (run.tool.driver.rules as unknown[]).length
+            : 0,
+          sarifId: id,
+        });
+      }
       state.sarifs.set(id, {
         id,
         owner: req.params.owner,
@@ -456,6 +513,41 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
           processing_status: 'complete',
           analyses_url: `${baseUrl}/repos/${upload.owner}/${upload.repo}/code-scanning/analyses?sarif_id=${upload.id}`,
         },
+      };
+    },
+    'code-scanning/list-recent-analyses': (req) => {
+      const perPage = Math.min(100, Number(req.query.per_page ?? 30));
+      const page = Math.max(1, Number(req.query.page ?? 1));
+      const matching = state.analyses
+        .filter(
+          (a) =>
+            a.owner === req.params.owner &&
+            a.repo === req.params.repo &&
+            (req.query.ref === undefined || a.ref === req.query.ref) &&
+            (req.query.tool_name === undefined || a.toolName === req.query.tool_name),
+        )
+        .reverse(); // newest first, GitHub's default order
+      // GitHub answers 404 when the repository has no analyses at all (for this filter).
+      if (matching.length === 0) return errorReply(404, 'no analysis found');
+      return {
+        status: 200,
+        body: matching.slice((page - 1) * perPage, page * perPage).map((a) => ({
+          ref: a.ref,
+          commit_sha: a.commitSha,
+          analysis_key: '',
+          environment: '{}',
+          category: a.category,
+          error: '',
+          created_at: a.createdAt,
+          results_count: a.resultsCount,
+          rules_count: a.rulesCount,
+          id: a.id,
+          url: `${baseUrl}/repos/${a.owner}/${a.repo}/code-scanning/analyses/${a.id}`,
+          sarif_id: a.sarifId,
+          tool: { name: a.toolName, guid: null, version: null },
+          deletable: true,
+          warning: '',
+        })),
       };
     },
     'issues/list-comments': (req) => {
@@ -609,14 +701,21 @@ function sarifProblem(sarif: Json): string | undefined {
   if (runs.length > 20) return `SARIF has ${runs.length} runs; GitHub accepts at most 20 per upload`;
   const seen = new Set<string>();
   for (const run of runs) {
-    const key = `${run?.tool?.driver?.name ?? ''}\u0000${run?.automationDetails?.id ?? ''}`;
+    const key = `${run?.tool?.driver?.name ?? ''}\u0000${categoryOf(run)}`;
     if (seen.has(key)) {
       return (
-        `two runs share tool "${run?.tool?.driver?.name}" and category "${run?.automationDetails?.id ?? ''}"; ` +
+        `two runs share tool "${run?.tool?.driver?.name}" and category "${categoryOf(run)}"; ` +
         'GitHub refuses such uploads since July 2025'
       );
     }
     seen.add(key);
   }
   return undefined;
+}
+
+/** The category GitHub reads from a run: `automationDetails.id` up to its last `/` (empty without one). */
+function categoryOf(run: Json): string {
+  const id = String(run?.automationDetails?.id ?? '');
+  const slash = id.lastIndexOf('/');
+  return slash < 0 ? '' : id.slice(0, slash);
 }

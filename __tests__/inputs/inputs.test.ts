@@ -75,6 +75,27 @@ describe('parseInputs', () => {
       cacheResults: true,
     });
     expect(config.sarifCategory).toBe('image-scan');
+    expect(config).toMatchObject({
+      sarifCategoryExact: false,
+      pruneCategories: false,
+      sarifIncludeIgnored: false,
+    });
+  });
+
+  test('sarif-category: a prefix, or with a trailing `/` the exact category (trivy-action’s, `:` allowed)', () => {
+    expect(parse({ images: 'x', 'sarif-category': 'sec/images/' }).config).toMatchObject({
+      sarifCategory: 'sec/images',
+      sarifCategoryExact: true,
+    });
+    expect(parse({ images: 'x', 'sarif-category': '.github/workflows/scan.yml:scan/' }).config).toMatchObject(
+      {
+        sarifCategory: '.github/workflows/scan.yml:scan',
+        sarifCategoryExact: true,
+      },
+    );
+    expect(
+      parse({ images: 'x', 'prune-categories': 'true', 'sarif-include-ignored': 'true' }).config,
+    ).toMatchObject({ pruneCategories: true, sarifIncludeIgnored: true, sarifCategoryExact: false });
   });
 
   test("Trivy's settings: lists split like every list input, order kept, values as Trivy takes them", () => {
@@ -204,6 +225,19 @@ describe('parseInputs', () => {
     ],
     [{ images: 'x', 'registry-password': 'p' }, 'registry-username', /give both/],
     [{ images: 'x', 'sarif-category': 'a b' }, 'sarif-category', /letters, digits/],
+    [{ images: 'x', 'sarif-category': '//' }, 'sarif-category', /letters, digits/],
+    [{ images: 'x', 'prune-categories': 'yes please' }, 'prune-categories', /true or false/],
+    [{ images: 'x', 'sarif-include-ignored': '2' }, 'sarif-include-ignored', /true or false/],
+    [
+      { images: 'x', 'prune-categories': 'true', 'upload-sarif': 'false' },
+      'prune-categories',
+      /upload-sarif/,
+    ],
+    [
+      { images: 'x', 'prune-categories': 'true', 'sarif-category': 'trivy/' },
+      'prune-categories',
+      /ends in `\/`/,
+    ],
   ])('refuses %j naming `%s`', (inputs, input, message) => {
     const e = refusal(inputs);
     expect(e.input).toBe(input);

@@ -87,7 +87,7 @@ describe('the local GitHub API checks requests against the OpenAPI description',
     });
     expect(twice.status).toBe(400);
     expect(api.violations).toHaveLength(2);
-    expect(api.violations[1]).toMatch(/share tool "T" and category "same\/"/);
+    expect(api.violations[1]).toMatch(/share tool "T" and category "same"/);
   });
 
   test('read-only token mode answers writes with 403 and reads normally', async () => {

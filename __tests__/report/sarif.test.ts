@@ -2,8 +2,9 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { SEVERITIES, type Finding, type ImageResult, type Severity } from '../../src/model.js';
 import {
-  automationIds,
+  buildClosingSarifFiles,
   buildSarifFiles,
+  categoryId,
   FINGERPRINT_KEY,
   type SarifLog,
   type SarifOptions,
@@ -228,50 +229,132 @@ describe('locations', () => {
   });
 });
 
-describe('categories: one per image, stable across tags', () => {
-  test('the category names registry and repository, not tag or digest, and ends with "/"', () => {
-    const a = automationIds([appImage('1', [], `sha256:${'1'.repeat(64)}`)], 'image-scan');
-    const b = automationIds([appImage('2', [], `sha256:${'2'.repeat(64)}`)], 'image-scan');
-    expect(a).toEqual(['image-scan/ghcr.io/acme/app/']);
-    expect(b).toEqual(a);
+describe('categories: one per image repository, the same shape whatever tags are scanned', () => {
+  const ids = (images: ImageResult[], opts: Partial<SarifOptions> = {}) =>
+    runs(buildSarifFiles(images, { ...base, ...opts }).files).map((r) => r.automationDetails.id);
+
+  test('one tag: the category names registry and repository, not tag or digest, and ends with "/"', () => {
+    expect(ids([appImage('1', [], `sha256:${'1'.repeat(64)}`)])).toEqual(['image-scan/ghcr.io/acme/app/']);
+    expect(ids([appImage('2', [], `sha256:${'2'.repeat(64)}`)])).toEqual(['image-scan/ghcr.io/acme/app/']);
   });
 
-  test('two refs of one repository in one upload get distinct categories, whatever their order', () => {
-    const one = appImage('1', []);
-    const two = appImage('2', []);
+  test('two tags of one repository in one upload: one run in the same category, findings merged', () => {
+    const shared = makeFinding({ id: 'CVE-SHARED', pkg: 'openssl', target: 'x (alpine 3.19)' });
+    const one = appImage(
+      '1',
+      [shared, makeFinding({ id: 'CVE-ONLY-1', pkg: 'musl' })],
+      `sha256:${'1'.repeat(64)}`,
+    );
+    const two = appImage(
+      '2',
+      [{ ...shared, target: 'y (alpine 3.20)' }, makeFinding({ id: 'CVE-ONLY-2' })],
+      `sha256:${'2'.repeat(64)}`,
+    );
     const other = makeImage(makeTarget({ repository: 'acme/api', tag: '1' }), []);
-    expect(automationIds([one, two, other], 'image-scan')).toEqual([
-      'image-scan/ghcr.io/acme/app:1/',
-      'image-scan/ghcr.io/acme/app:2/',
+    const { files } = buildSarifFiles([two, other, one], base);
+    const all = runs(files);
+    // The category a lone tag had: adding a second tag changes nothing, so no alert is left in a stale category.
+    expect(all.map((r) => r.automationDetails.id)).toEqual([
       'image-scan/ghcr.io/acme/api/',
+      'image-scan/ghcr.io/acme/app/',
     ]);
-    expect(automationIds([two, other, one], 'image-scan')).toEqual([
-      'image-scan/ghcr.io/acme/app:2/',
-      'image-scan/ghcr.io/acme/api/',
-      'image-scan/ghcr.io/acme/app:1/',
-    ]);
+    const app = all[1];
+    expect(app.results.map((r) => r.ruleId).sort()).toEqual(['CVE-ONLY-1', 'CVE-ONLY-2', 'CVE-SHARED']);
+    const message = (id: string) =>
+      app.results
+        .find((r) => r.ruleId === id)
+        ?.message.text.split('\n')
+        .at(-1);
+    expect(message('CVE-SHARED')).toBe('Image: ghcr.io/acme/app:1, ghcr.io/acme/app:2');
+    expect(message('CVE-ONLY-1')).toBe('Image: ghcr.io/acme/app:1');
+    expect(message('CVE-ONLY-2')).toBe('Image: ghcr.io/acme/app:2');
+    expect(app.properties).toEqual({
+      imageName: 'ghcr.io/acme/app:1',
+      imageNames: ['ghcr.io/acme/app:1', 'ghcr.io/acme/app:2'],
+      repoDigests: [`ghcr.io/acme/app@sha256:${'1'.repeat(64)}`, `ghcr.io/acme/app@sha256:${'2'.repeat(64)}`],
+    });
   });
 
-  test('untagged digests, platforms and exact duplicates are told apart too', () => {
+  test('a finding in many tags names the first ten and counts the rest', () => {
+    const tags = Array.from({ length: 12 }, (_, i) => String(i).padStart(2, '0'));
+    const images = tags.map((tag, i) =>
+      appImage(tag, [makeFinding({ id: 'CVE-1' })], `sha256:${i.toString(16).padStart(64, '0')}`),
+    );
+    const text = onlyRun(images).results[0].message.text.split('\n').at(-1);
+    expect(text).toBe(
+      `Image: ${tags
+        .slice(0, 10)
+        .map((t) => `ghcr.io/acme/app:${t}`)
+        .join(', ')}, and 2 more`,
+    );
+  });
+
+  test('digests, platforms and duplicates of one repository share its one category too', () => {
     const d1 = makeImage(makeTarget({ repository: 'acme/app', digest: `sha256:${'a'.repeat(64)}` }), []);
-    const d2 = makeImage(makeTarget({ repository: 'acme/app', digest: `sha256:${'b'.repeat(64)}` }), []);
     const amd = makeImage(makeTarget({ repository: 'acme/app', tag: '1', platform: 'linux/amd64' }), []);
     const arm = makeImage(makeTarget({ repository: 'acme/app', tag: '1', platform: 'linux/arm64' }), []);
-    const ids = automationIds([d1, d2, amd, arm, appImage('3', []), appImage('3', [])], 'image-scan');
-    expect(ids).toEqual([
-      `image-scan/ghcr.io/acme/app@sha256:${'a'.repeat(64)}/`,
-      `image-scan/ghcr.io/acme/app@sha256:${'b'.repeat(64)}/`,
-      'image-scan/ghcr.io/acme/app:1+linux-amd64/',
-      'image-scan/ghcr.io/acme/app:1+linux-arm64/',
-      'image-scan/ghcr.io/acme/app:3/',
-      'image-scan/ghcr.io/acme/app:3-2/',
+    expect(ids([d1, amd, arm, appImage('3', []), appImage('3', [])])).toEqual([
+      'image-scan/ghcr.io/acme/app/',
     ]);
-    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  test('one failed tag holds back the whole category (a merged run without it would close its alerts)', () => {
+    const failed = appImage('2', []);
+    failed.status = 'failed';
+    failed.error = 'unable to pull';
+    const { files, warnings } = buildSarifFiles(
+      [appImage('1', [makeFinding({ id: 'CVE-1' })]), failed],
+      base,
+    );
+    expect(runs(files)).toEqual([]);
+    expect(warnings).toEqual([
+      'image ghcr.io/acme/app:2: the scan failed, so no SARIF run was written for its category (2 images); its ' +
+        'code scanning alerts stay as the last successful scan left them.',
+    ]);
   });
 
   test('registries with a port and unusual characters in the category prefix are sanitised', () => {
-    const image = makeImage(makeTarget({ registry: 'localhost:5000', repository: 'team/app', tag: '1' }), []);
-    expect(automationIds([image], 'my scans/')).toEqual(['my_scans/localhost:5000/team/app/']);
+    const target = makeTarget({ registry: 'localhost:5000', repository: 'team/app', tag: '1' });
+    expect(categoryId(target, { category: 'my scans' })).toBe('my_scans/localhost:5000/team/app/');
+    expect(categoryId(target, { category: '/nested/prefix//' })).toBe(
+      'nested/prefix/localhost:5000/team/app/',
+    );
+  });
+
+  test.each([
+    // upload-sarif without `category`: `<workflow path>:<job id>/` (codeql-action computeAutomationID).
+    ['.github/workflows/scan.yml:scan', '.github/workflows/scan.yml:scan/'],
+    // ... with a matrix: `/<key>:<value>` per string value, sorted by key.
+    ['.github/workflows/scan.yml:scan/image:api', '.github/workflows/scan.yml:scan/image:api/'],
+    // upload-sarif with `category: trivy`.
+    ['trivy', 'trivy/'],
+  ])('trivy-action compatibility: exact category %s gives the id upload-sarif wrote, %s', (category, id) => {
+    const image = appImage('1', [makeFinding({ id: 'CVE-1' })]);
+    expect(ids([image], { category, exactCategory: true })).toEqual([id]);
+    expect(
+      runs(buildSarifFiles([image], { ...base, category, exactCategory: true }).files)[0].tool.driver.name,
+    ).toBe('Trivy');
+  });
+
+  test('an exact category holds every image in its one run (never two runs of one category)', () => {
+    const api = makeImage(makeTarget({ repository: 'acme/api', tag: '1' }), [makeFinding({ id: 'CVE-A' })]);
+    const app = appImage('1', [makeFinding({ id: 'CVE-B' })]);
+    const all = runs(buildSarifFiles([api, app], { ...base, category: 'trivy', exactCategory: true }).files);
+    expect(all).toHaveLength(1);
+    expect(all[0].results.map((r) => r.ruleId).sort()).toEqual(['CVE-A', 'CVE-B']);
+  });
+
+  test('closing runs (prune-categories): no results, the same tool, the category as id, 20 runs per file', () => {
+    const categories = Array.from(
+      { length: 21 },
+      (_, i) => `image-scan/ghcr.io/acme/gone-${String(i).padStart(2, '0')}`,
+    );
+    const files = buildClosingSarifFiles(categories, { toolVersion: '0.1.0', trivyVersion: '0.74.0' });
+    expect(files.map((f) => f.runs.length)).toEqual([20, 1]);
+    const first = files[0].runs[0];
+    expect(first.automationDetails.id).toBe('image-scan/ghcr.io/acme/gone-00/');
+    expect(first.results).toEqual([]);
+    expect(first.tool.driver).toMatchObject({ name: 'Trivy', version: '0.74.0', rules: [] });
   });
 });
 
@@ -345,8 +428,23 @@ describe('what the user asked to see', () => {
     expect(run.tool.driver.rules?.map((r) => r.id)).toEqual(['CVE-C', 'CVE-H']);
   });
 
-  test('ignored findings stay, as external suppressions with the reason (dismissed in the Security tab)', () => {
+  const ignores = {
+    suppressed: [
+      { image: 'ghcr.io/acme/app:1', findingId: 'CVE-H', pkg: 'curl', reason: 'not reachable' },
+      { image: 'ghcr.io/acme/app:1', findingId: 'CVE-L', pkg: 'openssl' },
+      { image: 'ghcr.io/acme/other:1', findingId: 'CVE-C', pkg: 'openssl', reason: 'other image' },
+    ],
+  };
+
+  test('ignored findings are left out by default (GitHub does not dismiss alerts for SARIF suppressions)', () => {
+    const run = onlyRun([image], ignores);
+    expect(run.results.map((r) => r.ruleId)).toEqual(['CVE-C']);
+    expect(run.results.every((r) => r.suppressions === undefined)).toBe(true);
+  });
+
+  test('with includeSuppressed, ignored findings stay as external suppressions with the reason', () => {
     const run = onlyRun([image], {
+      includeSuppressed: true,
       suppressed: [
         { image: 'ghcr.io/acme/app:1', findingId: 'CVE-H', pkg: 'curl', reason: 'not reachable' },
         { image: 'ghcr.io/acme/app:1', findingId: 'CVE-L', pkg: 'openssl' },
@@ -429,6 +527,7 @@ describe("GitHub's limits", () => {
     const { files, warnings } = buildSarifFiles([appImage('1', findings)], {
       ...base,
       maxResultsPerRun: 3,
+      includeSuppressed: true,
       suppressed: [{ image: 'ghcr.io/acme/app:1', findingId: 'CVE-C', pkg: 'ignored' }],
     });
     expect(runs(files)[0].results.map((r) => r.ruleId)).toEqual(['CVE-H', 'CVE-M2', 'CVE-M']);
@@ -445,8 +544,9 @@ describe("GitHub's limits", () => {
     expect(files.map((f) => f.runs.length)).toEqual([20, 5]);
   });
 
-  test('more runs than a file may hold: split into files, every image in exactly one', () => {
-    const images = syntheticEstate({ images: 7, findings: 70 });
+  test('more runs than a file may hold: split into files, every category in exactly one', () => {
+    // 8 images, 7 repositories: the estate's svc-1 has two tags, which share one run.
+    const images = syntheticEstate({ images: 8, findings: 70 });
     const { files } = buildSarifFiles(images, { ...base, maxRunsPerFile: 3 });
     expect(files.map((f) => f.runs.length)).toEqual([3, 3, 1]);
     const ids = runs(files).map((r) => r.automationDetails.id);

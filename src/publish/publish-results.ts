@@ -13,13 +13,14 @@ import type { PolicyVerdict } from '../policy/evaluate.js';
 import { buildAnnotations } from '../report/annotations.js';
 import { reusedImagesSection } from '../scale/reuse-summary.js';
 import { commentMarker, legacyCommentMarker, renderComment } from '../report/comment.js';
-import { buildSarifFiles } from '../report/sarif.js';
+import { buildClosingSarifFiles, buildSarifFiles, type SarifOptions } from '../report/sarif.js';
 import { SUMMARY_LIMIT_BYTES, renderSummary } from '../report/summary.js';
 import type { ReportView, RunContext } from '../report/view.js';
 import { uploadSarifFiles } from './code-scanning.js';
 import { createGitHubClient, type GitHubClient } from './github-client.js';
 import { githubLinks, type GitHubRunContext } from './github-context.js';
 import { upsertPrComment } from './pr-comment.js';
+import { planCategoryPrune } from './prune-categories.js';
 
 export interface PublishInput {
   config: Config;
@@ -27,6 +28,8 @@ export interface PublishInput {
   /** What the summary must say before the images (a shard that sent no results, ...). */
   notes?: string[];
   policyLines: string[];
+  /** Why this run may not hold every image (missing shards, a shard job): `prune-categories` then does nothing. */
+  partialReasons?: string[];
   github?: GitHubRunContext;
   startedAt: string;
   toolVersion: string;
@@ -62,14 +65,17 @@ export async function publishResults(input: PublishInput, deps: PublishDeps): Pr
   const resultsFile = path.join(config.outputDir, OUTPUT_NAMES.results);
   await writeFileAtomic(resultsFile, serializeResults(results));
 
-  // SARIF: one run per image, split to GitHub's limits; written whether or not it is uploaded.
-  const sarif = buildSarifFiles(results.images, {
+  // SARIF: one run per image repository, split to GitHub's limits; written whether or not it is uploaded.
+  const sarifOptions: SarifOptions = {
     category: config.sarifCategory,
+    exactCategory: config.sarifCategoryExact,
     severities: config.severity,
     suppressed: results.verdict.ignored,
+    includeSuppressed: config.sarifIncludeIgnored,
     trivyVersion: results.trivyVersion,
     toolVersion: input.toolVersion,
-  });
+  };
+  const sarif = buildSarifFiles(results.images, sarifOptions);
   for (const w of sarif.warnings) logger.warning(w);
   notes.push(...sarif.warnings);
   const sarifFiles: string[] = [];
@@ -98,6 +104,12 @@ export async function publishResults(input: PublishInput, deps: PublishDeps): Pr
       uploaded = upload.ids.length > 0;
       notes.push(...upload.warnings);
     }
+  }
+  if (config.uploadSarif && config.pruneCategories && github && octokit) {
+    const closed = await closeStaleCategories(input, sarifOptions, github, octokit, deps, sarifFiles.length);
+    sarifFiles.push(...closed.files);
+    sarifIds.push(...closed.ids);
+    notes.push(closed.note);
   }
 
   const view: ReportView = {
@@ -162,6 +174,69 @@ export async function publishResults(input: PublishInput, deps: PublishDeps): Pr
 
   setOutputs(results, { resultsFile, summaryFile, sarifFiles, sarifIds, commentUrl });
   return { resultsFile, summaryFile, sarifFiles, sarifIds, commentUrl };
+}
+
+/** Categories shown by name in the summary's prune line; the rest are counted. */
+const PRUNED_SHOWN = 20;
+
+/**
+ * `prune-categories`: an empty run for each category of this action that no image of this run has, uploaded on its
+ * own so its outcome is known. Returns the files written, the upload ids and one line for the summary.
+ */
+async function closeStaleCategories(
+  input: PublishInput,
+  sarifOptions: SarifOptions,
+  github: GitHubRunContext,
+  octokit: GitHubClient,
+  deps: PublishDeps,
+  filesBefore: number,
+): Promise<{ files: string[]; ids: string[]; note: string }> {
+  const { config, results } = input;
+  const plan = await planCategoryPrune(
+    {
+      situation: { github, partialReasons: input.partialReasons ?? [] },
+      images: results.images,
+      skipped: results.skipped,
+      sarif: sarifOptions,
+    },
+    octokit,
+  );
+  if (plan.skipped) {
+    const note = `prune-categories: no category closed: ${plan.skipped}.`;
+    deps.logger.info(note);
+    return { files: [], ids: [], note };
+  }
+  if (plan.categories.length === 0) {
+    const note =
+      'prune-categories: every category of this action on this ref belongs to an image still scanned.';
+    deps.logger.info(note);
+    return { files: [], ids: [], note };
+  }
+  const logs = buildClosingSarifFiles(plan.categories, sarifOptions);
+  const files: string[] = [];
+  for (const [i, log] of logs.entries()) {
+    const file = path.join(config.outputDir, sarifFileName(filesBefore + i));
+    await writeFileAtomic(file, JSON.stringify(log));
+    files.push(file);
+  }
+  const upload = await uploadSarifFiles(logs, github, {
+    octokit,
+    logger: deps.logger,
+    clock: deps.clock,
+    startedAt: input.startedAt,
+    checkoutUri: pathToFileUri(config.workspace),
+  });
+  // Plain text: the summary escapes every note (categories come from GitHub's listing).
+  const shown = plan.categories.slice(0, PRUNED_SHOWN).join(', ');
+  const more =
+    plan.categories.length > PRUNED_SHOWN ? `, and ${plan.categories.length - PRUNED_SHOWN} more` : '';
+  const what = `${plan.categories.length} categor${plan.categories.length === 1 ? 'y' : 'ies'} whose images are no longer scanned: ${shown}${more}`;
+  const note =
+    upload.status === 'uploaded'
+      ? `prune-categories: closed the code scanning alerts of ${what}.`
+      : `prune-categories: could not close the alerts of ${what} (${upload.warnings.join(' ') || upload.reason || 'the upload failed'}).`;
+  deps.logger.info(note);
+  return { files, ids: upload.ids, note };
 }
 
 function setOutputs(results: ResultsFile & { verdict: PolicyVerdict }, files: Published): void {

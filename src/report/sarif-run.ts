@@ -20,6 +20,8 @@ import type {
 // locations on the repository lines that reference the image, and suppressions for ignored findings. Pure.
 
 export const TRIVY_INFORMATION_URI = 'https://github.com/aquasecurity/trivy';
+/** The driver name of every run, as Trivy's own SARIF has it: code scanning keys analyses by tool and category. */
+export const SARIF_DRIVER_NAME = 'Trivy';
 /** Versioned: changing what goes into the hash must change the key, or every alert would be re-opened. */
 export const FINGERPRINT_KEY = 'imageScanGate/v1';
 export const MAX_LOCATIONS_PER_RESULT = 1_000;
@@ -61,8 +63,10 @@ export function securitySeverity(f: Finding): string {
 export interface RunFinding {
   finding: Finding;
   fingerprint: string;
-  /** Set when an ignore applies: the result is kept, marked as suppressed (dismissed on GitHub). */
+  /** Set when an ignore applies and ignored findings are kept (`sarif-include-ignored`): marked as suppressed. */
   suppression?: { reason?: string };
+  /** The images of a merged run (several tags of one repository) that have this finding; else the run's image. */
+  images?: readonly string[];
 }
 
 function cvssOf(f: Finding): number {
@@ -134,7 +138,7 @@ export function buildImageRun(input: ImageRunInput): SarifRun {
   return {
     tool: {
       driver: {
-        name: 'Trivy',
+        name: SARIF_DRIVER_NAME,
         fullName: 'Trivy Vulnerability Scanner',
         ...(version ? { version } : {}),
         informationUri: TRIVY_INFORMATION_URI,
@@ -312,7 +316,7 @@ function buildResult(
     ruleId: f.id,
     ruleIndex,
     level: sarifLevel(f.severity),
-    message: { text: resultMessage(f, ref, urls.http(f.url)) },
+    message: { text: resultMessage(f, rf.images?.join(', ') ?? ref, urls.http(f.url)) },
     locations,
     partialFingerprints: { [FINGERPRINT_KEY]: rf.fingerprint },
   };

@@ -89,7 +89,10 @@ export interface SarifRun {
   results: SarifResult[];
   columnKind: 'utf16CodeUnits';
   properties: {
-    imageName: string;
+    /** The image scanned; absent in a run that only closes a category's alerts (prune-categories). */
+    imageName?: string;
+    /** Every image of a run that merges several tags of one repository. */
+    imageNames?: string[];
     repoDigests?: string[];
     imageID?: string;
   };

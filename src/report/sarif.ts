@@ -1,7 +1,9 @@
 import { gzipSync } from 'node:zlib';
 import { findingFingerprint } from '../findings/finding-identity.js';
-import type { ImageResult, Severity } from '../model.js';
+import type { ImageResult, Severity, Target } from '../model.js';
 import {
+  SARIF_DRIVER_NAME,
+  TRIVY_INFORMATION_URI,
   buildFailedImageRun,
   buildImageRun,
   compareRunFindings,
@@ -12,11 +14,12 @@ import {
 import { SARIF_SCHEMA, SARIF_VERSION, type SarifLog, type SarifRun } from './sarif-types.js';
 
 export type { SarifLog, SarifRun } from './sarif-types.js';
-export { FINGERPRINT_KEY } from './sarif-run.js';
+export { FINGERPRINT_KEY, SARIF_DRIVER_NAME } from './sarif-run.js';
 
 // SARIF for code scanning, built from the action's own findings (not `trivy convert`), so it shows exactly what the
-// summary and the gate saw: the `severity` input filters it, ignores become suppressions. One run per image, each
-// with its own category, split into as many files as GitHub's limits require. Pure: the caller writes and uploads.
+// summary and the gate saw: the `severity` input filters it; ignored findings are left out (or, with
+// `sarif-include-ignored`, kept as suppressions). One run per category — one per image repository, all its tags in
+// it — split into as many files as GitHub's limits require. Pure: the caller writes and uploads.
 
 /** GitHub's ingestion limits; past any of them the whole file is refused. */
 export const GITHUB_SARIF_LIMITS = {
@@ -39,10 +42,24 @@ export interface SuppressedFinding {
 export interface SarifOptions {
   /** The `sarif-category` input: prefix of every run's category. */
   category: string;
+  /**
+   * `sarif-category` ended in `/`: it is the whole category of the one run (as `upload-sarif`'s `category` is), so a
+   * category trivy-action wrote can be taken over. Every image then goes into that run.
+   */
+  exactCategory?: boolean;
   /** The `severity` input: only these severities are written. */
   severities: readonly Severity[];
-  /** Findings an ignore applies to: written as suppressed results (dismissed in the Security tab). */
+  /** Findings an ignore applies to: left out of SARIF, or written as suppressed results with `includeSuppressed`. */
   suppressed?: readonly SuppressedFinding[];
+  /**
+   * Keep ignored findings as results with a SARIF suppression (`sarif-include-ignored`). Off by default: code
+   * scanning reads only the result properties listed in "SARIF support for code scanning"
+   * (https://docs.github.com/en/code-security/reference/code-scanning/sarif-files/sarif-support-for-code-scanning#result-object),
+   * and `suppressions` is not one of them ("code scanning will only use the following supported properties"), so a
+   * suppressed result still opens (or keeps open) an alert; it neither dismisses nor closes it. Left out, an ignored
+   * finding's alert is closed as fixed by the next analysis.
+   */
+  includeSuppressed?: boolean;
   /** The Trivy that scanned, when an image does not say. */
   trivyVersion?: string;
   /** Image Scan Gate's version (the converter). */
@@ -75,63 +92,86 @@ export function buildSarifFiles(images: readonly ImageResult[], opts: SarifOptio
     suppressions.set(suppressionKey(s.image, s.findingId, s.pkg), s.reason ? { reason: s.reason } : {});
   }
 
-  const included = images.filter(
-    (i) =>
-      i.status === 'scanned' || i.status === 'reused' || (i.status === 'failed' && opts.reportFailedScans),
-  );
+  // One run per category: the tags (and platforms) of one repository share it, their findings merged. GitHub keeps
+  // per category only its latest analysis, and since July 2025 refuses an upload with two runs of one tool and
+  // category, so splitting them (as `…/app:1/` and `…/app:2/`) would leave the single-tag category's alerts stale.
+  const groups = new Map<string, ImageResult[]>();
   for (const image of images) {
-    if (image.status === 'failed' && !opts.reportFailedScans) {
-      warnings.push(
-        `image ${image.target.ref}: the scan failed, so no SARIF run was written for it; its code scanning alerts ` +
-          'stay as the last successful scan left them.',
-      );
-    }
+    const id = categoryId(image.target, opts);
+    groups.set(id, [...(groups.get(id) ?? []), image]);
   }
-  const ids = automationIds(included, opts.category);
 
   const sized: SizedRun[] = [];
-  included.forEach((image, index) => {
-    const automationId = ids[index];
-    const ref = image.target.ref;
-    if (image.status === 'failed') {
-      const run = buildFailedImageRun(image, automationId, opts.trivyVersion, opts.toolVersion);
+  for (const [automationId, members] of groups) {
+    const failed = members.filter((i) => i.status === 'failed');
+    const scanned = members.filter((i) => i.status === 'scanned' || i.status === 'reused');
+    if (failed.length > 0 && !opts.reportFailedScans) {
+      // One failed tag would make the merged run miss its findings and close their alerts: the whole category waits.
+      for (const image of failed) {
+        warnings.push(
+          `image ${image.target.ref}: the scan failed, so no SARIF run was written for ` +
+            `${members.length > 1 ? `its category (${count(members.length)} images)` : 'it'}; its code scanning ` +
+            'alerts stay as the last successful scan left them.',
+        );
+      }
+      continue;
+    }
+    if (scanned.length === 0) {
+      if (failed.length === 0) continue; // skipped images only
+      const run = buildFailedImageRun(failed[0], automationId, opts.trivyVersion, opts.toolVersion);
       sized.push({ run, gzipBytes: gzipBytesOf([run]), exact: true });
-      return;
+      continue;
     }
 
-    const candidates = runFindings(image, shown, suppressions);
+    const primary = scanned[0];
+    const label = scanned.length > 1 ? `category ${automationId}` : `image ${primary.target.ref}`;
+    const candidates = runFindings(scanned, shown, suppressions, opts.includeSuppressed === true);
     const kept = candidates.slice(0, maxResultsPerRun);
     if (kept.length < candidates.length) {
       warnings.push(
-        `image ${ref}: kept ${count(kept.length)} of ${count(candidates.length)} results (the most severe); ` +
+        `${label}: kept ${count(kept.length)} of ${count(candidates.length)} results (the most severe); ` +
           `GitHub accepts at most ${count(maxResultsPerRun)} per run.`,
       );
     }
-    const { locations, dropped } = imageLocations(image.target);
+    const { locations, dropped } = imageLocations({
+      ...primary.target,
+      origins: scanned.flatMap((i) => i.target.origins),
+    });
     if (dropped > 0) {
       warnings.push(
-        `image ${ref}: referenced in ${count(locations.length + dropped)} places; results point at the first ` +
+        `${label}: referenced in ${count(locations.length + dropped)} places; results point at the first ` +
           `${count(locations.length)} (GitHub accepts at most ${count(MAX_LOCATIONS_PER_RESULT)} locations per result).`,
       );
     }
-    const build = (findings: readonly RunFinding[]) =>
-      buildImageRun({
-        image,
+    const build = (findings: readonly RunFinding[]) => {
+      const run = buildImageRun({
+        image: primary,
         automationId,
         findings,
         trivyVersion: opts.trivyVersion,
         toolVersion: opts.toolVersion,
         locations,
       });
+      if (scanned.length > 1) run.properties = mergedRunProperties(scanned);
+      if (failed.length > 0) {
+        run.invocations = buildFailedImageRun(
+          failed[0],
+          automationId,
+          opts.trivyVersion,
+          opts.toolVersion,
+        ).invocations;
+      }
+      return run;
+    };
     const fitted = fitRun(build, kept, maxGzipBytes);
     if (fitted.kept < kept.length) {
       warnings.push(
-        `image ${ref}: kept ${count(fitted.kept)} of ${count(candidates.length)} results (the most severe) to ` +
+        `${label}: kept ${count(fitted.kept)} of ${count(candidates.length)} results (the most severe) to ` +
           `stay under ${megabytes(maxGzipBytes)} gzipped.`,
       );
     }
     sized.push(fitted.sized);
-  });
+  }
 
   // Stable file contents whatever order the images were scanned in.
   sized.sort((a, b) => compareIds(a.run.automationDetails.id, b.run.automationDetails.id));
@@ -147,32 +187,64 @@ function suppressionKey(image: string, findingId: string, pkg: string): string {
   return `${image}\u0000${findingId}\u0000${pkg}`;
 }
 
-/** The image's findings the user asked to see, one per alert identity, most important first. */
+/** Images a merged result's message names (`max-images-per-repository: 0` may merge hundreds of tags). */
+const IMAGES_NAMED_PER_RESULT = 10;
+
+/**
+ * The findings of a category's images the user asked to see, one per alert identity, most important first. The
+ * fingerprint names the repository, not the tag, so a finding two tags share is one result that names both.
+ */
 function runFindings(
-  image: ImageResult,
+  images: readonly ImageResult[],
   shown: ReadonlySet<Severity>,
   suppressions: ReadonlyMap<string, { reason?: string }>,
+  includeSuppressed: boolean,
 ): RunFinding[] {
-  const ref = image.target.ref;
   const all: RunFinding[] = [];
-  for (const finding of image.findings) {
-    if (!shown.has(finding.severity)) continue;
-    const suppression = suppressions.get(suppressionKey(ref, finding.id, finding.pkg));
-    all.push({
-      finding,
-      fingerprint: findingFingerprint(image.target, finding),
-      ...(suppression ? { suppression } : {}),
-    });
+  const refsByFingerprint = new Map<string, Set<string>>();
+  for (const image of images) {
+    const ref = image.target.ref;
+    for (const finding of image.findings) {
+      if (!shown.has(finding.severity)) continue;
+      const suppression = suppressions.get(suppressionKey(ref, finding.id, finding.pkg));
+      if (suppression && !includeSuppressed) continue;
+      const fingerprint = findingFingerprint(image.target, finding);
+      all.push({ finding, fingerprint, ...(suppression ? { suppression } : {}) });
+      const refs = refsByFingerprint.get(fingerprint) ?? new Set<string>();
+      refs.add(ref);
+      refsByFingerprint.set(fingerprint, refs);
+    }
   }
   all.sort(compareRunFindings);
-  // Two findings with one fingerprint are one alert on GitHub (e.g. the same library in two layers): keep the
-  // most important, so one alert is not reported twice with different texts.
+  // Two findings with one fingerprint are one alert on GitHub (e.g. the same library in two layers, or in two
+  // tags): keep the most important, so one alert is not reported twice with different texts.
   const seen = new Set<string>();
-  return all.filter((rf) => {
-    if (seen.has(rf.fingerprint)) return false;
+  const kept: RunFinding[] = [];
+  for (const rf of all) {
+    if (seen.has(rf.fingerprint)) continue;
     seen.add(rf.fingerprint);
-    return true;
-  });
+    const refs = [...(refsByFingerprint.get(rf.fingerprint) ?? [])].sort(compareIds);
+    const named =
+      refs.length > IMAGES_NAMED_PER_RESULT
+        ? [
+            ...refs.slice(0, IMAGES_NAMED_PER_RESULT),
+            `and ${count(refs.length - IMAGES_NAMED_PER_RESULT)} more`,
+          ]
+        : refs;
+    kept.push(images.length > 1 ? { ...rf, images: named } : rf);
+  }
+  return kept;
+}
+
+/** A merged run names every image in it, so the Security tab can tell which tags were scanned. */
+function mergedRunProperties(images: readonly ImageResult[]): SarifRun['properties'] {
+  const names = [...new Set(images.map((i) => i.target.ref))].sort(compareIds);
+  const digests = [
+    ...new Set(
+      images.flatMap((i) => (i.digest ? [`${i.target.registry}/${i.target.repository}@${i.digest}`] : [])),
+    ),
+  ].sort(compareIds);
+  return { imageName: names[0], imageNames: names, ...(digests.length ? { repoDigests: digests } : {}) };
 }
 
 interface SizedRun {
@@ -296,6 +368,38 @@ function packRuns(runs: readonly SizedRun[], maxRuns: number, maxGzipBytes: numb
   return files;
 }
 
+/**
+ * Runs without results for categories no longer scanned (`prune-categories`), packed into files of at most 20 runs.
+ * As a category's latest analysis, an empty run closes its alerts as fixed. The driver is named as in the image runs
+ * (GitHub keys a category's analyses by tool and category), so it replaces their last analysis.
+ */
+export function buildClosingSarifFiles(
+  categories: readonly string[],
+  opts: Pick<SarifOptions, 'trivyVersion' | 'toolVersion'>,
+): SarifLog[] {
+  const runs = categories.map((category): SarifRun => ({
+    tool: {
+      driver: {
+        name: SARIF_DRIVER_NAME,
+        fullName: 'Trivy Vulnerability Scanner',
+        ...(opts.trivyVersion ? { version: opts.trivyVersion } : {}),
+        informationUri: TRIVY_INFORMATION_URI,
+        rules: [],
+      },
+    },
+    conversion: { tool: { driver: { name: 'image-scan-gate', version: opts.toolVersion } } },
+    automationDetails: { id: `${category.replace(/\/+$/, '')}/` },
+    results: [],
+    columnKind: 'utf16CodeUnits',
+    properties: {},
+  }));
+  const files: SarifLog[] = [];
+  for (let i = 0; i < runs.length; i += GITHUB_SARIF_LIMITS.runsPerFile) {
+    files.push(sarifLog(runs.slice(i, i + GITHUB_SARIF_LIMITS.runsPerFile)));
+  }
+  return files;
+}
+
 export function sarifLog(runs: SarifRun[]): SarifLog {
   return { version: SARIF_VERSION, $schema: SARIF_SCHEMA, runs };
 }
@@ -306,51 +410,23 @@ export function gzipBytesOf(runs: SarifRun[]): number {
 }
 
 /**
- * `automationDetails.id` for each image, in the same order. GitHub reads the id up to its last `/` as the category,
- * and keeps, per category, the alerts of its latest analysis only — so every image needs its own category, and the
- * same image must keep it from run to run. Decision: `<category>/<registry>/<repository>/`, without tag or digest,
- * so alerts (and their fingerprints) follow an image across re-tags and rebuilds; the trailing `/` makes the whole
+ * `automationDetails.id` of an image's run. GitHub reads the id up to its last `/` as the category, and keeps, per
+ * category, the alerts of its latest analysis only — so every image repository needs its own category, and the same
+ * image must keep it from run to run. Decision: `<category>/<registry>/<repository>/`, never a tag or digest, so
+ * alerts (and their fingerprints) follow an image across re-tags and rebuilds, and a category does not change shape
+ * when a second tag of the repository is scanned too (both go into its one run). The trailing `/` makes the whole
  * id the category (without it, the last segment would be read as a run id and images of one namespace would
- * collide). Two refs of one repository in the same upload (`app:1` and `app:2`) would be refused as duplicate
- * categories, so each of them gets its tag (`/app:1/`, or the digest when untagged, then the platform, then a
- * counter) — deterministic, whatever order the images came in. Characters outside letters, digits and `._-/:@+`
- * become `_`.
+ * collide). With `exactCategory` the id is `<category>/`: what github/codeql-action/upload-sarif writes for its
+ * `category` input, or by default `<workflow path>:<job id>/` (computeAutomationID). Characters outside letters,
+ * digits and `._-/:@+` become `_`.
  */
-export function automationIds(images: readonly ImageResult[], category: string): string[] {
-  const prefix = sanitise(category).replace(/^\/+|\/+$/g, '') || 'image-scan';
-  const bases = images.map(
-    (i) =>
-      `${prefix}/${sanitise(i.target.registry)}/${sanitise(i.target.repository).replace(/^\/+|\/+$/g, '')}`,
-  );
-  const byBase = new Map<string, number[]>();
-  bases.forEach((base, index) => byBase.set(base, [...(byBase.get(base) ?? []), index]));
-
-  const ids = bases.map((base) => `${base}/`);
-  for (const [base, members] of byBase) {
-    if (members.length === 1) continue;
-    const order = [...members].sort((a, b) => compareIds(sortKey(images[a]), sortKey(images[b])) || a - b);
-    const used = new Map<string, number>();
-    for (const index of order) {
-      const target = images[index].target;
-      let id = base + sanitise(target.tag ? `:${target.tag}` : target.digest ? `@${target.digest}` : '');
-      if (target.platform && [...order].some((o) => o !== index && sameVersion(images[o], images[index]))) {
-        id += `+${sanitise(target.platform.replace(/\//g, '-'))}`;
-      }
-      const seen = used.get(id) ?? 0;
-      used.set(id, seen + 1);
-      ids[index] = `${seen === 0 ? id : `${id}-${seen + 1}`}/`;
-    }
-  }
-  return ids;
-}
-
-function sameVersion(a: ImageResult, b: ImageResult): boolean {
-  return (a.target.tag ?? '') === (b.target.tag ?? '') && (a.target.digest ?? '') === (b.target.digest ?? '');
-}
-
-function sortKey(image: ImageResult): string {
-  const t = image.target;
-  return `${t.tag ?? ''}\u0000${t.digest ?? ''}\u0000${t.platform ?? ''}\u0000${t.ref}`;
+export function categoryId(
+  target: Pick<Target, 'registry' | 'repository'>,
+  opts: Pick<SarifOptions, 'category' | 'exactCategory'>,
+): string {
+  const prefix = sanitise(opts.category).replace(/^\/+|\/+$/g, '') || 'image-scan';
+  if (opts.exactCategory) return `${prefix}/`;
+  return `${prefix}/${sanitise(target.registry)}/${sanitise(target.repository).replace(/^\/+|\/+$/g, '')}/`;
 }
 
 function sanitise(text: string): string {
