@@ -20,6 +20,6 @@ export interface UnresolvedReference {
 export interface FileFindings {
   found: FoundReference[];
   unresolved: UnresolvedReference[];
-  /** Why the whole file was passed over (a Helm template, YAML that does not parse). */
-  skipped?: { reason: string; level: 'debug' | 'warning' };
+  /** Why the file (or, with `line`, the rest of it from there) was passed over: YAML that does not parse, a template. */
+  skipped?: { reason: string; level: 'debug' | 'warning'; line?: number };
 }
