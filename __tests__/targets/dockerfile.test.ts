@@ -101,7 +101,7 @@ describe('unresolvable references are reported, never guessed', () => {
     ['FROM alpine:${NEVER}', 'alpine:${NEVER}', /\$NEVER is not declared/],
     ['ARG V=${NEVER}\nFROM alpine:${V}', 'alpine:${V}', /default of ARG V cannot be resolved: \$NEVER is not declared/],
     ['ARG V=${NEVER}\nARG V\nFROM alpine:${V}', 'alpine:${V}', /default of ARG V cannot be resolved/],
-    ['ARG V\nFROM alpine:${V:?set V with --build-arg}', 'alpine:${V:?set V with --build-arg}', /\$V is required \(set V with --build-arg\)/],
+    ['ARG V\nFROM alpine:${V:?use--build-arg}', 'alpine:${V:?use--build-arg}', /\$V is required \(use--build-arg\)/],
     ['FROM a\nARG V=1\nFROM b:${V}', 'b:${V}', /declared inside a stage/],
   ])('%s', (text, written, reason) => {
     const f = parseDockerfile(text, F);

@@ -176,9 +176,10 @@ export function parseDockerfile(text: string, file: string, options: DockerfileO
     if (keyword !== 'FROM') continue;
     seenFrom = true;
 
-    const tokens = splitBuildkitWords(ins.text.slice(argsOffset), escape).map((t) => ({
-      text: t.text,
-      offset: argsOffset + t.offset,
+    // BuildKit splits FROM's arguments at whitespace, quotes or not (ARG's respect quotes).
+    const tokens = [...ins.text.slice(argsOffset).matchAll(/\S+/g)].map((t) => ({
+      text: t[0],
+      offset: argsOffset + t.index,
     }));
     let platform: string | undefined;
     while (tokens[0]?.text.startsWith('--')) {
