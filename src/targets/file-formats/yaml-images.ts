@@ -82,6 +82,10 @@ export function parseManifestImages(text: string, file: string, options: Manifes
   const add = (doc: Document, node: unknown, vars: ReadonlyMap<string, string>) => {
     const scalar = scalarString(doc, node);
     if (scalar) images.push({ ...scalar, env: vars });
+    // `image: {{ .Values.image }}` unquoted is valid YAML: a flow mapping. It is a template all the same.
+    else if (isMap(node) && node.range && text.startsWith('{{', node.range[0])) {
+      images.push({ value: '{{', node: node as Node, env: vars });
+    }
   };
   for (const doc of parsed.docs) {
     const root = doc.contents;
