@@ -54,7 +54,10 @@ describe('which files are Dockerfiles', () => {
 });
 
 test('the same image for two platforms is two targets, each origin with its platform', async () => {
-  const { targets } = await discoverFileReferences(['multi/Dockerfile'], { workspace: ws, logger: new MemoryLogger() });
+  const { targets } = await discoverFileReferences(['multi/Dockerfile'], {
+    workspace: ws,
+    logger: new MemoryLogger(),
+  });
   expect(targets.map((t) => [t.ref, t.platform, t.origins.map((o) => `${o.line} ${o.platform}`)])).toEqual([
     ['docker.io/library/alpine:3.20', 'linux/amd64', ['1 linux/amd64']],
     ['docker.io/library/alpine:3.20', 'linux/arm64', ['2 linux/arm64', '3 linux/arm64']],
@@ -75,10 +78,15 @@ describe('Compose .env', () => {
 
   test('a .env that is a symlink out of the workspace is not read: a warning, the image listed', async () => {
     const logger = new MemoryLogger();
-    const { targets, unresolved } = await discoverFileReferences(['hostile/compose.yaml'], { workspace: ws, logger });
+    const { targets, unresolved } = await discoverFileReferences(['hostile/compose.yaml'], {
+      workspace: ws,
+      logger,
+    });
     expect(targets).toEqual([]);
     expect(unresolved.map((u) => u.ref)).toEqual(['acme/api:${TAG}']);
-    expect(logger.messages('warning').some((m) => m.startsWith('discover-files: hostile/.env not read'))).toBe(true);
+    expect(
+      logger.messages('warning').some((m) => m.startsWith('discover-files: hostile/.env not read')),
+    ).toBe(true);
     expect(JSON.stringify(logger.entries)).not.toContain('stolen-secret');
   });
 });

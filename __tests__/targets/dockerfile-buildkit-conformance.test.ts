@@ -28,11 +28,19 @@ describe('heredocs: bodies are not instructions', () => {
       ['alpine@1', 'c@7'],
     ],
     ['quoted terminator', 'FROM a\nRUN <<"EOT"\nFROM x\nEOT\nFROM b', ['a@1', 'b@5']],
-    ["single-quoted terminator", "FROM a\nRUN <<'EOT'\nFROM x\nEOT\nFROM b", ['a@1', 'b@5']],
+    ['single-quoted terminator', "FROM a\nRUN <<'EOT'\nFROM x\nEOT\nFROM b", ['a@1', 'b@5']],
     ['blank between << and the word', 'FROM a\nRUN cat << EOT\nFROM x\nEOT\nFROM b', ['a@1', 'b@5']],
     ['a file descriptor', 'FROM a\nRUN cat 3<<EOT\nFROM x\nEOT\nFROM b', ['a@1', 'b@5']],
-    ['<<- strips leading tabs of the terminator', 'FROM a\nRUN <<-EOT\n\tFROM x\n\tEOT\nFROM b', ['a@1', 'b@5']],
-    ['without -, a tab-indented terminator does not close', 'FROM a\nRUN <<EOT\n\tEOT\nFROM x\nEOT\nFROM b', ['a@1', 'b@6']],
+    [
+      '<<- strips leading tabs of the terminator',
+      'FROM a\nRUN <<-EOT\n\tFROM x\n\tEOT\nFROM b',
+      ['a@1', 'b@5'],
+    ],
+    [
+      'without -, a tab-indented terminator does not close',
+      'FROM a\nRUN <<EOT\n\tEOT\nFROM x\nEOT\nFROM b',
+      ['a@1', 'b@6'],
+    ],
     ['a terminator is the whole line', 'FROM a\nRUN <<EOT\nEOT2\nFROM x\nEOT\nFROM b', ['a@1', 'b@6']],
     ['a heredoc on a continued line', 'FROM a\nRUN \\\n  cat <<EOT\nFROM x\nEOT\nFROM b', ['a@1', 'b@6']],
     ['ONBUILD RUN heredoc', 'FROM a\nONBUILD RUN <<EOT\nFROM x\nEOT\nFROM b', ['a@1', 'b@5']],
@@ -53,18 +61,30 @@ describe('heredocs: bodies are not instructions', () => {
 
 describe('line continuation', () => {
   test.each<[string, string, string[]]>([
-    ['empty lines inside a continuation are skipped', 'FROM \\\n\n   \nalpine:3\nFROM b', ['alpine:3@4', 'b@5']],
+    [
+      'empty lines inside a continuation are skipped',
+      'FROM \\\n\n   \nalpine:3\nFROM b',
+      ['alpine:3@4', 'b@5'],
+    ],
     ['comment lines inside a continuation are skipped', 'FROM \\\n# c\n  # d\nalpine\n', ['alpine@4']],
     ['trailing blanks after the escape', 'FROM \\  \t\nalpine', ['alpine@2']],
     ['an escaped backslash does not continue', 'FROM a\nRUN echo \\\\\nFROM b', ['a@1', 'b@3']],
     ['a backslash alone on a line continues', 'FROM a\nRUN x \\\n\\\nFROM-not\nFROM b', ['a@1', 'b@5']],
     ['escape=` : backtick continues', '# escape=`\nFROM `\nalpine', ['alpine@3']],
     ['escape=` : backslash is text', '# escape=`\nFROM a\nRUN dir c:\\\nFROM b', ['a@2', 'b@4']],
-    ['escape=` : escaped backtick does not continue', '# escape=`\nFROM a\nRUN echo ``\nFROM b', ['a@2', 'b@4']],
+    [
+      'escape=` : escaped backtick does not continue',
+      '# escape=`\nFROM a\nRUN echo ``\nFROM b',
+      ['a@2', 'b@4'],
+    ],
     ['a directive after a comment is a comment', '# hello\n# escape=`\nFROM a\nRUN x \\\nFROM b', ['a@3']],
     ['a directive after a blank line is a comment', '\n# escape=`\nFROM a\nRUN x `\nFROM b', ['a@3', 'b@5']],
     ['directives may follow each other', '# syntax=docker/dockerfile:1\n# escape=`\nFROM `\nb', ['b@4']],
-    ['an unknown directive ends the directives', '# foo=bar\n# escape=`\nFROM a\nRUN x `\nFROM b', ['a@3', 'b@5']],
+    [
+      'an unknown directive ends the directives',
+      '# foo=bar\n# escape=`\nFROM a\nRUN x `\nFROM b',
+      ['a@3', 'b@5'],
+    ],
     ['a continuation at the end of the file', 'FROM a \\', ['a@1']],
   ])('%s', (_name, text, expected) => {
     expect(found(text)).toEqual(expected);
@@ -119,9 +139,12 @@ describe('word expansion (BuildKit shell lexer)', () => {
     expect(expand(word)).toBe(expected);
   });
 
-  test.each(['${', '${V', '${:x}', '${V:#x}', '${V^}', '"open', "'open"])('%s is not a word BuildKit builds', (word) => {
-    expect(expandBuildkitWord(word, (n) => vars.get(n)).ok).toBe(false);
-  });
+  test.each(['${', '${V', '${:x}', '${V:#x}', '${V^}', '"open', "'open"])(
+    '%s is not a word BuildKit builds',
+    (word) => {
+      expect(expandBuildkitWord(word, (n) => vars.get(n)).ok).toBe(false);
+    },
+  );
 
   test('patterns from the file run in linear time', () => {
     vars.set('LONG', 'a'.repeat(20_000));
@@ -135,13 +158,25 @@ describe('ARG and FROM', () => {
   test.each<[string, string, string[]]>([
     ['quotes removed from FROM', 'ARG BASE=alpine:3\nFROM "${BASE}"', ['alpine:3@2']],
     ['quotes in an ARG default with a blank', 'ARG A="x y" B=alpine\nFROM ${B}', ['alpine@2']],
-    ['ARG redeclared without a value keeps the default', 'ARG V=3.19\nARG V\nFROM alpine:${V}', ['alpine:3.19@3']],
+    [
+      'ARG redeclared without a value keeps the default',
+      'ARG V=3.19\nARG V\nFROM alpine:${V}',
+      ['alpine:3.19@3'],
+    ],
     ['ARG redeclared with a value replaces it', 'ARG V=1\nARG V=2\nFROM alpine:${V}', ['alpine:2@3']],
     ['a suffix trimmed from an ARG', 'ARG GO=1.22.3\nFROM golang:${GO%.*}', ['golang:1.22@2']],
-    ['an ARG default built from another', 'ARG R=ghcr.io/acme\nARG IMG="${R}/api"\nFROM $IMG', ['ghcr.io/acme/api@3']],
+    [
+      'an ARG default built from another',
+      'ARG R=ghcr.io/acme\nARG IMG="${R}/api"\nFROM $IMG',
+      ['ghcr.io/acme/api@3'],
+    ],
     ['TARGETARCH in the image (default linux/amd64)', 'FROM acme/base-${TARGETARCH}', ['acme/base-amd64@1']],
     ['TARGETOS and TARGETVARIANT', 'FROM acme/b:${TARGETOS}-${TARGETVARIANT:-none}', ['acme/b:linux-none@1']],
-    ['global ARG TARGETARCH keeps the automatic value', 'ARG TARGETARCH\nFROM acme/b-${TARGETARCH}', ['acme/b-amd64@2']],
+    [
+      'global ARG TARGETARCH keeps the automatic value',
+      'ARG TARGETARCH\nFROM acme/b-${TARGETARCH}',
+      ['acme/b-amd64@2'],
+    ],
     [
       'an ARG default from the platform',
       'ARG ARCH=${TARGETARCH}\nFROM --platform=$BUILDPLATFORM golang:1.22 AS build\nFROM acme/run-$ARCH',
@@ -163,7 +198,10 @@ describe('ARG and FROM', () => {
 
   test('the platform input resolves TARGET* and BUILD*', () => {
     expect(
-      found('FROM --platform=$BUILDPLATFORM golang AS b\nFROM acme/app-${TARGETARCH}${TARGETVARIANT}', 'linux/arm/v7'),
+      found(
+        'FROM --platform=$BUILDPLATFORM golang AS b\nFROM acme/app-${TARGETARCH}${TARGETVARIANT}',
+        'linux/arm/v7',
+      ),
     ).toEqual(['golang@1 linux/arm/v7', 'acme/app-armv7@2']);
   });
 

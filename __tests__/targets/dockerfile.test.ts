@@ -99,9 +99,17 @@ describe('unresolvable references are reported, never guessed', () => {
   test.each<[string, string, RegExp]>([
     ['ARG V\nFROM alpine:${V}', 'alpine:${V}', /ARG V has no default/],
     ['FROM alpine:${NEVER}', 'alpine:${NEVER}', /\$NEVER is not declared/],
-    ['ARG V=${NEVER}\nFROM alpine:${V}', 'alpine:${V}', /default of ARG V cannot be resolved: \$NEVER is not declared/],
+    [
+      'ARG V=${NEVER}\nFROM alpine:${V}',
+      'alpine:${V}',
+      /default of ARG V cannot be resolved: \$NEVER is not declared/,
+    ],
     ['ARG V=${NEVER}\nARG V\nFROM alpine:${V}', 'alpine:${V}', /default of ARG V cannot be resolved/],
-    ['ARG V\nFROM alpine:${V:?use--build-arg}', 'alpine:${V:?use--build-arg}', /\$V is required \(use--build-arg\)/],
+    [
+      'ARG V\nFROM alpine:${V:?use--build-arg}',
+      'alpine:${V:?use--build-arg}',
+      /\$V is required \(use--build-arg\)/,
+    ],
     ['FROM a\nARG V=1\nFROM b:${V}', 'b:${V}', /declared inside a stage/],
   ])('%s', (text, written, reason) => {
     const f = parseDockerfile(text, F);

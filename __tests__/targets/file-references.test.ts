@@ -70,13 +70,17 @@ describe('discoverFileReferences', () => {
           e.message.includes('chart/templates/deployment.yaml:3 skipped') &&
           e.message.includes('template'),
       ),
-    ).toEqual([expect.objectContaining({ properties: { file: 'chart/templates/deployment.yaml', startLine: 3 } })]);
+    ).toEqual([
+      expect.objectContaining({ properties: { file: 'chart/templates/deployment.yaml', startLine: 3 } }),
+    ]);
     // Each reference not scanned: one warning, on its line; nothing else says it again.
     const notScanned = logger.entries.filter((e) => e.message.includes('golang:${GO_VERSION}'));
     expect(notScanned).toEqual([
       {
         level: 'warning',
-        message: expect.stringMatching(/not scanned: "golang:\$\{GO_VERSION\}" at services\/api\/api.Dockerfile:2 — \$GO_VERSION is not declared with ARG/),
+        message: expect.stringMatching(
+          /not scanned: "golang:\$\{GO_VERSION\}" at services\/api\/api.Dockerfile:2 — \$GO_VERSION is not declared with ARG/,
+        ),
         properties: { file: 'services/api/api.Dockerfile', startLine: 2, startColumn: 32 },
       },
     ]);

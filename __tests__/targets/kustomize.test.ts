@@ -50,7 +50,8 @@ describe('applyImageOverride (Kustomize images transformer)', () => {
 describe('discover-files reads kustomizations', () => {
   let ws: string;
   const files: Record<string, string> = {
-    'base/kustomization.yaml': 'resources:\n  - deployment.yaml\nimages:\n  - name: app\n    newTag: base-1\n',
+    'base/kustomization.yaml':
+      'resources:\n  - deployment.yaml\nimages:\n  - name: app\n    newTag: base-1\n',
     'base/deployment.yaml': deployment('app:0'),
     'components/sidecar/kustomization.yaml': 'kind: Component\nresources:\n  - sidecar.json\n',
     'components/sidecar/sidecar.json': JSON.stringify({
@@ -86,7 +87,10 @@ describe('discover-files reads kustomizations', () => {
       await writeFile(path.join(ws, name), text);
     }
     await writeFile(path.join(path.dirname(ws), `${path.basename(ws)}-secret.yaml`), deployment('leaked:1'));
-    await symlink(path.join(path.dirname(ws), `${path.basename(ws)}-secret.yaml`), path.join(ws, 'overlays/prod/escape.yaml'));
+    await symlink(
+      path.join(path.dirname(ws), `${path.basename(ws)}-secret.yaml`),
+      path.join(ws, 'overlays/prod/escape.yaml'),
+    );
   });
   afterAll(async () => {
     await rm(ws, { recursive: true, force: true });
@@ -95,10 +99,13 @@ describe('discover-files reads kustomizations', () => {
 
   test('an overlay rewrites its bases and components; the origin stays on the manifest line with a note', async () => {
     const logger = new MemoryLogger();
-    const { targets, unresolved } = await discoverFileReferences(['overlays/**', 'base/**', 'components/**'], {
-      workspace: ws,
-      logger,
-    });
+    const { targets, unresolved } = await discoverFileReferences(
+      ['overlays/**', 'base/**', 'components/**'],
+      {
+        workspace: ws,
+        logger,
+      },
+    );
     const byRef = Object.fromEntries(targets.map((t) => [t.ref, t.origins]));
     // base/ and components/ are matched too, but they are read through the overlay: what prod deploys.
     expect(Object.keys(byRef).sort()).toEqual([
@@ -116,9 +123,15 @@ describe('discover-files reads kustomizations', () => {
           'Kustomize images override of app (newName: ghcr.io/acme/app, newTag: 2.0.0) at overlays/prod/kustomization.yaml:10',
       },
     ]);
-    expect(byRef['docker.io/library/redis:7']).toEqual([{ file: 'overlays/prod/extra.yaml', line: 7, column: 18 }]);
+    expect(byRef['docker.io/library/redis:7']).toEqual([
+      { file: 'overlays/prod/extra.yaml', line: 7, column: 18 },
+    ]);
     expect(unresolved.map((u) => [u.ref, u.origins?.[0]?.line, u.reason])).toEqual([
-      ['https://github.com/acme/remote//base?ref=v1', 4, expect.stringMatching(/remote Kustomize base; not followed/)],
+      [
+        'https://github.com/acme/remote//base?ref=v1',
+        4,
+        expect.stringMatching(/remote Kustomize base; not followed/),
+      ],
       ['../../../outside.yaml', 5, expect.stringMatching(/outside the workspace; not read/)],
       ['escape.yaml', 6, expect.stringMatching(/not a regular file inside the workspace/)],
     ]);

@@ -43,7 +43,8 @@ describe('templates: only a templated image value skips the file', () => {
   });
 
   test('a Helm template that is not YAML: a warning with the line, saying to render it', () => {
-    const text = 'spec:\n  containers:\n{{- range .Values.containers }}\n    - image: {{ .image }}\n{{- end }}\n';
+    const text =
+      'spec:\n  containers:\n{{- range .Values.containers }}\n    - image: {{ .image }}\n{{- end }}\n';
     const f = parseManifestImages(text, 'chart/templates/d.yaml');
     expect(f.found).toEqual([]);
     expect(f.skipped?.level).toBe('warning');
@@ -119,7 +120,9 @@ describe('Compose interpolation from .env', () => {
 
   test('.env does not feed Kubernetes manifests', () => {
     const env = parseComposeEnv('TAG=9\n');
-    const f = parseManifestImages('spec:\n  containers:\n    - image: app:${TAG}\n', 'k.yaml', { composeEnv: env });
+    const f = parseManifestImages('spec:\n  containers:\n    - image: app:${TAG}\n', 'k.yaml', {
+      composeEnv: env,
+    });
     expect(f.found).toEqual([]);
     expect(f.unresolved).toHaveLength(1);
   });

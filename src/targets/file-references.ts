@@ -63,7 +63,11 @@ export function findImagesInFile(
     case 'workflow':
       return parseWorkflowImages(text, relativePath);
     case 'manifest':
-      return parseManifestImages(text, relativePath, context.composeEnv ? { composeEnv: context.composeEnv } : {});
+      return parseManifestImages(
+        text,
+        relativePath,
+        context.composeEnv ? { composeEnv: context.composeEnv } : {},
+      );
     case 'json-manifest':
       return parseManifestImages(text, relativePath, { json: true });
     default:
@@ -215,7 +219,9 @@ export async function discoverFileReferences(
       : '';
     deps.logger.warning(
       `discover-files: not scanned: "${u.ref}"${first ? ` at ${first.file}:${first.line}` : ''} — ${u.reason}.${also}`,
-      first ? { file: first.file, startLine: first.line, ...(first.column ? { startColumn: first.column } : {}) } : {},
+      first
+        ? { file: first.file, startLine: first.line, ...(first.column ? { startColumn: first.column } : {}) }
+        : {},
     );
   }
   deps.logger.info(

@@ -57,12 +57,18 @@ async function readOne(
 ): Promise<KustomizeRead['findings']> {
   const text = await readConfined(file, deps.workspace, state);
   if (typeof text !== 'string') {
-    return [{ file, findings: { found: [], unresolved: [], skipped: { reason: text.why, level: 'warning' } } }];
+    return [
+      { file, findings: { found: [], unresolved: [], skipped: { reason: text.why, level: 'warning' } } },
+    ];
   }
   read.add(file);
   const parsed = parseKustomization(text, file);
   if ('skipped' in parsed) {
-    const skipped = { reason: parsed.skipped, level: 'warning' as const, ...(parsed.line ? { line: parsed.line } : {}) };
+    const skipped = {
+      reason: parsed.skipped,
+      level: 'warning' as const,
+      ...(parsed.line ? { line: parsed.line } : {}),
+    };
     return [{ file, findings: { found: [], unresolved: [], skipped } }];
   }
   // Overrides apply innermost first: a base's own images, then each overlay's above it.
@@ -87,7 +93,7 @@ async function readOne(
       continue;
     }
     if (nested) {
-      if (state.active.has(nested)) {
+      if (state.active.has(nested.file)) {
         notRead('a Kustomize resource that includes itself (a cycle); not read again');
         continue;
       }
@@ -95,7 +101,7 @@ async function readOne(
         notRead(`Kustomize resources nested more than ${MAX_DEPTH} deep; not read`);
         continue;
       }
-      out.push(...(await readOne(nested, layers, depth + 1, state, deps, read)));
+      out.push(...(await readOne(nested.file, layers, depth + 1, state, deps, read)));
       continue;
     }
     const manifest = await readConfined(target, deps.workspace, state);
@@ -130,11 +136,14 @@ function rewrite(findings: FileFindings, layers: readonly ImageOverride[][]): Fi
 }
 
 /** The kustomization file in a resource directory; undefined when the resource is not a directory with one. */
-async function kustomizationIn(dir: string, workspace: string): Promise<string | 'refused' | undefined> {
+async function kustomizationIn(
+  dir: string,
+  workspace: string,
+): Promise<{ file: string } | 'refused' | undefined> {
   for (const name of KUSTOMIZATION_FILE_NAMES) {
     const candidate = path.posix.join(dir, name);
     try {
-      if (await locateRepositoryFile(workspace, candidate, 'discover-files')) return candidate;
+      if (await locateRepositoryFile(workspace, candidate, 'discover-files')) return { file: candidate };
     } catch (e) {
       if (e instanceof ConfigurationError) return 'refused';
       throw e;
@@ -148,11 +157,13 @@ async function readConfined(
   workspace: string,
   state: { files: number },
 ): Promise<string | { why: string }> {
-  if (++state.files > MAX_FILES) return { why: `more than ${MAX_FILES} files under one kustomization; not read` };
+  if (++state.files > MAX_FILES)
+    return { why: `more than ${MAX_FILES} files under one kustomization; not read` };
   try {
     const found = await locateRepositoryFile(workspace, file, 'discover-files');
     if (!found) return { why: 'a Kustomize resource that does not exist in the repository; not read' };
-    if (found.size > MAX_REPOSITORY_FILE_BYTES) return { why: 'a Kustomize resource larger than 5 MiB; not read' };
+    if (found.size > MAX_REPOSITORY_FILE_BYTES)
+      return { why: 'a Kustomize resource larger than 5 MiB; not read' };
     return await readRepositoryFile(found, 'discover-files');
   } catch (e) {
     if (e instanceof ConfigurationError) {

@@ -10,11 +10,14 @@ import type { VariableLookup } from './variables.js';
 
 export type WordExpansion = { ok: true; value: string } | { ok: false; variable: string; reason: string };
 
-class Unresolved {
+/** Thrown inside the lexer only, caught by expandBuildkitWord. */
+class Unresolved extends Error {
   constructor(
     readonly variable: string,
     readonly reason: string,
-  ) {}
+  ) {
+    super(reason);
+  }
 }
 
 /** Expands one Dockerfile word (a FROM argument, an ARG default). */
@@ -194,8 +197,9 @@ class WordLexer {
       }
       case '?': {
         const message = this.until('}', false);
-        if (!unsetOrEmpty) return value!;
-        const why = message || (value === undefined ? 'is not allowed to be unset' : 'is not allowed to be empty');
+        if (value !== undefined && !unsetOrEmpty) return value;
+        const why =
+          message || (value === undefined ? 'is not allowed to be unset' : 'is not allowed to be empty');
         return this.unresolved(name, `$${name} is required (${why})`);
       }
       case '#':
@@ -216,7 +220,9 @@ class WordLexer {
         if (value === undefined) return this.unresolved(name, `$${name} has no value`);
         const matcher = shellPattern(pattern, true, false).matcher(value);
         if (all) return matcher.replaceAll(RE2JS.quoteReplacement(replacement));
-        return matcher.find() ? value.slice(0, matcher.start()) + replacement + value.slice(matcher.end()) : value;
+        return matcher.find()
+          ? value.slice(0, matcher.start()) + replacement + value.slice(matcher.end())
+          : value;
       }
       default:
         return this.syntax(`unsupported modifier (${nullIsUnset ? ':' : ''}${op ?? ''}) in substitution`);

@@ -36,7 +36,8 @@ function parseValue(raw: string, vars: ReadonlyMap<string, string>): string | un
       if (c === '"') return interpolate(out);
       if (c === '\\' && i + 1 < raw.length) {
         const n = raw[++i];
-        out += n === 'n' ? '\n' : n === 't' ? '\t' : n === 'r' ? '\r' : n === '\\' || n === '"' ? n : `\\${n}`;
+        out +=
+          n === 'n' ? '\n' : n === 't' ? '\t' : n === 'r' ? '\r' : n === '\\' || n === '"' ? n : `\\${n}`;
       } else out += c;
     }
     return undefined; // unterminated

@@ -168,7 +168,9 @@ export function parseDockerfile(text: string, file: string, options: DockerfileO
           name,
           expanded.ok
             ? { value: expanded.value }
-            : { problem: `the default of ARG ${name} cannot be resolved: ${reasonFor(expanded, globalArgs, stageArgs)}` },
+            : {
+                problem: `the default of ARG ${name} cannot be resolved: ${reasonFor(expanded, globalArgs, stageArgs)}`,
+              },
         );
       }
       continue;
@@ -295,7 +297,8 @@ function heredocsOf(instruction: string): { name: string; chomp: boolean }[] {
   if (!keyword || !instruction.includes('<<')) return [];
   const word = keyword[1].toUpperCase();
   const opens =
-    HEREDOC_INSTRUCTIONS.has(word) || (word === 'ONBUILD' && HEREDOC_INSTRUCTIONS.has((keyword[2] ?? '').toUpperCase()));
+    HEREDOC_INSTRUCTIONS.has(word) ||
+    (word === 'ONBUILD' && HEREDOC_INSTRUCTIONS.has((keyword[2] ?? '').toUpperCase()));
   if (!opens) return [];
   const out: { name: string; chomp: boolean }[] = [];
   // BuildKit's lexer keeps blanks after `<<` in the same word (`<< EOT`); heredoc words are read with the default
@@ -318,7 +321,11 @@ function parseArgDeclarations(rest: string, escape: string): { name: string; val
 }
 
 /** A `--platform` value, expanded (the platform ARGs resolve from the `platform` input); kept when it is one. */
-function platformValue(value: string, lookup: (name: string) => string | undefined, escape: string): string | undefined {
+function platformValue(
+  value: string,
+  lookup: (name: string) => string | undefined,
+  escape: string,
+): string | undefined {
   const s = expandBuildkitWord(value, lookup, escape);
   if (!s.ok) return undefined;
   return /^[a-z0-9_-]+\/[a-z0-9_-]+(\/[a-z0-9_.-]+)?$/i.test(s.value) ? s.value.toLowerCase() : undefined;

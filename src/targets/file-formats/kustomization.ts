@@ -28,8 +28,7 @@ export interface KustomizationEntry {
 }
 
 export type ParsedKustomization =
-  | { resources: KustomizationEntry[]; images: ImageOverride[] }
-  | { skipped: string; line?: number };
+  { resources: KustomizationEntry[]; images: ImageOverride[] } | { skipped: string; line?: number };
 
 export function parseKustomization(text: string, file: string): ParsedKustomization {
   const lines = new LineCounter();
@@ -64,7 +63,9 @@ export function parseKustomization(text: string, file: string): ParsedKustomizat
       if (!isMap(item)) continue;
       const field = (key: string) => {
         const v = item.get(key, true);
-        return isScalar(v) && typeof v.value === 'string' && v.value.trim() !== '' ? v.value.trim() : undefined;
+        return isScalar(v) && typeof v.value === 'string' && v.value.trim() !== ''
+          ? v.value.trim()
+          : undefined;
       };
       const name = field('name');
       if (!name) continue;
@@ -76,7 +77,7 @@ export function parseKustomization(text: string, file: string): ParsedKustomizat
         ...(newName ? { newName } : {}),
         ...(newTag ? { newTag } : {}),
         ...(digest ? { digest } : {}),
-        origin: originOf(item as Node),
+        origin: originOf(item),
       });
     }
   }
@@ -116,6 +117,7 @@ function splitImage(image: string): { name: string; tag?: string; digest?: strin
   const digest = at >= 0 ? image.slice(at + 1) : undefined;
   const rest = at >= 0 ? image.slice(0, at) : image;
   const colon = rest.lastIndexOf(':');
-  if (colon > rest.lastIndexOf('/')) return { name: rest.slice(0, colon), tag: rest.slice(colon + 1), digest };
+  if (colon > rest.lastIndexOf('/'))
+    return { name: rest.slice(0, colon), tag: rest.slice(colon + 1), digest };
   return { name: rest, digest };
 }

@@ -72,7 +72,10 @@ export function parseManifestImages(text: string, file: string, options: Manifes
     return {
       ...findings,
       skipped: template
-        ? { ...parsed.skipped, reason: `${parsed.skipped.reason}: a template; scan the rendered output instead` }
+        ? {
+            ...parsed.skipped,
+            reason: `${parsed.skipped.reason}: a template; scan the rendered output instead`,
+          }
         : parsed.skipped,
     };
   }
@@ -84,12 +87,15 @@ export function parseManifestImages(text: string, file: string, options: Manifes
     if (scalar) images.push({ ...scalar, env: vars });
     // `image: {{ .Values.image }}` unquoted is valid YAML: a flow mapping. It is a template all the same.
     else if (isMap(node) && node.range && text.startsWith('{{', node.range[0])) {
-      images.push({ value: '{{', node: node as Node, env: vars });
+      images.push({ value: '{{', node: node, env: vars });
     }
   };
   for (const doc of parsed.docs) {
     const root = doc.contents;
-    if (options.json && !(isMap(root) && mapValueNode(doc, root, 'apiVersion') && mapValueNode(doc, root, 'kind'))) {
+    if (
+      options.json &&
+      !(isMap(root) && mapValueNode(doc, root, 'apiVersion') && mapValueNode(doc, root, 'kind'))
+    ) {
       continue;
     }
     if (isMap(root) && !options.json) {
