@@ -90,3 +90,17 @@ describe('Compose .env', () => {
     expect(JSON.stringify(logger.entries)).not.toContain('stolen-secret');
   });
 });
+
+test('a .env value that makes no image reference is listed as written, its value not shown', async () => {
+  await mkdir(path.join(ws, 'secrets'), { recursive: true });
+  await writeFile(path.join(ws, 'secrets/compose.yaml'), 'services:\n  db:\n    image: ${DB_PASSWORD}\n');
+  await writeFile(path.join(ws, 'secrets/.env'), 'DB_PASSWORD=Hunter2 With Spaces!\n');
+  const logger = new MemoryLogger();
+  const { targets, unresolved } = await discoverFileReferences(['secrets/compose.yaml'], {
+    workspace: ws,
+    logger,
+  });
+  expect(targets).toEqual([]);
+  expect(unresolved.map((u) => u.ref)).toEqual(['${DB_PASSWORD}']);
+  expect(JSON.stringify({ unresolved, log: logger.entries })).not.toContain('Hunter2');
+});

@@ -96,7 +96,12 @@ export function targetsFromFindings(findings: readonly FileFindings[]): {
     for (const found of f.found) {
       const parsed = tryParseImageReference(found.image);
       if (!parsed.ok) {
-        addUnresolved(found.image, `not a valid image reference (${parsed.reason})`, found.origin);
+        // As written: a value from `.env` that is not an image reference is not shown (it may be anything).
+        addUnresolved(
+          found.written ?? found.image,
+          `not a valid image reference (${parsed.reason})`,
+          found.origin,
+        );
         continue;
       }
       const { ref, registry, repository, tag, digest } = parsed.value;

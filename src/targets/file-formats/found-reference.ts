@@ -8,6 +8,8 @@ export interface FoundReference {
   origin: Origin;
   /** `--platform` of a Dockerfile FROM, when it is a fixed value. */
   platform?: string;
+  /** The text as written, when variables were substituted: what messages show if the result is not an image. */
+  written?: string;
 }
 
 /** A reference that cannot be known without guessing (`${VAR}` with no default, `${{ expr }}`). */

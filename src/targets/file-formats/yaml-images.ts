@@ -138,7 +138,8 @@ export function parseManifestImages(text: string, file: string, options: Manifes
     // Compose interpolation (and envsubst-style manifests): the `.env` values and defaults are used; a variable
     // with neither is unknown.
     const s = substituteVariables(text, (name) => vars.get(name), { dollarDollar: true });
-    if (s.ok) findings.found.push({ image: s.value.trim(), origin });
+    if (s.ok)
+      findings.found.push({ image: s.value.trim(), origin, ...(s.value !== text ? { written: text } : {}) });
     else findings.unresolved.push({ text, reason: `${s.reason} (set at deploy time)`, origin });
   }
   return findings;
