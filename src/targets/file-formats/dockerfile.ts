@@ -14,20 +14,8 @@ import type { FileFindings } from './found-reference.js';
 // (lines, continuation, heredocs, directives) is small and tested against BuildKit's documented behaviour in
 // __tests__/targets/dockerfile-buildkit-conformance.test.ts.
 
-/** BuildKit's automatic ARGs for the build and target platforms, available to FROM without a declaration. */
-export const PLATFORM_ARGS = [
-  'BUILDPLATFORM',
-  'BUILDOS',
-  'BUILDARCH',
-  'BUILDVARIANT',
-  'TARGETPLATFORM',
-  'TARGETOS',
-  'TARGETARCH',
-  'TARGETVARIANT',
-] as const;
-
 /** What the platform ARGs resolve to when the `platform` input is not set: GitHub's hosted runners. */
-export const DEFAULT_BUILD_PLATFORM = 'linux/amd64';
+const DEFAULT_BUILD_PLATFORM = 'linux/amd64';
 
 export interface DockerfileOptions {
   /** `os/arch[/variant]` the build targets (the `platform` input); TARGET* and BUILD* ARGs resolve from it. */
@@ -116,7 +104,10 @@ export function looksLikeDockerfileName(basename: string): boolean {
   );
 }
 
-/** `linux/arm64/v8` → the values of BuildKit's automatic platform ARGs (build and target alike). */
+/**
+ * `linux/arm64/v8` → BuildKit's automatic platform ARGs (TARGETPLATFORM, TARGETOS, TARGETARCH, TARGETVARIANT and
+ * the BUILD* four, build and target alike), which FROM sees without a declaration.
+ */
 export function platformArgs(platform = DEFAULT_BUILD_PLATFORM): Map<string, string> {
   const [os = '', arch = '', variant = ''] = platform.split('/');
   const args = new Map<string, string>();
