@@ -20,6 +20,10 @@ export interface Origin {
   file: string; // path relative to the workspace, forward slashes
   line: number; // 1-based
   column?: number;
+  /** The platform this reference builds for (a Dockerfile `FROM --platform=`), when the file says. */
+  platform?: string;
+  /** How the reference was rewritten before it was scanned (a Kustomize `images:` override). */
+  note?: string;
 }
 
 export type TargetSource = 'listed' | 'registry' | 'file';

@@ -83,9 +83,10 @@ describe('--platform', () => {
   test.each<[string, string | undefined]>([
     ['FROM --platform=linux/arm64 alpine', 'linux/arm64'],
     ['FROM --platform=linux/arm/v7 alpine', 'linux/arm/v7'],
-    ['FROM --platform=$BUILDPLATFORM golang', undefined],
-    ['FROM --platform=${TARGETPLATFORM} golang', undefined],
-    ['FROM --platform=linux/${TARGETARCH} golang', undefined],
+    // The platform ARGs resolve for the `platform` input, linux/amd64 when it is not set.
+    ['FROM --platform=$BUILDPLATFORM golang', 'linux/amd64'],
+    ['FROM --platform=${TARGETPLATFORM} golang', 'linux/amd64'],
+    ['FROM --platform=linux/${TARGETARCH} golang', 'linux/amd64'],
     ['ARG P=linux/s390x\nFROM --platform=${P} alpine', 'linux/s390x'],
     ['ARG P\nFROM --platform=${P} alpine', undefined],
   ])('%s', (text, platform) => {
@@ -98,7 +99,17 @@ describe('unresolvable references are reported, never guessed', () => {
   test.each<[string, string, RegExp]>([
     ['ARG V\nFROM alpine:${V}', 'alpine:${V}', /ARG V has no default/],
     ['FROM alpine:${NEVER}', 'alpine:${NEVER}', /\$NEVER is not declared/],
-    ['FROM golang:1.22-${TARGETARCH}', 'golang:1.22-${TARGETARCH}', /build platform \(\$TARGETARCH\)/],
+    [
+      'ARG V=${NEVER}\nFROM alpine:${V}',
+      'alpine:${V}',
+      /default of ARG V cannot be resolved: \$NEVER is not declared/,
+    ],
+    ['ARG V=${NEVER}\nARG V\nFROM alpine:${V}', 'alpine:${V}', /default of ARG V cannot be resolved/],
+    [
+      'ARG V\nFROM alpine:${V:?use--build-arg}',
+      'alpine:${V:?use--build-arg}',
+      /\$V is required \(use--build-arg\)/,
+    ],
     ['FROM a\nARG V=1\nFROM b:${V}', 'b:${V}', /declared inside a stage/],
   ])('%s', (text, written, reason) => {
     const f = parseDockerfile(text, F);

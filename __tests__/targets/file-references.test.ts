@@ -61,13 +61,29 @@ describe('discoverFileReferences', () => {
       ['${{ matrix.db }}', '.github/workflows/ci.yml', 6],
       ['golang:${GO_VERSION}', 'services/api/api.Dockerfile', 2],
     ]);
-    // node_modules and .git are never read; the Helm template and README are passed over.
+    // node_modules and .git are never read; the Helm template (a warning on its line) and README are passed over.
     expect(JSON.stringify(targets)).not.toContain('should-not-be-read');
     expect(
-      logger
-        .messages('debug')
-        .some((m) => m.includes('chart/templates/deployment.yaml') && m.includes('template')),
-    ).toBe(true);
+      logger.entries.filter(
+        (e) =>
+          e.level === 'warning' &&
+          e.message.includes('chart/templates/deployment.yaml:3 skipped') &&
+          e.message.includes('template'),
+      ),
+    ).toEqual([
+      expect.objectContaining({ properties: { file: 'chart/templates/deployment.yaml', startLine: 3 } }),
+    ]);
+    // Each reference not scanned: one warning, on its line; nothing else says it again.
+    const notScanned = logger.entries.filter((e) => e.message.includes('golang:${GO_VERSION}'));
+    expect(notScanned).toEqual([
+      {
+        level: 'warning',
+        message: expect.stringMatching(
+          /not scanned: "golang:\$\{GO_VERSION\}" at services\/api\/api.Dockerfile:2 — \$GO_VERSION is not declared with ARG/,
+        ),
+        properties: { file: 'services/api/api.Dockerfile', startLine: 2, startColumn: 32 },
+      },
+    ]);
     expect(logger.messages('debug').some((m) => m.includes('README.md'))).toBe(true);
   });
 
@@ -175,7 +191,12 @@ test('fileFormatOf', () => {
   expect(fileFormatOf('a/Containerfile')).toBe('dockerfile');
   expect(fileFormatOf('.github/workflows/x.yaml')).toBe('workflow');
   expect(fileFormatOf('k8s/x.YML')).toBe('manifest');
-  expect(fileFormatOf('x.json')).toBeUndefined();
+  expect(fileFormatOf('k8s/x.json')).toBe('json-manifest');
+  expect(fileFormatOf('overlays/prod/kustomization.yaml')).toBe('kustomization');
+  expect(fileFormatOf('base/Kustomization')).toBe('kustomization');
+  expect(fileFormatOf('docs/Dockerfile.5.md')).toBeUndefined();
+  expect(fileFormatOf('docs/Dockerfile.5.md', true)).toBe('dockerfile');
+  expect(fileFormatOf('notes.txt')).toBeUndefined();
 });
 
 test('targetsFromFindings: a reference invalid after substitution is unresolved, with its reason', () => {
@@ -203,4 +224,5 @@ test('targetsFromFindings: a Dockerfile --platform is kept on the target', () =>
     },
   ]);
   expect(targets[0].platform).toBe('linux/arm64');
+  expect(targets[0].origins).toEqual([{ file: 'Dockerfile', line: 1, platform: 'linux/arm64' }]);
 });

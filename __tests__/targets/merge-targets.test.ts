@@ -58,11 +58,26 @@ test('the inputs are not modified', () => {
 test('the first occurrence keeps its own fields', () => {
   const merged = mergeTargets(
     [target('x.io/a:1', { input: 'x.io/a:1', platform: 'linux/arm64' })],
-    [target('x.io/a:1', { input: 'other', platform: 'linux/amd64' })],
+    [target('x.io/a:1', { input: 'other' })],
   );
   expect(merged).toHaveLength(1);
   expect(merged[0].input).toBe('x.io/a:1');
   expect(merged[0].platform).toBe('linux/arm64');
+});
+
+test('the same ref for two platforms stays two targets; one without a platform joins the first', () => {
+  const merged = mergeTargets(
+    [target('x.io/a:1', { input: 'listed' })],
+    [
+      target('x.io/a:1', { input: 'arm', platform: 'linux/arm64' }),
+      target('x.io/a:1', { input: 'amd', platform: 'linux/amd64' }),
+      target('x.io/a:1', { input: 'arm again', platform: 'linux/arm64' }),
+    ],
+  );
+  expect(merged.map((t) => [t.input, t.platform])).toEqual([
+    ['listed', 'linux/arm64'],
+    ['amd', 'linux/amd64'],
+  ]);
 });
 
 test('no lists, no targets', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { referencedVariables, substituteVariables } from '../../src/targets/file-formats/variables.js';
+import { substituteVariables } from '../../src/targets/file-formats/variables.js';
 
 const vars: Record<string, string | undefined> = { TAG: '3.19', EMPTY: '', REG: 'ghcr.io/acme' };
 const lookup = (name: string) => vars[name];
@@ -40,8 +40,4 @@ test('Compose style: $$ is a literal dollar', () => {
     ok: true,
     value: 'a$b:3.19',
   });
-});
-
-test('referencedVariables', () => {
-  expect(referencedVariables('$A/${B:-x}:${C}')).toEqual(['A', 'B', 'C']);
 });

@@ -137,13 +137,17 @@ describe('Kubernetes manifests', () => {
     expect(f.unresolved).toEqual([]);
   });
 
-  test('Helm templates are skipped (debug), not misread', () => {
+  test('Helm templates are skipped with a warning on the line, not misread', () => {
     const f = parseManifestImages(
-      'spec:\n  containers:\n    - image: {{ .Values.image }}\n',
+      'spec:\n  containers:\n    - image: "{{ .Values.image }}"\n',
       'chart/templates/d.yaml',
     );
     expect(f.found).toEqual([]);
-    expect(f.skipped).toEqual({ reason: expect.stringContaining('template'), level: 'debug' });
+    expect(f.skipped).toEqual({
+      reason: expect.stringContaining('image on line 3 is a template'),
+      level: 'warning',
+      line: 3,
+    });
   });
 
   test('invalid YAML is skipped with a warning that quotes no content', () => {

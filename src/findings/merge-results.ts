@@ -19,7 +19,7 @@ import { imageVerdicts, suppressionLookup } from '../policy/evaluate.js';
 // Fan-in for `mode: report`: the results files of several shards (or runs) become one list of images, as if one
 // run had scanned them all. Pure; the same files in any order give the same output.
 //
-//   - one ImageResult per repository + digest: the same image reached through several tags or shards is one
+//   - one ImageResult per repository + digest (+ platform): the same image reached through several tags or shards is one
 //     image carrying every tag, origin and source (different repositories sharing a digest stay separate, since
 //     policy rules and ignores match images by name);
 //   - a ref that was scanned somewhere drops its failed or skipped attempts elsewhere (a flaky pull in one
@@ -50,9 +50,11 @@ export function mergeResults(files: readonly ResultsFile[]): MergedResults {
   const groups = new Map<string, ImageResult[]>();
   for (const image of all) {
     if (!hasFindings(image) && scannedRefs.has(image.target.ref)) continue;
+    // One image per platform too: a Dockerfile's `FROM --platform=linux/amd64 x` and `--platform=linux/arm64 x`
+    // share the index digest but are two scans.
     const key = image.digest
-      ? `digest\u0000${repositoryOf(image.target)}\u0000${image.digest}`
-      : `ref\u0000${image.target.ref}`;
+      ? `digest\u0000${repositoryOf(image.target)}\u0000${image.digest}\u0000${image.target.platform ?? ''}`
+      : `ref\u0000${image.target.ref}\u0000${image.target.platform ?? ''}`;
     const group = groups.get(key);
     if (group) group.push(image);
     else groups.set(key, [image]);

@@ -25,7 +25,13 @@ import { InvalidTrivyReportError, parseTrivyReport, type ParsedTrivyReport } fro
 
 const severity = z.enum(SEVERITIES);
 
-const origin = z.object({ file: z.string(), line: z.number(), column: z.number().optional() });
+const origin = z.object({
+  file: z.string(),
+  line: z.number(),
+  column: z.number().optional(),
+  platform: z.string().optional(),
+  note: z.string().optional(),
+});
 
 const target = z.object({
   ref: z.string(),

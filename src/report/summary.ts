@@ -20,6 +20,7 @@ import {
   verdictHeadline,
 } from './markdown.js';
 import { deltaSection, FULL_DELTA, SHORT_DELTA } from './delta.js';
+import { rewrittenSection, skippedWhereCells } from './file-origins.js';
 import {
   compareImageSeverity,
   imageViews,
@@ -161,6 +162,7 @@ function renderParts(view: ReportView, images: readonly ImageView[], totals: Run
   ];
   const tail = [
     skippedSection(view, images, level),
+    rewrittenSection(images, level.skippedRows),
     ignoresSection(view, level),
     policySection(view),
     footer(view),
@@ -338,11 +340,12 @@ function imageDetails(image: ImageView, severities: readonly Severity[]): string
 function skippedSection(view: ReportView, images: readonly ImageView[], level: Level): string {
   const skipped = skippedImages(view, images);
   if (skipped.length === 0) return '';
+  const where = skippedWhereCells(skipped);
   const rows = skipped
     .slice(0, level.skippedRows)
-    .map((s) => tableRow([escapeText(s.ref), escapeText(s.reason)]));
+    .map((s, i) => tableRow([escapeText(s.ref), escapeText(s.reason), ...(where ? [where[i]] : [])]));
   const lines = [`### Skipped (${skipped.length})`];
-  if (rows.length) lines.push('', tableHeader(['Image', 'Reason']), ...rows);
+  if (rows.length) lines.push('', tableHeader(['Image', 'Reason', ...(where ? ['Where'] : [])]), ...rows);
   if (rows.length < skipped.length)
     lines.push('', `…and ${skipped.length - rows.length} more in the results file.`);
   return lines.join('\n');

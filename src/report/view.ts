@@ -5,6 +5,7 @@ import {
   isFixable,
   type Finding,
   type ImageResult,
+  type Origin,
   type ResultsFile,
   type Severity,
   type SeverityCounts,
@@ -145,12 +146,18 @@ export function runWideViolations(view: ReportView): Violation[] {
 export interface SkippedView {
   ref: string;
   reason: string;
+  /** Where the repository references it (discover-files). */
+  origins?: Origin[];
 }
 
 /** Discovery's skipped targets and any result marked skipped, with the reason. */
 export function skippedImages(view: ReportView, images: readonly ImageView[]): SkippedView[] {
   return [
-    ...view.results.skipped.map((s) => ({ ref: s.ref, reason: s.reason })),
+    ...view.results.skipped.map((s) => ({
+      ref: s.ref,
+      reason: s.reason,
+      ...(s.origins ? { origins: s.origins } : {}),
+    })),
     ...images
       .filter((i) => i.outcome === 'skipped')
       .map((i) => ({ ref: i.ref, reason: i.result.error ?? 'skipped' })),

@@ -8,38 +8,68 @@ import {
   readRepositoryFile,
 } from '../infra/workspace-files.js';
 import type { Origin, SkippedTarget, Target } from '../model.js';
-import { isDockerfileName, parseDockerfile } from './file-formats/dockerfile.js';
+import { parseComposeEnv } from './file-formats/compose-env.js';
+import { isDockerfileName, looksLikeDockerfileName, parseDockerfile } from './file-formats/dockerfile.js';
 import type { FileFindings } from './file-formats/found-reference.js';
+import { isKustomizationPath } from './file-formats/kustomization.js';
 import {
+  isJsonPath,
   isWorkflowPath,
   isYamlPath,
   parseManifestImages,
   parseWorkflowImages,
 } from './file-formats/yaml-images.js';
+import { readKustomizations, type KustomizeRead } from './kustomize.js';
 import { mergeTargets } from './merge-targets.js';
 import { tryParseImageReference } from './reference.js';
 
 // `discover-files`: images referenced in the repository's own files, each keeping the file and line that
 // references it (for annotations). The format is chosen by file name, not by the glob that matched it.
 
-export type FileFormat = 'dockerfile' | 'workflow' | 'manifest';
+export type FileFormat = 'dockerfile' | 'workflow' | 'manifest' | 'json-manifest' | 'kustomization';
 
-export function fileFormatOf(relativePath: string): FileFormat | undefined {
-  if (isDockerfileName(path.posix.basename(relativePath))) return 'dockerfile';
+/**
+ * The format of a file by its name. `named`: the user's glob names this very file, so a name that only looks like a
+ * Dockerfile's (`Dockerfile.5.md`) is read as one.
+ */
+export function fileFormatOf(relativePath: string, named = false): FileFormat | undefined {
+  const basename = path.posix.basename(relativePath);
+  if (isDockerfileName(basename) || (named && looksLikeDockerfileName(basename))) return 'dockerfile';
+  if (isKustomizationPath(relativePath)) return 'kustomization';
   if (isWorkflowPath(relativePath)) return 'workflow';
   if (isYamlPath(relativePath)) return 'manifest';
+  if (isJsonPath(relativePath)) return 'json-manifest';
   return undefined;
 }
 
-/** The pure part: one file's text → the references in it. */
-export function findImagesInFile(relativePath: string, text: string): FileFindings | undefined {
-  switch (fileFormatOf(relativePath)) {
+export interface FileContext {
+  /** The glob names this file exactly. */
+  named?: boolean;
+  /** The `platform` input: Dockerfile platform ARGs resolve for it. */
+  platform?: string;
+  /** Variables of the `.env` beside a Compose file. */
+  composeEnv?: ReadonlyMap<string, string>;
+}
+
+/** The pure part: one file's text → the references in it (a kustomization's are read by kustomize.ts). */
+export function findImagesInFile(
+  relativePath: string,
+  text: string,
+  context: FileContext = {},
+): FileFindings | undefined {
+  switch (fileFormatOf(relativePath, context.named)) {
     case 'dockerfile':
-      return parseDockerfile(text, relativePath);
+      return parseDockerfile(text, relativePath, context.platform ? { platform: context.platform } : {});
     case 'workflow':
       return parseWorkflowImages(text, relativePath);
     case 'manifest':
-      return parseManifestImages(text, relativePath);
+      return parseManifestImages(
+        text,
+        relativePath,
+        context.composeEnv ? { composeEnv: context.composeEnv } : {},
+      );
+    case 'json-manifest':
+      return parseManifestImages(text, relativePath, { json: true });
     default:
       return undefined;
   }
@@ -66,7 +96,12 @@ export function targetsFromFindings(findings: readonly FileFindings[]): {
     for (const found of f.found) {
       const parsed = tryParseImageReference(found.image);
       if (!parsed.ok) {
-        addUnresolved(found.image, `not a valid image reference (${parsed.reason})`, found.origin);
+        // As written: a value from `.env` that is not an image reference is not shown (it may be anything).
+        addUnresolved(
+          found.written ?? found.image,
+          `not a valid image reference (${parsed.reason})`,
+          found.origin,
+        );
         continue;
       }
       const { ref, registry, repository, tag, digest } = parsed.value;
@@ -78,7 +113,7 @@ export function targetsFromFindings(findings: readonly FileFindings[]): {
         ...(tag ? { tag } : {}),
         ...(digest ? { digest } : {}),
         ...(found.platform ? { platform: found.platform } : {}),
-        origins: [found.origin],
+        origins: [found.platform ? { ...found.origin, platform: found.platform } : found.origin],
         sources: ['file'],
       });
     }
@@ -88,7 +123,7 @@ export function targetsFromFindings(findings: readonly FileFindings[]): {
 
 export async function discoverFileReferences(
   globs: readonly string[],
-  deps: { workspace: string; logger: Logger },
+  deps: { workspace: string; logger: Logger; platform?: string },
 ): Promise<{ targets: Target[]; unresolved: SkippedTarget[] }> {
   if (globs.length === 0) return { targets: [], unresolved: [] };
   checkGlobs(globs);
@@ -111,12 +146,42 @@ export async function discoverFileReferences(
     );
     return { targets: [], unresolved: [] };
   }
+  const named = new Set(globs.map((g) => g.replace(/^\.\//, '')));
+  const formatOf = (file: string) => fileFormatOf(file, named.has(file));
 
   const findings: FileFindings[] = [];
+  const report = (file: string, f: FileFindings) => {
+    if (f.skipped) {
+      const message = `discover-files: ${file}${f.skipped.line ? `:${f.skipped.line}` : ''} skipped: ${f.skipped.reason}.`;
+      if (f.skipped.level === 'warning') {
+        deps.logger.warning(message, { file, ...(f.skipped.line ? { startLine: f.skipped.line } : {}) });
+      } else deps.logger.debug(message);
+    }
+    findings.push(f);
+  };
+
+  // Kustomizations first: the manifests they include are read through them, with their image overrides. Only the
+  // outermost matched ones count (an overlay's base is read as part of the overlay).
+  const kustomizations = files.filter((f) => formatOf(f) === 'kustomization');
+  const reads: ({ root: string } & KustomizeRead)[] = [];
+  for (const k of kustomizations) {
+    reads.push({ root: k, ...(await readKustomizations([k], { workspace: deps.workspace, readManifest })) });
+  }
+  const includedByOther = (k: string) => reads.some((r) => r.root !== k && r.read.has(k));
+  const readThroughKustomize = new Set<string>();
+  for (const r of reads) {
+    if (includedByOther(r.root)) continue;
+    for (const f of r.read) readThroughKustomize.add(f);
+    for (const f of r.findings) report(f.file, f.findings);
+  }
+
+  const composeEnvs = new Map<string, ReadonlyMap<string, string> | undefined>();
   for (const file of files) {
-    if (!fileFormatOf(file)) {
+    const format = formatOf(file);
+    if (format === 'kustomization' || readThroughKustomize.has(file)) continue;
+    if (!format) {
       deps.logger.debug(
-        `discover-files: ${file} is not a Dockerfile, workflow, Compose file or Kubernetes manifest; skipped.`,
+        `discover-files: ${file} is not a Dockerfile, workflow, Compose file, Kubernetes manifest or kustomization; skipped.`,
       );
       continue;
     }
@@ -128,24 +193,40 @@ export async function discoverFileReferences(
       // Larger files are not manifests anyone writes by hand (a generated bundle, say): skip, do not fail.
       deps.logger.warning(
         `discover-files: ${file} is larger than ${MAX_REPOSITORY_FILE_BYTES / 1024 / 1024} MiB; skipped.`,
+        { file },
       );
       continue;
     }
-    const f = findImagesInFile(file, await readRepositoryFile(found, 'discover-files'))!;
-    if (f.skipped) {
-      const message = `discover-files: ${file} skipped: ${f.skipped.reason}.`;
-      if (f.skipped.level === 'warning') deps.logger.warning(message, { file });
-      else deps.logger.debug(message);
-    }
-    findings.push(f);
+    const text = await readRepositoryFile(found, 'discover-files');
+    const composeEnv =
+      format === 'manifest' && /^services\s*:/m.test(text)
+        ? await composeEnvBeside(file, deps, composeEnvs)
+        : undefined;
+    report(
+      file,
+      findImagesInFile(file, text, {
+        named: named.has(file),
+        ...(deps.platform ? { platform: deps.platform } : {}),
+        ...(composeEnv ? { composeEnv } : {}),
+      })!,
+    );
   }
 
   const result = targetsFromFindings(findings);
+  // Each reference not scanned is said once, as a warning on its first line (the others are named in it).
   for (const u of result.unresolved) {
-    const where = u.origins?.[0];
-    // Info, not an annotation: the report lists these as skipped, and expressions are expected in workflows.
-    deps.logger.info(
-      `discover-files: not scanned: "${u.ref}" at ${where ? `${where.file}:${where.line}` : '?'} — ${u.reason}.`,
+    const [first, ...more] = u.origins ?? [];
+    const also = more.length
+      ? ` Also at ${more
+          .slice(0, 5)
+          .map((o) => `${o.file}:${o.line}`)
+          .join(', ')}${more.length > 5 ? ` and ${more.length - 5} more` : ''}.`
+      : '';
+    deps.logger.warning(
+      `discover-files: not scanned: "${u.ref}"${first ? ` at ${first.file}:${first.line}` : ''} — ${u.reason}.${also}`,
+      first
+        ? { file: first.file, startLine: first.line, ...(first.column ? { startColumn: first.column } : {}) }
+        : {},
     );
   }
   deps.logger.info(
@@ -153,6 +234,32 @@ export async function discoverFileReferences(
       (result.unresolved.length ? `; ${result.unresolved.length} reference(s) could not be resolved.` : '.'),
   );
   return result;
+}
+
+/** Kubernetes manifests a kustomization lists (YAML or JSON, whatever their name). */
+function readManifest(file: string, text: string): FileFindings {
+  return parseManifestImages(text, file, { json: isJsonPath(file) });
+}
+
+/** The `.env` in a Compose file's directory, read once per directory; undefined when there is none. */
+async function composeEnvBeside(
+  file: string,
+  deps: { workspace: string; logger: Logger },
+  cache: Map<string, ReadonlyMap<string, string> | undefined>,
+): Promise<ReadonlyMap<string, string> | undefined> {
+  const envFile = path.posix.join(path.posix.dirname(file), '.env');
+  if (cache.has(envFile)) return cache.get(envFile);
+  let env: ReadonlyMap<string, string> | undefined;
+  try {
+    const found = await locateRepositoryFile(deps.workspace, envFile, 'discover-files');
+    if (found) env = parseComposeEnv(await readRepositoryFile(found, 'discover-files'));
+  } catch (e) {
+    if (!(e instanceof ConfigurationError)) throw e;
+    // A `.env` that leads outside the workspace (or is too large) is not read: its variables stay unresolved.
+    deps.logger.warning(`discover-files: ${envFile} not read: ${e.message}`, { file: envFile });
+  }
+  cache.set(envFile, env);
+  return env;
 }
 
 /** Globs name repository files: relative, inside the workspace. */

@@ -6,15 +6,21 @@ import type { Origin, Target, TargetSource } from '../model.js';
  * Merges target lists by normalised ref, keeping the order in which refs were first seen. The first occurrence's
  * fields win (the listed entry, as the user wrote it, before a discovered or file one); origins, sources and
  * tags are unions without duplicates, and fields the first lacked (digest, createdAt, platform) are filled in.
+ * The same ref for two different platforms (Dockerfile `FROM --platform=…` lines) stays two targets: each is
+ * scanned for its own platform.
  */
 export function mergeTargets(...lists: readonly (readonly Target[])[]): Target[] {
-  const byRef = new Map<string, Target>();
+  const merged: Target[] = [];
+  const byRef = new Map<string, Target[]>();
   for (const list of lists) {
     for (const target of list) {
       const key = mergeKey(target);
-      const seen = byRef.get(key);
+      const sameRef = byRef.get(key) ?? [];
+      const seen = sameRef.find((t) => !t.platform || !target.platform || t.platform === target.platform);
       if (!seen) {
-        byRef.set(key, copyTarget(target));
+        const copy = copyTarget(target);
+        merged.push(copy);
+        byRef.set(key, [...sameRef, copy]);
         continue;
       }
       addOrigins(seen.origins, target.origins);
@@ -25,7 +31,7 @@ export function mergeTargets(...lists: readonly (readonly Target[])[]): Target[]
       seen.platform ??= target.platform;
     }
   }
-  return [...byRef.values()];
+  return merged;
 }
 
 /** A local image (daemon, archive) is not the registry image of the same name, nor another archive naming it. */

@@ -16,14 +16,12 @@ export interface ResolvedTargets {
 
 /** Images found in the repository's files: no network, so it runs before credentials are resolved. */
 export async function findFileTargets(config: Config, logger: Logger): Promise<ResolvedTargets> {
+  // discoverFileReferences says each reference it cannot scan, once, on its line.
   const found = await discoverFileReferences(config.discovery.discoverFiles, {
     workspace: config.workspace,
     logger,
+    ...(config.trivy.platform ? { platform: config.trivy.platform } : {}),
   });
-  for (const u of found.unresolved) {
-    const where = u.origins?.[0] ? ` (${u.origins[0].file}:${u.origins[0].line})` : '';
-    logger.warning(`Not scanned: ${u.ref}${where}: ${u.reason}`);
-  }
   return { targets: found.targets, skipped: found.unresolved };
 }
 

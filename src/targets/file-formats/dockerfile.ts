@@ -1,22 +1,26 @@
+import { RE2JS } from 're2js';
 import type { Origin } from '../../model.js';
+import { expandBuildkitWord, splitBuildkitWords, type WordExpansion } from './buildkit-words.js';
 import type { FileFindings } from './found-reference.js';
-import { referencedVariables, substituteVariables, type VariableLookup } from './variables.js';
 
 // Base images of a Dockerfile / Containerfile: every `FROM` that names an image (not an earlier stage, not
-// `scratch`). Follows BuildKit's rules: parser directives (`# escape=`), comments, line continuations,
-// case-insensitive instructions, and FROM sees only the ARGs declared before the first FROM. Pure.
+// `scratch`), with BuildKit's reading of the file: parser directives (`# escape=`), comments, line continuation
+// (empty and comment lines inside it skipped; an escaped escape character does not continue), heredoc bodies
+// (`RUN <<EOT`, several per instruction, `<<-`) that are text, not instructions, case-insensitive instructions,
+// and FROM seeing only the ARGs declared before the first FROM plus BuildKit's automatic platform ARGs. Pure.
+//
+// Our own reader rather than `dockerfile-ast`: that parser continues a line ending in an escaped escape character
+// (`RUN echo \\`), which BuildKit does not, and it gives no word expansion; what this file needs from a parser
+// (lines, continuation, heredocs, directives) is small and tested against BuildKit's documented behaviour in
+// __tests__/targets/dockerfile-buildkit-conformance.test.ts.
 
-/** Set by BuildKit from the build's platforms; their value is not known from the file. */
-const PLATFORM_ARGS = new Set([
-  'BUILDPLATFORM',
-  'BUILDOS',
-  'BUILDARCH',
-  'BUILDVARIANT',
-  'TARGETPLATFORM',
-  'TARGETOS',
-  'TARGETARCH',
-  'TARGETVARIANT',
-]);
+/** What the platform ARGs resolve to when the `platform` input is not set: GitHub's hosted runners. */
+const DEFAULT_BUILD_PLATFORM = 'linux/amd64';
+
+export interface DockerfileOptions {
+  /** `os/arch[/variant]` the build targets (the `platform` input); TARGET* and BUILD* ARGs resolve from it. */
+  platform?: string;
+}
 
 interface Segment {
   /** Offset of this physical line's text in the joined instruction. */
@@ -30,8 +34,64 @@ interface Instruction {
   segments: Segment[];
 }
 
-/** Is this file name a Dockerfile? `Dockerfile`, `Containerfile`, `*.Dockerfile`, `Dockerfile.*` (any case). */
+/** Extensions that make a `Dockerfile.*` name a document, a script or a template rather than a Dockerfile. */
+const NOT_DOCKERFILE_EXTENSIONS = new Set([
+  'md',
+  'markdown',
+  'txt',
+  'rst',
+  'adoc',
+  'html',
+  'htm',
+  'pdf',
+  'json',
+  'yaml',
+  'yml',
+  'toml',
+  'xml',
+  'sh',
+  'bash',
+  'ps1',
+  'py',
+  'js',
+  'ts',
+  'go',
+  'rb',
+  'j2',
+  'jinja',
+  'jinja2',
+  'tmpl',
+  'tpl',
+  'template',
+  'mustache',
+  'erb',
+  'in',
+  'orig',
+  'bak',
+  'rej',
+  'swp',
+  'patch',
+  'diff',
+  'lock',
+  'log',
+  'png',
+  'svg',
+]);
+
+/**
+ * Is this file name a Dockerfile? `Dockerfile`, `Containerfile`, `*.Dockerfile`, `Dockerfile.*` (any case), but not
+ * `Dockerfile.5.md`, `Dockerfile.txt` or `Dockerfile.j2`: their last extension says they are something else.
+ */
 export function isDockerfileName(basename: string): boolean {
+  const name = basename.toLowerCase();
+  if (!looksLikeDockerfileName(name)) return false;
+  const dot = name.lastIndexOf('.');
+  if (dot < 0 || name.endsWith('.dockerfile') || name.endsWith('.containerfile')) return true;
+  return !NOT_DOCKERFILE_EXTENSIONS.has(name.slice(dot + 1));
+}
+
+/** The name pattern alone (`Dockerfile.5.md` included): read as a Dockerfile when the user names the file exactly. */
+export function looksLikeDockerfileName(basename: string): boolean {
   const name = basename.toLowerCase();
   if (name.endsWith('.dockerignore') || name.endsWith('.containerignore')) return false;
   return (
@@ -44,12 +104,38 @@ export function isDockerfileName(basename: string): boolean {
   );
 }
 
-export function parseDockerfile(text: string, file: string): FileFindings {
+/**
+ * `linux/arm64/v8` → BuildKit's automatic platform ARGs (TARGETPLATFORM, TARGETOS, TARGETARCH, TARGETVARIANT and
+ * the BUILD* four, build and target alike), which FROM sees without a declaration.
+ */
+export function platformArgs(platform = DEFAULT_BUILD_PLATFORM): Map<string, string> {
+  const [os = '', arch = '', variant = ''] = platform.split('/');
+  const args = new Map<string, string>();
+  for (const prefix of ['BUILD', 'TARGET']) {
+    args.set(`${prefix}PLATFORM`, platform);
+    args.set(`${prefix}OS`, os);
+    args.set(`${prefix}ARCH`, arch);
+    args.set(`${prefix}VARIANT`, variant);
+  }
+  return args;
+}
+
+/** A global ARG: its default when it has one, or why it has none. */
+type GlobalArg = { value: string } | { problem: string };
+
+export function parseDockerfile(text: string, file: string, options: DockerfileOptions = {}): FileFindings {
   const findings: FileFindings = { found: [], unresolved: [] };
-  const { instructions, escape } = splitInstructions(text);
-  const globalArgs = new Map<string, string | undefined>();
+  const { instructions, escape, unterminatedHeredoc } = splitInstructions(text);
+  const globalArgs = new Map<string, GlobalArg>();
+  const automatic = platformArgs(options.platform);
+  const lookup = (name: string) => {
+    const declared = globalArgs.get(name);
+    if (declared && 'value' in declared) return declared.value;
+    // `ARG TARGETARCH` without a value in the global scope keeps BuildKit's automatic value.
+    return automatic.get(name);
+  };
   const stageArgs = new Set<string>();
-  const stages = new Set<string>();
+  const stages: string[] = [];
   let seenFrom = false;
 
   for (const ins of instructions) {
@@ -58,20 +144,32 @@ export function parseDockerfile(text: string, file: string): FileFindings {
     const keyword = m[1].toUpperCase();
     const argsOffset = m[0].length;
     if (keyword === 'ARG') {
-      for (const { name, value } of parseArgDeclarations(ins.text.slice(argsOffset))) {
+      for (const { name, value } of parseArgDeclarations(ins.text.slice(argsOffset), escape)) {
         if (seenFrom) {
           stageArgs.add(name);
           continue;
         }
-        const resolved =
-          value === undefined ? undefined : substituteVariables(value, lookupIn(globalArgs), { escape });
-        globalArgs.set(name, resolved?.ok ? resolved.value : undefined);
+        // `ARG X` after `ARG X=1` keeps the default, as in BuildKit.
+        if (value === undefined) {
+          if (!globalArgs.has(name)) globalArgs.set(name, { problem: `ARG ${name} has no default value` });
+          continue;
+        }
+        const expanded = expandBuildkitWord(value, lookup, escape);
+        globalArgs.set(
+          name,
+          expanded.ok
+            ? { value: expanded.value }
+            : {
+                problem: `the default of ARG ${name} cannot be resolved: ${reasonFor(expanded, globalArgs, stageArgs)}`,
+              },
+        );
       }
       continue;
     }
     if (keyword !== 'FROM') continue;
     seenFrom = true;
 
+    // BuildKit splits FROM's arguments at whitespace, quotes or not (ARG's respect quotes).
     const tokens = [...ins.text.slice(argsOffset).matchAll(/\S+/g)].map((t) => ({
       text: t[0],
       offset: argsOffset + t.index,
@@ -80,107 +178,177 @@ export function parseDockerfile(text: string, file: string): FileFindings {
     while (tokens[0]?.text.startsWith('--')) {
       const flag = tokens.shift()!.text;
       const pm = /^--platform=(.+)$/i.exec(flag);
-      if (pm) platform = fixedPlatform(pm[1], globalArgs, escape);
+      if (pm) platform = platformValue(pm[1], lookup, escape);
     }
     const imageToken = tokens[0];
     if (!imageToken) continue;
     const stageName = tokens[1]?.text.toLowerCase() === 'as' ? tokens[2]?.text.toLowerCase() : undefined;
     const origin = originAt(file, ins.segments, imageToken.offset);
     const written = imageToken.text;
-    const substituted = substituteVariables(written, lookupIn(globalArgs), { escape });
-    if (!substituted.ok) {
-      findings.unresolved.push({
-        text: written,
-        reason: whyUnresolved(substituted.variable, substituted.reason, globalArgs, stageArgs),
-        origin,
-      });
+    const expanded = expandBuildkitWord(written, lookup, escape);
+    if (!expanded.ok) {
+      // `FROM build-${VARIANT}` where every stage it could name is an earlier stage: a stage, not an image.
+      if (!namesOnlyEarlierStages(written, stages)) {
+        findings.unresolved.push({
+          text: written,
+          reason: reasonFor(expanded, globalArgs, stageArgs),
+          origin,
+        });
+      }
     } else {
-      const image = substituted.value;
+      const image = expanded.value;
       // Only EARLIER stages count: `FROM alpine AS alpine` still names the image.
-      if (image.toLowerCase() !== 'scratch' && !stages.has(image.toLowerCase())) {
+      if (image.toLowerCase() !== 'scratch' && !stages.includes(image.toLowerCase())) {
         findings.found.push({ image, origin, ...(platform ? { platform } : {}) });
       }
     }
-    if (stageName) stages.add(stageName);
+    if (stageName) stages.push(stageName);
+  }
+  if (unterminatedHeredoc) {
+    findings.skipped = {
+      reason: `the heredoc opened on line ${unterminatedHeredoc.line} (<<${unterminatedHeredoc.name}) is never closed; BuildKit refuses the file, the lines after it were not read`,
+      level: 'warning',
+      line: unterminatedHeredoc.line,
+    };
   }
   return findings;
 }
 
-/** Joins continuation lines, drops comments and blank lines, and reads the `escape` parser directive. */
-function splitInstructions(text: string): { instructions: Instruction[]; escape: string } {
+const HEREDOC_INSTRUCTIONS = new Set(['RUN', 'COPY', 'ADD']);
+
+/**
+ * Lines → instructions, as BuildKit's parser reads them: parser directives at the top, comments, continuation,
+ * and heredoc bodies consumed after the instruction that opens them.
+ */
+function splitInstructions(text: string): {
+  instructions: Instruction[];
+  escape: string;
+  unterminatedHeredoc?: { line: number; name: string };
+} {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   let escape = '\\';
   let index = 0;
-  // Parser directives: `# name=value` lines at the very top, before any comment, blank line or instruction.
+  // Parser directives: `# name=value` lines at the very top; any other line (a blank one too) ends them. Only
+  // `syntax`, `escape` and `check` are directives: `# foo=bar` is a comment and ends them too.
   for (; index < lines.length; index++) {
-    const d = /^\s*#\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(\S*)\s*$/.exec(lines[index]);
-    if (!d) break;
+    const d = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/.exec(lines[index].trimStart());
+    if (!d || !['syntax', 'escape', 'check'].includes(d[1].toLowerCase())) break;
     if (d[1].toLowerCase() === 'escape' && (d[2] === '`' || d[2] === '\\')) escape = d[2];
   }
+  const e = escape === '\\' ? '\\\\' : escape;
+  // BuildKit: the escape character continues the line when it ends it (trailing blanks allowed), unless it is
+  // itself escaped (`\\`); alone on a line it continues too.
+  const continuation = new RegExp(`(?:(?<=[^${e}])|^)${e}[ \\t]*$`);
   const instructions: Instruction[] = [];
-  let current: Instruction | undefined;
-  for (; index < lines.length; index++) {
+  while (index < lines.length) {
     const raw = lines[index];
-    const trimmed = raw.trimStart();
-    if (trimmed.startsWith('#')) continue; // comments, also between continued lines
-    if (trimmed === '' && !current) continue;
-    const column = raw.length - trimmed.length + 1;
-    let body = trimmed.trimEnd();
-    const continues = body.endsWith(escape);
-    if (continues) body = body.slice(0, -1);
-    current ??= { text: '', segments: [] };
-    current.segments.push({ offset: current.text.length, line: index + 1, column });
-    current.text += body;
-    if (!continues) {
-      instructions.push(current);
-      current = undefined;
+    const first = raw.trimStart();
+    index++;
+    if (first.startsWith('#') || first === '') continue;
+    const current: Instruction = { text: '', segments: [] };
+    const add = (body: string, line: number, column: number) => {
+      current.segments.push({ offset: current.text.length, line, column });
+      current.text += body;
+    };
+    let body = first;
+    let continues = continuation.test(body);
+    if (continues) body = body.replace(continuation, '');
+    add(body, index, raw.length - first.length + 1);
+    while (continues && index < lines.length) {
+      const next = lines[index];
+      index++;
+      // Comment lines and empty lines inside a continuation are skipped; continued lines keep their indentation.
+      if (next.trimStart().startsWith('#') || next.trim() === '') continue;
+      continues = continuation.test(next);
+      add(continues ? next.replace(continuation, '') : next, index, 1);
+    }
+    instructions.push(current);
+
+    for (const heredoc of heredocsOf(current.text)) {
+      const opened = current.segments[0].line;
+      let closed = false;
+      while (index < lines.length) {
+        const line = lines[index];
+        index++;
+        const candidate = heredoc.chomp ? line.replace(/^\t+/, '') : line;
+        if (candidate === heredoc.name) {
+          closed = true;
+          break;
+        }
+      }
+      if (!closed) return { instructions, escape, unterminatedHeredoc: { line: opened, name: heredoc.name } };
     }
   }
-  if (current) instructions.push(current);
   return { instructions, escape };
 }
 
-/** `ARG A B=1 C="two words"` → declarations in order. */
-function parseArgDeclarations(rest: string): { name: string; value?: string }[] {
-  const out: { name: string; value?: string }[] = [];
-  for (const m of rest.matchAll(/([A-Za-z_][A-Za-z0-9_]*)(?:=("[^"]*"|'[^']*'|\S*))?/g)) {
-    const raw = m[2];
-    const value = raw !== undefined && /^(["']).*\1$/.test(raw) ? raw.slice(1, -1) : raw;
-    out.push({ name: m[1], ...(value !== undefined ? { value } : {}) });
+/** The heredocs an instruction opens (`<<EOT`, `<<-EOT`, `<<"EOT"`, `3<<EOT`), in order. */
+function heredocsOf(instruction: string): { name: string; chomp: boolean }[] {
+  const keyword = /^\s*([A-Za-z]+)(?:\s+([A-Za-z]+))?/.exec(instruction);
+  if (!keyword || !instruction.includes('<<')) return [];
+  const word = keyword[1].toUpperCase();
+  const opens =
+    HEREDOC_INSTRUCTIONS.has(word) ||
+    (word === 'ONBUILD' && HEREDOC_INSTRUCTIONS.has((keyword[2] ?? '').toUpperCase()));
+  if (!opens) return [];
+  const out: { name: string; chomp: boolean }[] = [];
+  // BuildKit's lexer keeps blanks after `<<` in the same word (`<< EOT`); heredoc words are read with the default
+  // escape character, whatever the directive says.
+  for (const w of splitBuildkitWords(instruction.replace(/<<[ \t]+/g, '<<'), '\\')) {
+    const m = /^(\d*)<<(-?)([^<]*)$/.exec(w.text);
+    if (!m || m[3] === '') continue;
+    const name = expandBuildkitWord(m[3], () => undefined, '\\');
+    if (name.ok && name.value !== '') out.push({ name: name.value, chomp: m[2] === '-' });
   }
   return out;
 }
 
-function lookupIn(args: Map<string, string | undefined>): VariableLookup {
-  return (name) => args.get(name);
+/** `ARG A B=1 C="two words"` → declarations in order; values still to be expanded. */
+function parseArgDeclarations(rest: string, escape: string): { name: string; value?: string }[] {
+  return splitBuildkitWords(rest, escape).map((w) => {
+    const eq = w.text.indexOf('=');
+    return eq < 0 ? { name: w.text } : { name: w.text.slice(0, eq), value: w.text.slice(eq + 1) };
+  });
 }
 
-/** A `--platform` value kept only when the file fixes it; `$BUILDPLATFORM` and friends depend on the build. */
-function fixedPlatform(
+/** A `--platform` value, expanded (the platform ARGs resolve from the `platform` input); kept when it is one. */
+function platformValue(
   value: string,
-  globalArgs: Map<string, string | undefined>,
+  lookup: (name: string) => string | undefined,
   escape: string,
 ): string | undefined {
-  if (referencedVariables(value).some((v) => PLATFORM_ARGS.has(v))) return undefined;
-  const s = substituteVariables(value, lookupIn(globalArgs), { escape });
+  const s = expandBuildkitWord(value, lookup, escape);
   if (!s.ok) return undefined;
   return /^[a-z0-9_-]+\/[a-z0-9_-]+(\/[a-z0-9_.-]+)?$/i.test(s.value) ? s.value.toLowerCase() : undefined;
 }
 
-function whyUnresolved(
-  variable: string,
-  reason: string,
-  globalArgs: Map<string, string | undefined>,
+/**
+ * Is a word with unresolved variables a stage reference? When its literal parts match an earlier stage's name
+ * (the variables taken as wildcards) and hold nothing a stage name cannot (`/`, `:`, `@`), every value that
+ * builds is one of those stages: `FROM build-${VARIANT}` after `FROM … AS build-a` and `… AS build-b`.
+ */
+function namesOnlyEarlierStages(written: string, stages: readonly string[]): boolean {
+  if (stages.length === 0 || /["'`\\]/.test(written)) return false;
+  const parts = written.split(/\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*/);
+  if (parts.length < 2) return false;
+  const pattern = RE2JS.compile(`^${parts.map((p) => RE2JS.quote(p.toLowerCase())).join('.*')}$`);
+  // A literal part that is an image name's (`/`, `:`, `@`) rules out a stage; a stage name has none of those.
+  return !/[/:@]/.test(parts.join('')) && stages.some((s) => pattern.matches(s));
+}
+
+function reasonFor(
+  failure: Extract<WordExpansion, { ok: false }>,
+  globalArgs: Map<string, GlobalArg>,
   stageArgs: Set<string>,
 ): string {
-  if (PLATFORM_ARGS.has(variable)) return `depends on the build platform ($${variable})`;
-  if (globalArgs.has(variable)) return `ARG ${variable} has no default value`;
-  if (stageArgs.has(variable)) {
-    return `ARG ${variable} is declared inside a stage; FROM only sees ARGs declared before the first FROM`;
+  // Only "has no value" needs telling why: a required variable (`${V:?…}`) or a syntax error says it already.
+  if (failure.reason !== `$${failure.variable} has no value`) return failure.reason;
+  const declared = globalArgs.get(failure.variable);
+  if (declared && 'problem' in declared) return declared.problem;
+  if (stageArgs.has(failure.variable)) {
+    return `ARG ${failure.variable} is declared inside a stage; FROM only sees ARGs declared before the first FROM`;
   }
-  if (reason.startsWith(`$${variable} has no value`))
-    return `$${variable} is not declared with ARG before the first FROM`;
-  return reason;
+  return `$${failure.variable} is not declared with ARG before the first FROM`;
 }
 
 function originAt(file: string, segments: Segment[], offset: number): Origin {

@@ -8,6 +8,8 @@ export interface FoundReference {
   origin: Origin;
   /** `--platform` of a Dockerfile FROM, when it is a fixed value. */
   platform?: string;
+  /** The text as written, when variables were substituted: what messages show if the result is not an image. */
+  written?: string;
 }
 
 /** A reference that cannot be known without guessing (`${VAR}` with no default, `${{ expr }}`). */
@@ -20,6 +22,6 @@ export interface UnresolvedReference {
 export interface FileFindings {
   found: FoundReference[];
   unresolved: UnresolvedReference[];
-  /** Why the whole file was passed over (a Helm template, YAML that does not parse). */
-  skipped?: { reason: string; level: 'debug' | 'warning' };
+  /** Why the file (or, with `line`, the rest of it from there) was passed over: YAML that does not parse, a template. */
+  skipped?: { reason: string; level: 'debug' | 'warning'; line?: number };
 }

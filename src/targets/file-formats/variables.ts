@@ -1,6 +1,7 @@
-// Shell-style variable substitution as Dockerfiles (BuildKit) and Compose files do it: `$VAR`, `${VAR}`,
-// `${VAR:-default}`, `${VAR-default}`, `${VAR:+alt}`, `${VAR+alt}`, `${VAR:?message}`. Pure. A variable with
-// no value and no default is reported, never replaced by a guess.
+// Variable interpolation as the Compose specification defines it (also used for envsubst-style Kubernetes
+// manifests): `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:+alt}`, `${VAR+alt}`, `${VAR:?message}`,
+// `$$`. Pure. A variable with no value and no default is reported, never replaced by a guess. Dockerfiles follow
+// BuildKit's lexer instead: buildkit-words.ts.
 
 /** The value of a variable, or undefined when it is unset. */
 export type VariableLookup = (name: string) => string | undefined;
@@ -60,13 +61,6 @@ export function substituteVariables(
     i += 1 + name.length;
   }
   return { ok: true, value: out };
-}
-
-/** Names of the variables a text refers to (`$A`, `${B:-x}` → A, B). */
-export function referencedVariables(text: string): string[] {
-  const names = new Set<string>();
-  for (const m of text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)) names.add(m[1]);
-  return [...names];
 }
 
 function closingBrace(text: string, from: number): number {

@@ -30,6 +30,17 @@ export function isYamlPath(relativePath: string): boolean {
   return /\.ya?ml$/i.test(relativePath);
 }
 
+export function isJsonPath(relativePath: string): boolean {
+  return /\.json$/i.test(relativePath);
+}
+
+export interface ManifestOptions {
+  /** Variables of the `.env` file beside a Compose file: Compose interpolates `${VAR}` in it from them. */
+  composeEnv?: ReadonlyMap<string, string>;
+  /** A `.json` file: only Kubernetes objects (`apiVersion` and `kind`, `kind: List` too) are read from it. */
+  json?: boolean;
+}
+
 type Parsed =
   { docs: Document.Parsed[]; lines: LineCounter } | { skipped: NonNullable<FileFindings['skipped']> };
 
@@ -44,26 +55,50 @@ function parseYaml(text: string): Parsed {
       skipped: {
         reason: `not valid YAML (line ${at.line}, column ${at.col}: ${bad.code})`,
         level: 'warning',
+        line: at.line,
       },
     };
   }
   return { docs, lines };
 }
 
-/** Compose files and Kubernetes manifests (any YAML that is not a workflow). */
-export function parseManifestImages(text: string, file: string): FileFindings {
+/** Compose files and Kubernetes manifests (YAML that is not a workflow; Kubernetes objects in JSON). */
+export function parseManifestImages(text: string, file: string, options: ManifestOptions = {}): FileFindings {
   const findings: FileFindings = { found: [], unresolved: [] };
   if (!/\bimage["']?\s*:/.test(text)) return findings;
-  // Helm (and other Go-template) files are not YAML until rendered: skip rather than misread them.
-  if (/(^|[^$])\{\{/.test(text)) {
-    return { ...findings, skipped: { reason: 'a template ({{ ... }}), not plain YAML', level: 'debug' } };
-  }
   const parsed = parseYaml(text);
-  if ('skipped' in parsed) return { ...findings, skipped: parsed.skipped };
+  if ('skipped' in parsed) {
+    const template = /(^|[^$])\{\{/.test(text);
+    return {
+      ...findings,
+      skipped: template
+        ? {
+            ...parsed.skipped,
+            reason: `${parsed.skipped.reason}: a template; scan the rendered output instead`,
+          }
+        : parsed.skipped,
+    };
+  }
+  const env = options.composeEnv ?? new Map<string, string>();
+  const noEnv = new Map<string, string>();
+  const images: { value: string; node: Node; env: ReadonlyMap<string, string> }[] = [];
+  const add = (doc: Document, node: unknown, vars: ReadonlyMap<string, string>) => {
+    const scalar = scalarString(doc, node);
+    if (scalar) images.push({ ...scalar, env: vars });
+    // `image: {{ .Values.image }}` unquoted is valid YAML: a flow mapping. It is a template all the same.
+    else if (isMap(node) && node.range && text.startsWith('{{', node.range[0])) {
+      images.push({ value: '{{', node: node, env: vars });
+    }
+  };
   for (const doc of parsed.docs) {
-    const record = (node: unknown) => recordManifestImage(findings, doc, node, file, parsed.lines);
     const root = doc.contents;
-    if (isMap(root)) {
+    if (
+      options.json &&
+      !(isMap(root) && mapValueNode(doc, root, 'apiVersion') && mapValueNode(doc, root, 'kind'))
+    ) {
+      continue;
+    }
+    if (isMap(root) && !options.json) {
       const services = mapValue(doc, root, 'services');
       if (isMap(services)) {
         for (const pair of services.items) {
@@ -80,11 +115,32 @@ export function parseManifestImages(text: string, file: string): FileFindings {
                 origin: originOf(built.node, file, parsed.lines),
               });
             }
-          } else record(image);
+          } else add(doc, image, env);
         }
       }
     }
-    walkContainerLists(doc, root, record);
+    walkContainerLists(doc, root, (node) => add(doc, node, noEnv));
+  }
+  for (const { value: text, node, env: vars } of images) {
+    const origin = originOf(node, file, parsed.lines);
+    // A template (Helm, Go templates) is not an image until rendered: the file is skipped, said where.
+    if (/(^|[^$])\{\{/.test(text)) {
+      return {
+        found: [],
+        unresolved: [],
+        skipped: {
+          reason: `the image on line ${origin.line} is a template ({{ ... }}); scan the rendered output instead`,
+          level: 'warning',
+          line: origin.line,
+        },
+      };
+    }
+    // Compose interpolation (and envsubst-style manifests): the `.env` values and defaults are used; a variable
+    // with neither is unknown.
+    const s = substituteVariables(text, (name) => vars.get(name), { dollarDollar: true });
+    if (s.ok)
+      findings.found.push({ image: s.value.trim(), origin, ...(s.value !== text ? { written: text } : {}) });
+    else findings.unresolved.push({ text, reason: `${s.reason} (set at deploy time)`, origin });
   }
   return findings;
 }
@@ -128,22 +184,6 @@ export function parseWorkflowImages(text: string, file: string): FileFindings {
     }
   }
   return findings;
-}
-
-function recordManifestImage(
-  findings: FileFindings,
-  doc: Document,
-  node: unknown,
-  file: string,
-  lines: LineCounter,
-) {
-  const scalar = scalarString(doc, node);
-  if (!scalar) return;
-  const origin = originOf(scalar.node, file, lines);
-  // Compose interpolation (and envsubst-style manifests): defaults are used; a variable without one is unknown.
-  const s = substituteVariables(scalar.value, () => undefined, { dollarDollar: true });
-  if (s.ok) findings.found.push({ image: s.value.trim(), origin });
-  else findings.unresolved.push({ text: scalar.value, reason: `${s.reason} (set at deploy time)`, origin });
 }
 
 function recordWorkflowImage(
