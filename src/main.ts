@@ -11,7 +11,7 @@ import { checkTrivyPath } from './install/trivy-path.js';
 import { fixedClock, systemClock, type Clock } from './infra/clock.js';
 import { runProcess } from './infra/exec.js';
 import { createHttpClient } from './infra/http.js';
-import { actionsLogger, inertLogText, type Logger } from './infra/logger.js';
+import { actionsLogger, inertLogText, logGroup, type ActionsLogger, type Logger } from './infra/logger.js';
 import { prepareOutputDir } from './infra/output-dir.js';
 import {
   RESULTS_SCHEMA,
@@ -41,7 +41,7 @@ import { TOOL_VERSION } from './version.js';
  * it is; anything else is a bug or an outage and is reported with its message (stack in debug).
  */
 export async function run(): Promise<void> {
-  const logger: Logger = actionsLogger;
+  const logger = actionsLogger;
   const clock = clockFromEnv(process.env);
   const http = createHttpClient({ clock, userAgent: `image-scan-gate/${TOOL_VERSION}` });
   const startedAt = clock.now().toISOString();
@@ -89,16 +89,21 @@ export async function run(): Promise<void> {
       dbUpdatedAt = latest(merged.images.map((i) => i.dbUpdatedAt));
     } else {
       const hosts = [...listed, ...fromFiles.targets].map((t) => t.registry);
-      const credentials = await resolveCredentials(config, hosts, { logger, http, env: process.env });
-      const targets = await resolveTargets(config, listed, fromFiles, credentials, {
-        logger,
-        http,
-        clock,
-        env: process.env,
+      const { credentials, targets } = await logGroup(logger, 'Finding the images to scan', async () => {
+        const credentials = await resolveCredentials(config, hosts, { logger, http, env: process.env });
+        const targets = await resolveTargets(config, listed, fromFiles, credentials, {
+          logger,
+          http,
+          clock,
+          env: process.env,
+        });
+        return { credentials, targets };
       });
       if (config.mode === 'discover') {
         // Listed and file images pinned too, so each shard scans the digest that was planned.
-        const pinned = await resolveDigests(targets.targets, { logger, http, clock, credentials });
+        const pinned = await logGroup(logger, 'Pinning each image to its digest', () =>
+          resolveDigests(targets.targets, { logger, http, clock, credentials }),
+        );
         setDiscoverOutputs(config, pinned.targets, targets.skipped, logger);
         return;
       }
@@ -153,20 +158,22 @@ export async function run(): Promise<void> {
       ...(plannedShard && { plan: plannedShard }),
       verdict,
     };
-    await publishResults(
-      {
-        config,
-        results,
-        notes,
-        policyLines: describePolicy(gatePolicy.policy),
-        github,
-        startedAt,
-        toolVersion: TOOL_VERSION,
-      },
-      { logger, clock },
+    await logGroup(logger, 'Publishing the results', () =>
+      publishResults(
+        {
+          config,
+          results,
+          notes,
+          policyLines: describePolicy(gatePolicy.policy),
+          github,
+          startedAt,
+          toolVersion: TOOL_VERSION,
+        },
+        { logger, clock },
+      ),
     );
 
-    // 3. The gate.
+    // 3. The gate: outside any group, and its annotation is never one GitHub drops.
     applyGate(verdict, logger);
   } catch (e) {
     if (e instanceof ConfigurationError) {
@@ -183,7 +190,7 @@ export async function run(): Promise<void> {
 const GATE_REASONS_SHOWN = 50;
 const GATE_REASON_CHARS = 1000;
 
-function applyGate(verdict: PolicyVerdict, logger: Logger): void {
+function applyGate(verdict: PolicyVerdict, logger: ActionsLogger): void {
   const { result } = verdict;
   const problems = verdict.violations.length ? verdict.violations : verdict.warnings;
   const reasons = problems
@@ -200,13 +207,13 @@ function applyGate(verdict: PolicyVerdict, logger: Logger): void {
     );
   } else if (result === 'fail') {
     // core.setFailed, through the logger's sink: the reasons name images and findings.
-    logger.error(`Image Scan Gate: the policy failed.${because}`);
+    logger.verdict('error', `Image Scan Gate: the policy failed.${because}`);
     process.exitCode = core.ExitCode.Failure;
   } else if (result === 'warn') {
     const what = verdict.violations.length
       ? 'the policy would fail (gate: warn)'
       : 'some images could not be scanned (scan-errors: warn)';
-    logger.warning(`Image Scan Gate: ${what}.${because}`);
+    logger.verdict('warning', `Image Scan Gate: ${what}.${because}`);
   } else {
     logger.info('Image Scan Gate: the policy passed.');
   }

@@ -1,5 +1,6 @@
 import type { GateMode } from '../config.js';
 import { SEVERITY_RANK, type Severity, type SeverityCounts } from '../model.js';
+import { plural } from '../infra/wording.js';
 
 // Markdown building blocks shared by the job summary and the PR comment. Everything that comes from an image,
 // a registry or Trivy is untrusted text: it goes through one of these helpers so that a `|`, a newline, a
@@ -152,10 +153,8 @@ export function describeCounts(counts: SeverityCounts): string {
   return parts.length ? parts.join(', ') : 'no findings';
 }
 
-/** `1 image` / `3 images` */
-export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
-  return `${count} ${count === 1 ? singular : pluralForm}`;
-}
+// One home for counted nouns, below every stage that prints them; re-exported for the renderers.
+export { plural };
 
 // ---- Pieces the summary and the comment share, so both say the same thing the same way. ----
 
