@@ -13,6 +13,7 @@ import { runProcess } from './infra/exec.js';
 import { createHttpClient } from './infra/http.js';
 import { actionsLogger, inertLogText, logGroup, type ActionsLogger, type Logger } from './infra/logger.js';
 import { prepareOutputDir } from './infra/output-dir.js';
+import { plural } from './infra/wording.js';
 import {
   RESULTS_SCHEMA,
   type ImageResult,
@@ -25,6 +26,7 @@ import { evaluatePolicy, type PolicyVerdict } from './policy/evaluate.js';
 import { loadGatePolicy } from './policy/load-policy.js';
 import { readGitHubContext, type GitHubRunContext } from './publish/github-context.js';
 import { publishResults } from './publish/publish-results.js';
+import { renderDiscoverSummary } from './report/discover-summary.js';
 import { truncate } from './report/markdown.js';
 import { STATE } from './post.js';
 import { checkFanIn } from './scale/fan-in.js';
@@ -104,7 +106,7 @@ export async function run(): Promise<void> {
         const pinned = await logGroup(logger, 'Pinning each image to its digest', () =>
           resolveDigests(targets.targets, { logger, http, clock, credentials }),
         );
-        setDiscoverOutputs(config, pinned.targets, targets.skipped, logger);
+        await setDiscoverOutputs(config, pinned.targets, targets.skipped, logger);
         return;
       }
       if (config.planShard) plannedShard = { ...config.planShard, images: listed.map(pinnedRef) };
@@ -219,26 +221,34 @@ function applyGate(verdict: PolicyVerdict, logger: ActionsLogger): void {
   }
 }
 
-function setDiscoverOutputs(
+async function setDiscoverOutputs(
   config: Config,
   targets: ReturnType<typeof resolveListedTargets>,
   skipped: SkippedTarget[],
   logger: Logger,
-): void {
+): Promise<void> {
   const { matrix, plan } = planShards(targets, config.shards > 0 ? config.shards : 1);
   core.setOutput(
     'images',
     JSON.stringify(targets.map((t) => ({ ref: t.ref, digest: t.digest, tags: t.tags, origins: t.origins }))),
   );
   core.setOutput('matrix', JSON.stringify(matrix));
+  // The stage lines above said what each source found; this is the plan, once.
   logger.info(
-    `Discovered ${targets.length} image(s)` +
-      (skipped.length ? `, ${skipped.length} skipped` : '') +
-      (config.shards > 0 ? ` in ${matrix.include.length} shard(s) (plan ${plan.id})` : '') +
-      '.',
+    `Planned ${plural(targets.length, 'image')}` +
+      (config.shards > 0 ? ` in ${plural(matrix.include.length, 'shard')} (plan ${plan.id})` : '') +
+      (skipped.length ? `; ${skipped.length} skipped` : '') +
+      ':',
   );
   for (const t of targets) logger.info(`  ${t.ref}${t.digest ? `@${t.digest}` : ''}`);
   for (const s of skipped) logger.info(`  skipped ${s.ref}: ${s.reason}`);
+  if (config.summary && process.env.GITHUB_STEP_SUMMARY) {
+    const shards =
+      config.shards > 0 ? { planId: plan.id, sizes: matrix.include.map((e) => e.count) } : undefined;
+    await core.summary
+      .addRaw(renderDiscoverSummary({ images: targets, skipped, ...(shards && { shards }) }))
+      .write();
+  }
 }
 
 function gitHubContext(logger: Logger): GitHubRunContext | undefined {

@@ -20,10 +20,7 @@ export async function findFileTargets(config: Config, logger: Logger): Promise<R
     workspace: config.workspace,
     logger,
   });
-  for (const u of found.unresolved) {
-    const where = u.origins?.[0] ? ` (${u.origins[0].file}:${u.origins[0].line})` : '';
-    logger.warning(`Not scanned: ${u.ref}${where}: ${u.reason}`);
-  }
+  // Each unresolved reference was logged once by discoverFileReferences; the summary lists them as skipped.
   return { targets: found.targets, skipped: found.unresolved };
 }
 
@@ -58,10 +55,7 @@ export async function resolveTargets(
     const discovered = await discoverRegistryImages(config.discovery, { catalog, logger: deps.logger });
     fromRegistry = discovered.targets;
     skipped.push(...discovered.skipped);
-    deps.logger.info(
-      `Discovered ${fromRegistry.length} image(s) in ${config.discovery.registry}` +
-        (discovered.requests !== undefined ? ` (${discovered.requests} registry requests)` : ''),
-    );
+    // discoverRegistryImages said how many it found (and at what cost in requests): not said twice.
   }
   const all = mergeTargets(listed, fromRegistry, fromFiles.targets);
   const max = config.discovery.maxImages;
