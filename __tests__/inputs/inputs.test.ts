@@ -130,6 +130,8 @@ describe('parseInputs', () => {
     [{ images: 'x', 'upload-sarif': 'yes' }, 'upload-sarif', /true or false/],
     [{ images: 'x', severity: 'HIGH,SEVERE' }, 'severity', /SEVERE/],
     [{ images: 'x', scanners: 'vuln,malware' }, 'scanners', /malware/],
+    [{ images: 'x', scanners: ',,,' }, 'scanners', /names nothing; list at least one of vuln/],
+    [{ images: 'x', 'pkg-types': ' , ,' }, 'pkg-types', /names nothing; list at least one of os, library/],
     [{ images: 'x', 'trivy-version': 'v0.69.4' }, 'trivy-version', /malicious/],
     [{ images: 'x', 'trivy-version': 'newest' }, 'trivy-version', /exact version/],
     [{ images: 'x', 'trivy-checksum': 'abc' }, 'trivy-checksum', /64 hex/],
