@@ -7,6 +7,7 @@ import {
   type Severity,
   type Target,
 } from '../model.js';
+import { escapeText } from './markdown.js';
 import type {
   SarifLevel,
   SarifLocation,
@@ -285,7 +286,7 @@ function buildRule({ worst, findings }: RuleGroup, urls: UrlCache): SarifRule {
       )
       .join('') +
     (more ? `\n… and ${more} more.\n` : '') +
-    `\n${description}`;
+    `\n${markdownParagraphs(description)}`;
 
   return {
     id,
@@ -450,6 +451,16 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 /** A markdown table cell: pipes escaped, on one line. */
+/** Untrusted text in a help table cell: escaped by the one markdown-text helper (no markup, mention or autolink). */
 function markdownCell(value: string): string {
-  return value.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  return escapeText(value);
+}
+
+/** A description's paragraphs kept, each escaped like a cell. */
+function markdownParagraphs(text: string): string {
+  return text
+    .split(/\r?\n\s*\r?\n/)
+    .map(escapeText)
+    .filter((p) => p.trim() !== '')
+    .join('\n\n');
 }
