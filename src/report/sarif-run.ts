@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import {
   SEVERITY_RANK,
+  isVulnerability,
   type Finding,
   type ImageResult,
   type Origin,
@@ -54,8 +55,7 @@ const SCORE_BY_SEVERITY: Record<Severity, string> = {
 
 /** The CVSS v3 score of the severity source, formatted as Trivy writes it ("%.1f"), else the severity's score. */
 export function securitySeverity(f: Finding): string {
-  const isVulnerability = f.class === 'os-pkgs' || f.class === 'lang-pkgs' || f.class === 'unknown';
-  if (isVulnerability && f.cvssV3OfSource !== undefined) return f.cvssV3OfSource.toFixed(1);
+  if (isVulnerability(f) && f.cvssV3OfSource !== undefined) return f.cvssV3OfSource.toFixed(1);
   return SCORE_BY_SEVERITY[f.severity];
 }
 
