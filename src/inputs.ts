@@ -402,6 +402,14 @@ function subset(get: InputReader, name: string, allowed: string[], fallback: str
   const raw = get(name).trim();
   if (!raw) return fallback;
   const values = splitList(raw).map((v) => v.toLowerCase());
+  // `,,,` (or only a comment) is not "none": Trivy would be asked for nothing, or silently get the default.
+  if (values.length === 0) {
+    throw new ConfigurationError(
+      `\`${name}\` is "${raw}", which names nothing; list at least one of ${allowed.join(', ')}, or remove it for ` +
+        `the default (${fallback.join(',')}).`,
+      name,
+    );
+  }
   for (const v of values) {
     if (!allowed.includes(v))
       throw new ConfigurationError(`\`${name}\` has "${v}"; allowed: ${allowed.join(', ')}.`, name);

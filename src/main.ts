@@ -21,8 +21,9 @@ import { checkTrivyPath } from './install/trivy-path.js';
 import { fixedClock, systemClock, type Clock } from './infra/clock.js';
 import { runProcess } from './infra/exec.js';
 import { createHttpClient } from './infra/http.js';
-import { actionsLogger, inertLogText, type Logger } from './infra/logger.js';
+import { actionsLogger, inertLogText, logGroup, type ActionsLogger, type Logger } from './infra/logger.js';
 import { prepareOutputDir } from './infra/output-dir.js';
+import { plural } from './infra/wording.js';
 import {
   RESULTS_SCHEMA,
   type ImageResult,
@@ -35,6 +36,7 @@ import { evaluatePolicy, type PolicyVerdict } from './policy/evaluate.js';
 import { loadGatePolicy } from './policy/load-policy.js';
 import { readGitHubContext, type GitHubRunContext } from './publish/github-context.js';
 import { publishResults } from './publish/publish-results.js';
+import { renderDiscoverSummary } from './report/discover-summary.js';
 import { truncate } from './report/markdown.js';
 import { STATE } from './post.js';
 import { checkFanIn } from './scale/fan-in.js';
@@ -53,7 +55,7 @@ import { TOOL_VERSION } from './version.js';
  * it is; anything else is a bug or an outage and is reported with its message (stack in debug).
  */
 export async function run(): Promise<void> {
-  const logger: Logger = actionsLogger;
+  const logger = actionsLogger;
   const clock = clockFromEnv(process.env);
   const http = createHttpClient({ clock, userAgent: `image-scan-gate/${TOOL_VERSION}` });
   const startedAt = clock.now().toISOString();
@@ -112,20 +114,31 @@ export async function run(): Promise<void> {
       trivyVersion = merged.trivyVersions.at(-1);
       dbUpdatedAt = latest(merged.images.map((i) => i.dbUpdatedAt));
     } else {
-      // Archives and layouts are named by their own manifest; those that cannot be read fail alone.
-      const local = await inspectLocalImages(listed, config);
-      const hosts = [...local.targets, ...fromFiles.targets].filter((t) => !t.local).map((t) => t.registry);
-      const credentials = await resolveCredentials(config, hosts, { logger, http, env: process.env });
-      const targets = await resolveTargets(config, local.targets, fromFiles, credentials, {
+      const { local, credentials, targets } = await logGroup(
         logger,
-        http,
-        clock,
-        env: process.env,
-      });
+        'Finding the images to scan',
+        async () => {
+          // Archives and layouts are named by their own manifest; those that cannot be read fail alone.
+          const local = await inspectLocalImages(listed, config);
+          const hosts = [...local.targets, ...fromFiles.targets]
+            .filter((t) => !t.local)
+            .map((t) => t.registry);
+          const credentials = await resolveCredentials(config, hosts, { logger, http, env: process.env });
+          const targets = await resolveTargets(config, local.targets, fromFiles, credentials, {
+            logger,
+            http,
+            clock,
+            env: process.env,
+          });
+          return { local, credentials, targets };
+        },
+      );
       if (config.mode === 'discover') {
         // Listed and file images pinned too, so each shard scans the digest that was planned.
-        const pinned = await resolveDigests(targets.targets, { logger, http, clock, credentials });
-        setDiscoverOutputs(config, pinned.targets, targets.skipped, logger);
+        const pinned = await logGroup(logger, 'Pinning each image to its digest', () =>
+          resolveDigests(targets.targets, { logger, http, clock, credentials }),
+        );
+        await setDiscoverOutputs(config, pinned.targets, targets.skipped, logger);
         return;
       }
       if (config.planShard) plannedShard = { ...config.planShard, images: listed.map(pinnedRef) };
@@ -207,18 +220,20 @@ export async function run(): Promise<void> {
       ...(delta && { delta }),
       verdict,
     };
-    const published = await publishResults(
-      {
-        config,
-        results,
-        notes,
-        policyLines: describePolicy(gatePolicy.policy),
-        partialReasons,
-        github,
-        startedAt,
-        toolVersion: TOOL_VERSION,
-      },
-      { logger, clock },
+    const published = await logGroup(logger, 'Publishing the results', () =>
+      publishResults(
+        {
+          config,
+          results,
+          notes,
+          policyLines: describePolicy(gatePolicy.policy),
+          partialReasons,
+          github,
+          startedAt,
+          toolVersion: TOOL_VERSION,
+        },
+        { logger, clock },
+      ),
     );
 
     // This run's results are its branch's baseline, for the pull requests into it.
@@ -228,7 +243,7 @@ export async function run(): Promise<void> {
       await baselineStore.save(baselineScope.store, published.resultsFile, runKey);
     }
 
-    // 3. The gate.
+    // 3. The gate: outside any group, and its annotation is never one GitHub drops.
     applyGate(verdict, logger);
   } catch (e) {
     if (e instanceof ConfigurationError) {
@@ -245,7 +260,7 @@ export async function run(): Promise<void> {
 const GATE_REASONS_SHOWN = 50;
 const GATE_REASON_CHARS = 1000;
 
-function applyGate(verdict: PolicyVerdict, logger: Logger): void {
+function applyGate(verdict: PolicyVerdict, logger: ActionsLogger): void {
   const { result } = verdict;
   const problems = verdict.violations.length ? verdict.violations : verdict.warnings;
   const reasons = problems
@@ -262,38 +277,46 @@ function applyGate(verdict: PolicyVerdict, logger: Logger): void {
     );
   } else if (result === 'fail') {
     // core.setFailed, through the logger's sink: the reasons name images and findings.
-    logger.error(`Image Scan Gate: the policy failed.${because}`);
+    logger.verdict('error', `Image Scan Gate: the policy failed.${because}`);
     process.exitCode = core.ExitCode.Failure;
   } else if (result === 'warn') {
     const what = verdict.violations.length
       ? 'the policy would fail (gate: warn)'
       : 'some images could not be scanned (scan-errors: warn)';
-    logger.warning(`Image Scan Gate: ${what}.${because}`);
+    logger.verdict('warning', `Image Scan Gate: ${what}.${because}`);
   } else {
     logger.info('Image Scan Gate: the policy passed.');
   }
 }
 
-function setDiscoverOutputs(
+async function setDiscoverOutputs(
   config: Config,
   targets: ReturnType<typeof resolveListedTargets>,
   skipped: SkippedTarget[],
   logger: Logger,
-): void {
+): Promise<void> {
   const { matrix, plan } = planShards(targets, config.shards > 0 ? config.shards : 1);
   core.setOutput(
     'images',
     JSON.stringify(targets.map((t) => ({ ref: t.ref, digest: t.digest, tags: t.tags, origins: t.origins }))),
   );
   core.setOutput('matrix', JSON.stringify(matrix));
+  // The stage lines above said what each source found; this is the plan, once.
   logger.info(
-    `Discovered ${targets.length} image(s)` +
-      (skipped.length ? `, ${skipped.length} skipped` : '') +
-      (config.shards > 0 ? ` in ${matrix.include.length} shard(s) (plan ${plan.id})` : '') +
-      '.',
+    `Planned ${plural(targets.length, 'image')}` +
+      (config.shards > 0 ? ` in ${plural(matrix.include.length, 'shard')} (plan ${plan.id})` : '') +
+      (skipped.length ? `; ${skipped.length} skipped` : '') +
+      ':',
   );
   for (const t of targets) logger.info(`  ${t.ref}${t.digest ? `@${t.digest}` : ''}`);
   for (const s of skipped) logger.info(`  skipped ${s.ref}: ${s.reason}`);
+  if (config.summary && process.env.GITHUB_STEP_SUMMARY) {
+    const shards =
+      config.shards > 0 ? { planId: plan.id, sizes: matrix.include.map((e) => e.count) } : undefined;
+    await core.summary
+      .addRaw(renderDiscoverSummary({ images: targets, skipped, ...(shards && { shards }) }))
+      .write();
+  }
 }
 
 function gitHubContext(logger: Logger): GitHubRunContext | undefined {

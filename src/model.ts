@@ -226,6 +226,15 @@ export function countBySeverity(findings: readonly Finding[]): SeverityCounts {
   return counts;
 }
 
+/**
+ * A finding from Trivy's Vulnerabilities list: OS and language packages, and `unknown` — the class of a vulnerability
+ * whose Result.Class Trivy left out or named in a way this version does not know (findings/trivy-report.ts). One
+ * predicate for the gate (ignore-unfixed) and SARIF (CVSS as security-severity), which used to disagree on `unknown`.
+ */
+export function isVulnerability(f: Finding): boolean {
+  return f.class === 'os-pkgs' || f.class === 'lang-pkgs' || f.class === 'unknown';
+}
+
 /** A finding is fixable when Trivy names at least one fixed version. */
 export function isFixable(f: Finding): boolean {
   return (f.fixed ?? '').split(',').some((v) => v.trim() !== '');

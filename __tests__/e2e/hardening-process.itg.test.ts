@@ -250,7 +250,10 @@ describe('hangs and floods', () => {
     expect(images[web()].status).toBe('scanned');
     const results = readResults(r);
     expect(results.images).toHaveLength(3);
-    expect(results.images.find((i) => i.status === 'failed')?.error).toBe('timed out after 5s');
+    // The error names the input that sets the limit, and its value.
+    expect(results.images.find((i) => i.status === 'failed')?.error).toBe(
+      'timed out after 5s (the `timeout` input, now 5s; raise it for large images or slow registries)',
+    );
     // the hung grandchild did not survive the step
     for (const pid of fs.readFileSync(pids, 'utf8').trim().split('\n').map(Number))
       expect(await gone(pid), `sleep ${pid} still running`).toBe(true);

@@ -284,7 +284,7 @@ describe('token auth (a token server in front of the registry)', () => {
       const refusals = r.stdout.split('\n').filter((l) => l.startsWith(`::error::${htpasswd.host} refused`));
       expect(refusals).toHaveLength(1);
       expect(refusals[0]).toContain(`tried: Basic as user ${HT_USER}`);
-      expect(refusals[0]).toContain('2 image(s)');
+      expect(refusals[0]).toContain('2 images');
       const scans = scansOf(r);
       expect(scans.map((s) => s.image)).toEqual([`${registry.host}/team/web:2.0`]);
       expect(r.stdout).not.toContain('UNAUTHORIZED');

@@ -205,6 +205,8 @@ describe('parseInputs', () => {
       'vuln-severity-source',
       /"vendor"; allowed: nvd, redhat/,
     ],
+    [{ images: 'x', scanners: ',,,' }, 'scanners', /names nothing; list at least one of vuln/],
+    [{ images: 'x', 'pkg-types': ' , ,' }, 'pkg-types', /names nothing; list at least one of os, library/],
     [{ images: 'x', 'trivy-version': 'v0.69.4' }, 'trivy-version', /malicious/],
     [{ images: 'x', 'trivy-version': 'newest' }, 'trivy-version', /exact version/],
     [{ images: 'x', 'trivy-checksum': 'abc' }, 'trivy-checksum', /64 hex/],

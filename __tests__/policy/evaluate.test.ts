@@ -289,6 +289,12 @@ describe('ignore-unfixed: fixable means a non-empty entry in the comma list', ()
     expect(evaluate([image(NGINX, [secret])], 'ignore-unfixed: true').result).toBe('fail');
   });
 
+  test('a vulnerability of unknown class (Result.Class missing or new) is a vulnerability, as in SARIF', () => {
+    const unfixed = vuln('CVE-9', 'pkg', 'CRITICAL', { class: 'unknown', fixed: '' });
+    expect(evaluate([image(NGINX, [unfixed])], 'ignore-unfixed: true').result).toBe('pass');
+    expect(evaluate([image(NGINX, [unfixed])]).result).toBe('fail');
+  });
+
   test('unfixed findings are not counted towards max either', () => {
     const images = [image(NGINX, [vuln('CVE-1', 'a', 'HIGH'), vuln('CVE-2', 'b', 'HIGH', { fixed: '' })])];
     expect(evaluate(images, 'fail-on: none\nmax: { high: 1 }\nignore-unfixed: true').result).toBe('pass');

@@ -80,7 +80,8 @@ describe('.trivyignore.yaml (Trivy structured format)', () => {
       'licenses:',
       '  - id: GPL-3.0',
     ].join('\n');
-    const vuln = ['os-pkgs', 'lang-pkgs'];
+    // every class of Trivy's Vulnerabilities list, `unknown` included (model.ts isVulnerability)
+    const vuln = ['os-pkgs', 'lang-pkgs', 'unknown'];
     expect(parseTrivyIgnoreYaml(text, '.trivyignore.yaml')).toEqual([
       { id: 'CVE-2019-0001', paths: ['**/*-lock.json'], classes: vuln, source: '.trivyignore.yaml:2' },
       {
@@ -154,6 +155,7 @@ describe('.trivyignore.yaml (Trivy structured format)', () => {
     expect(parseIgnoreFile('vulnerabilities:\n  - id: CVE-1\n', 'custom.yml')[0].classes).toEqual([
       'os-pkgs',
       'lang-pkgs',
+      'unknown',
     ]);
     expect(parseIgnoreFile('CVE-1\n', 'ignores.txt')).toEqual([{ id: 'CVE-1', source: 'ignores.txt:1' }]);
   });

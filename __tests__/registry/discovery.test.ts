@@ -5,7 +5,7 @@ import { MemoryLogger } from '../../src/infra/logger.js';
 import { catalogKindFor } from '../../src/registry/catalog.js';
 import type { CatalogImage, RegistryCatalog } from '../../src/registry/catalog.js';
 import { RegistryAuthError, RegistryNotListableError } from '../../src/registry/errors.js';
-import { parseEcrHost } from '../../src/registry/ecr.js';
+import { parseEcrHost } from '../../src/registry/ecr-host.js';
 import { discoverRegistryImages, parseRegistryLocation } from '../../src/targets/registry-discovery.js';
 
 // Discovery's rules over an in-memory catalog (no network): filters, digest merging, newest first, caps.
@@ -229,6 +229,8 @@ describe('registry locations and adapters', () => {
     ['quay.io', 'oci'],
     ['localhost:5000', 'oci'],
     ['myacr.azurecr.io', 'oci'],
+    // dual-stack: it gets ECR credentials, so it must be listed through ECR's API too, not `_catalog`
+    ['123456789012.dkr-ecr.eu-west-1.on.aws', 'ecr'],
   ])('%s -> %s', (host, kind) => expect(catalogKindFor(host)).toBe(kind));
 
   test('ECR host parts', () => {
@@ -237,5 +239,10 @@ describe('registry locations and adapters', () => {
       region: 'eu-west-1',
     });
     expect(parseEcrHost('12345.dkr.ecr.eu-west-1.amazonaws.com')).toBeUndefined();
+    expect(parseEcrHost('123456789012.dkr-ecr-fips.us-east-1.on.aws')).toEqual({
+      accountId: '123456789012',
+      region: 'us-east-1',
+    });
+    expect(parseEcrHost('123456789012.dkr-ecr.eu-west-1.on.aws.evil.example')).toBeUndefined();
   });
 });

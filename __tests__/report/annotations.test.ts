@@ -108,6 +108,8 @@ describe('buildAnnotations: one image on one line', () => {
       }),
     ]);
     expect(warned[0].message).toContain('Trivy could not scan it: FATAL image scan error: MANIFEST_UNKNOWN');
+    // The message names the image itself: the log shows the message, the title only on the annotation.
+    expect(warned[0].message.split('\n')[0]).toBe('ghcr.io/acme/api:2');
 
     const failing: Violation = {
       rule: 'failed-image',
@@ -263,4 +265,20 @@ describe('buildAnnotations: GitHub shows 10 per level', () => {
     expect(omitted).toBe(1);
     expect(notes[0]).toMatch(/^1 annotation was left out/);
   });
+});
+
+test('a registry that refused the pull: its cause and the fix, not Trivy’s daemon fallbacks', () => {
+  const refused = image('r.example/x:1', [], [{ file: 'Dockerfile', line: 1 }], {
+    status: 'failed',
+    error:
+      'unable to find the specified image "r.example/x:1" in ["docker" "remote"]: 2 errors occurred:\n' +
+      '\t* docker error: Cannot connect to the Docker daemon\n' +
+      '\t* remote error: GET https://r.example/v2/x/manifests/1: UNAUTHORIZED: authentication required',
+  });
+  const [a] = buildAnnotations(makeView({ images: [refused] })).annotations;
+  expect(a.message.split('\n')).toEqual([
+    'r.example/x:1',
+    'Trivy could not scan it: r.example refused the pull: GET https://r.example/v2/x/manifests/1: UNAUTHORIZED: authentication required',
+    expect.stringMatching(/^Fix: give credentials for r\.example: registry-username/),
+  ]);
 });

@@ -648,3 +648,23 @@ describe.runIf(goldenReportNames().includes('alpine-310.json.golden'))(
     });
   },
 );
+
+test('rule help markdown: untrusted text cannot mention, autolink, reference issues or add markup', () => {
+  const finding = makeFinding({
+    id: 'CVE-2024-9999',
+    pkg: '@acme/team|x',
+    installed: '1.0 <img src=x>',
+    fixed: 'see https://evil.example and #12',
+    description:
+      'Ping @octocat and @acme/security-team.\n\nDetails at www.evil.example, GH-42 and acme/app#7.',
+  });
+  const rule = onlyRun([appImage('1', [finding])]).tool.driver.rules!.find((r) => r.id === 'CVE-2024-9999')!;
+  const md = rule.help.markdown!;
+  expect(md).not.toMatch(/@(?!&#8203;)[a-z]/);
+  expect(md).not.toMatch(/https?:\/\/evil|www\.evil|(?<!&)#\d|GH-\d/);
+  expect(md).not.toMatch(/(?<!\\)<img/);
+  // the table keeps its five columns, and the description its two paragraphs
+  const row = md.split('\n').find((l) => l.includes('team'))!;
+  expect(row.split(/(?<!\\)\|/)).toHaveLength(7);
+  expect(md).toContain('\n\nDetails at www&#8203;.evil.example, GH&#8203;-42 and acme/app\\#&#8203;7.');
+});

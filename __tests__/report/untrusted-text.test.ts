@@ -177,3 +177,21 @@ describe('per-image rules in the summary', () => {
     expect(malformedRows(summary)).toEqual([]);
   });
 });
+
+describe('autolinks', () => {
+  test.each([
+    ['see https://evil.example/x', 'see https&#8203;://evil.example/x'],
+    ['HTTP://EVIL', 'HTTP&#8203;://EVIL'],
+    ['www.evil.example', 'www&#8203;.evil.example'],
+    ['fixes #123 and acme/app#7', 'fixes \\#&#8203;123 and acme/app\\#&#8203;7'],
+    ['GH-42', 'GH&#8203;-42'],
+    ['@octocat#1', '@&#8203;octocat\\#&#8203;1'], // the entities themselves are left alone
+    ['tag #latest', 'tag \\#latest'],
+  ])('escapeText(%j) links nothing', (text, expected) => {
+    expect(escapeText(text)).toBe(expected);
+  });
+
+  test('escapeHtml too', () => {
+    expect(escapeHtml('https://x #1 www.y')).toBe('https&#8203;://x #&#8203;1 www&#8203;.y');
+  });
+});

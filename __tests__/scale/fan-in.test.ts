@@ -136,7 +136,7 @@ describe('checkFanIn', () => {
       `missing from the results of shard 3/3 of plan ${PLAN.id} (shards/shard-3/results.json)`,
     );
     expect(problems).toEqual([
-      `shard 3/3 of plan ${PLAN.id}: 1 planned image(s) missing from its results: ${host}/legacy:1; ` +
+      `shard 3/3 of plan ${PLAN.id}: 1 planned image missing from its results: ${host}/legacy:1; ` +
         'reported as failed scans.',
     ]);
   });

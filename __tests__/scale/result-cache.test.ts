@@ -113,6 +113,16 @@ describe('directoryResultStore', () => {
     expect(await store.get('foreign')).toBeUndefined();
     expect(logger.entries.filter((e) => e.level === 'debug')).toHaveLength(2);
   });
+
+  test("a corrupt file's content is never quoted in the log, only where its syntax breaks", async () => {
+    const dir = tempDir();
+    const logger = new MemoryLogger();
+    writeFileSync(resultFilePath(dir, 'hostile'), 'SECRET-FROM-ANOTHER-JOB::error::x');
+    expect(await directoryResultStore(dir, logger).get('hostile')).toBeUndefined();
+    const [line] = logger.messages('debug');
+    expect(line).toMatch(/^cached result hostile is not JSON \(syntax error[^)]*\); scanning again$/);
+    expect(line).not.toContain('SECRET');
+  });
 });
 
 describe('partitionForReuse', () => {

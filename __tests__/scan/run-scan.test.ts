@@ -96,13 +96,30 @@ describe('scanImage', () => {
     });
   });
 
-  test('killed by the outer limit: "timed out after 10m"', async () => {
+  test('killed by the outer limit: "timed out after 10m", naming the input and its value', async () => {
     const f = fake(() => ({ exitCode: null, timedOut: true }));
     expect(await scanImage(target, opts(f.run))).toEqual({
       ok: false,
-      error: 'timed out after 10m',
+      error:
+        'timed out after 10m (the `timeout` input, now 10m; raise it for large images or slow registries)',
       durationMs: 42,
     });
+  });
+
+  test("Trivy stopped by its own --timeout: the input is named before Trivy's words", async () => {
+    const f = fake(() => ({
+      exitCode: 1,
+      durationMs: 600_100,
+      stderr:
+        '2026-01-01T00:00:00Z\tFATAL\tFatal error\trun error: image scan error: scan error: scan failed: ' +
+        'failed analysis: analyze error: timeout: context deadline exceeded\n',
+    }));
+    const outcome = await scanImage(target, opts(f.run));
+    expect(outcome.ok).toBe(false);
+    expect(!outcome.ok && outcome.error.split('\n')).toEqual([
+      'timed out after 10m (the `timeout` input, now 10m; raise it for large images or slow registries)',
+      'run error: image scan error: scan error: scan failed: failed analysis: analyze error: timeout: context deadline exceeded',
+    ]);
   });
 
   test.each([

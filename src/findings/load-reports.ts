@@ -4,6 +4,7 @@ import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
 import { ConfigurationError } from '../errors.js';
 import type { Logger } from '../infra/logger.js';
+import { plural } from '../infra/wording.js';
 import { isInsideDir, quotePath } from '../infra/workspace-files.js';
 import type { ResultsFile, Target } from '../model.js';
 import { mergeResults, type MergedResults } from './merge-results.js';
@@ -80,7 +81,7 @@ export async function readReports(files: readonly string[], logger: Logger): Pro
   for (const file of files) {
     const one = await readReportFile(file);
     logger.info(
-      `Read ${one.kind === 'results' ? 'results file' : 'Trivy report'} ${file} (${one.results.images.length} image(s)).`,
+      `Read ${one.kind === 'results' ? 'results file' : 'Trivy report'} ${file} (${plural(one.results.images.length, 'image')}).`,
     );
     read.push(one);
   }

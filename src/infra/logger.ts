@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { GITHUB_ANNOTATIONS_PER_LEVEL } from './github-limits.js';
 
 /** Where an annotation points (a workflow command's file/line properties). */
 export interface AnnotationProperties {
@@ -21,6 +22,31 @@ export interface Logger {
   warning(message: string, properties?: AnnotationProperties): void;
   error(message: string, properties?: AnnotationProperties): void;
   setSecret(value: string): void;
+  /** Folds the following lines under a title in the runner's log (`::group::`); see logGroup. */
+  startGroup?(title: string): void;
+  endGroup?(): void;
+}
+
+type AnnotationLevel = 'notice' | 'warning' | 'error';
+
+/** The part of `@actions/core` the log sink writes through (a seam: tests record what would reach the runner). */
+export interface LogSink {
+  debug(message: string): void;
+  info(message: string): void;
+  notice(message: string, properties?: AnnotationProperties): void;
+  warning(message: string, properties?: AnnotationProperties): void;
+  error(message: string, properties?: AnnotationProperties): void;
+  setSecret(value: string): void;
+  startGroup(title: string): void;
+  endGroup(): void;
+}
+
+/** The runner's logger, plus the one annotation that must never be the one GitHub drops: the gate's verdict. */
+export interface ActionsLogger extends Logger {
+  startGroup(title: string): void;
+  endGroup(): void;
+  /** The verdict's annotation: it always has a slot, however many annotations came before it. */
+  verdict(level: AnnotationLevel, message: string): void;
 }
 
 /**
@@ -29,16 +55,59 @@ export interface Logger {
  * whitespace), and the legacy `##[cmd]` anywhere in it. `core.info` writes lines raw, so every message — every
  * level, annotation titles too — goes through inertLogText here, once, instead of trusting each call site.
  */
-export const actionsLogger: Logger = {
-  debug: (m) => core.debug(inertLogText(m)),
-  info: (m) => core.info(inertLogText(m)),
-  notice: (m, p) => core.notice(inertLogText(m), inertProperties(p)),
-  warning: (m, p) => core.warning(inertLogText(m), inertProperties(p)),
-  error: (m, p) => core.error(inertLogText(m), inertProperties(p)),
-  setSecret: (v) => {
-    if (v) core.setSecret(v);
-  },
-};
+export function createActionsLogger(sink: LogSink = core): ActionsLogger {
+  // GitHub keeps the first 10 annotations of a level and drops the rest, so the last slot of each level is kept
+  // for the verdict; any other annotation past the ninth is still printed, as a plain line.
+  const used: Record<AnnotationLevel, number> = { notice: 0, warning: 0, error: 0 };
+  const annotate = (level: AnnotationLevel, message: string, p: AnnotationProperties | undefined) => {
+    if (used[level] >= GITHUB_ANNOTATIONS_PER_LEVEL - 1) {
+      const label = level[0].toUpperCase() + level.slice(1);
+      const title = p?.title ? `${p.title}: ` : '';
+      const where = p?.file ? ` (${p.file}${p.startLine ? `:${p.startLine}` : ''})` : '';
+      sink.info(inertLogText(`${label}${where}: ${title}${message}`));
+      return;
+    }
+    used[level]++;
+    sink[level](inertLogText(message), inertProperties(p));
+  };
+  return {
+    debug: (m) => sink.debug(inertLogText(m)),
+    info: (m) => sink.info(inertLogText(m)),
+    notice: (m, p) => annotate('notice', m, p),
+    warning: (m, p) => annotate('warning', m, p),
+    error: (m, p) => annotate('error', m, p),
+    setSecret: (v) => {
+      if (v) sink.setSecret(v);
+    },
+    startGroup: (title) => sink.startGroup(inertLogText(title).replaceAll('\n', ' ')),
+    endGroup: () => sink.endGroup(),
+    verdict: (level, m) => {
+      used[level]++;
+      sink[level](inertLogText(m));
+    },
+  };
+}
+
+export const actionsLogger: ActionsLogger = createActionsLogger();
+
+/** Loggers with a group open: a group inside a group would fold the outer one's end into the inner one. */
+const openGroups = new WeakSet<Logger>();
+
+/**
+ * Runs `work` with its log lines folded under `title`. Groups never nest (inside an open group, `work` simply runs)
+ * and always close, also when `work` throws, so an error is printed outside any fold.
+ */
+export async function logGroup<T>(logger: Logger, title: string, work: () => Promise<T>): Promise<T> {
+  if (!logger.startGroup || !logger.endGroup || openGroups.has(logger)) return work();
+  logger.startGroup(title);
+  openGroups.add(logger);
+  try {
+    return await work();
+  } finally {
+    openGroups.delete(logger);
+    logger.endGroup();
+  }
+}
 
 /** Characters per log line; one flood (a 1 MB package name) must not fill the log. */
 const MAX_LOG_LINE_CHARS = 4096;
@@ -83,6 +152,8 @@ export interface LogEntry {
 export class MemoryLogger implements Logger {
   readonly entries: LogEntry[] = [];
   readonly secrets: string[] = [];
+  /** `start:<title>` and `end`, in order, with the index of the first entry logged after each. */
+  readonly groups: { event: string; at: number }[] = [];
   private mask(m: string): string {
     let out = m;
     for (const s of this.secrets) out = out.split(s).join('***');
@@ -105,6 +176,12 @@ export class MemoryLogger implements Logger {
   }
   setSecret(value: string): void {
     if (value) this.secrets.push(value);
+  }
+  startGroup(title: string): void {
+    this.groups.push({ event: `start:${title}`, at: this.entries.length });
+  }
+  endGroup(): void {
+    this.groups.push({ event: 'end', at: this.entries.length });
   }
   messages(level?: LogEntry['level']): string[] {
     return this.entries.filter((e) => !level || e.level === level).map((e) => e.message);

@@ -1,10 +1,11 @@
 import { readFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import * as cache from '@actions/cache';
+import { ReserveCacheError } from '@actions/cache';
 import type { TrivyConfig } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { systemClock, type Clock } from '../infra/clock.js';
 import type { RunProcess } from '../infra/exec.js';
+import { narrowedActionsCache } from '../infra/library-env.js';
 import type { Logger } from '../infra/logger.js';
 import type { TrivyIsolation } from './trivy-isolation.js';
 import { parseVersionJson, trivyFatalText } from './trivy-output.js';
@@ -19,7 +20,7 @@ export interface DbCache {
 }
 
 /** @actions/cache; an unavailable cache service is one notice, never a failure. */
-export function actionsDbCache(logger: Logger): DbCache {
+export function actionsDbCache(logger: Logger, library = narrowedActionsCache()): DbCache {
   let noticed = false;
   const unavailable = (why: string) => {
     if (noticed) return;
@@ -28,27 +29,27 @@ export function actionsDbCache(logger: Logger): DbCache {
   };
   return {
     async restore(paths, key, restoreKeys) {
-      if (!cache.isFeatureAvailable()) {
+      if (!library.isFeatureAvailable()) {
         unavailable('no cache service on this runner');
         return undefined;
       }
       try {
-        return await cache.restoreCache(paths, key, restoreKeys);
+        return await library.restoreCache(paths, key, restoreKeys);
       } catch (e) {
         unavailable(errorMessage(e));
         return undefined;
       }
     },
     async save(paths, key) {
-      if (!cache.isFeatureAvailable()) {
+      if (!library.isFeatureAvailable()) {
         unavailable('no cache service on this runner');
         return;
       }
       try {
-        await cache.saveCache(paths, key);
+        await library.saveCache(paths, key);
       } catch (e) {
         // Another job saved the same key first: that is the cache working.
-        if (e instanceof cache.ReserveCacheError) logger.debug(`DB cache not saved: ${errorMessage(e)}`);
+        if (e instanceof ReserveCacheError) logger.debug(`DB cache not saved: ${errorMessage(e)}`);
         else unavailable(errorMessage(e));
       }
     },

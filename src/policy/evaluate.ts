@@ -1,6 +1,7 @@
 import { scanErrorHeadline } from '../findings/scan-error.js';
 import {
   isFixable,
+  isVulnerability,
   SEVERITIES,
   SEVERITY_RANK,
   type AppliedIgnore,
@@ -344,10 +345,6 @@ function scanError(image: ImageResult, mode: 'fail' | 'warn'): Violation {
     threshold: `scan-errors: ${mode}`,
     message: `${image.target.ref}: the scan failed: ${short.trim()}; ${consequence}`,
   };
-}
-
-function isVulnerability(f: Finding): boolean {
-  return f.class === 'os-pkgs' || f.class === 'lang-pkgs';
 }
 
 function compare(a: string | undefined, b: string | undefined): number {

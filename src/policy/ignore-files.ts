@@ -16,7 +16,7 @@ import { parseYamlWithSchema, type FieldHint } from './positioned-yaml.js';
 // line or the key); an expiry date is good through the end of that day in UTC, like the policy file's.
 
 const SECTIONS: Record<string, FindingClass[]> = {
-  vulnerabilities: ['os-pkgs', 'lang-pkgs'],
+  vulnerabilities: ['os-pkgs', 'lang-pkgs', 'unknown'], // what isVulnerability (model.ts) calls one
   misconfigurations: ['config'],
   secrets: ['secret'],
   licenses: ['license'],

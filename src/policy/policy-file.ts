@@ -5,6 +5,7 @@ import { ConfigurationError } from '../errors.js';
 import { locateRepositoryFile, quotePath, readRepositoryFile } from '../infra/workspace-files.js';
 import type { Severity } from '../model.js';
 import { isCalendarDate, type IgnoreRule } from './ignore-rules.js';
+import { globProblem } from './glob.js';
 import { parseYamlWithSchema, type FieldHint } from './positioned-yaml.js';
 
 // The policy file (PRODUCT.md "Policy file"): YAML, validated strictly, every error naming file:line:col and key.
@@ -77,6 +78,9 @@ const max = z.strictObject({
 const cvss = z.number().min(0).max(10);
 const nonEmpty = z.string().refine((v) => v.trim() !== '');
 const stringList = z.union([nonEmpty.transform((v) => [v]), z.array(nonEmpty)]);
+// Image globs are compiled to RE2 (policy/glob.ts): one it cannot compile is refused here, before any work.
+const imageGlob = nonEmpty.refine((v) => globProblem(v) === undefined);
+const imageGlobList = z.union([imageGlob.transform((v) => [v]), z.array(imageGlob)]);
 const date = z.union([
   z.string().refine(isCalendarDate),
   // A YAML 1.1 timestamp (`%YAML 1.1` documents) arrives as a Date; keep its UTC day.
@@ -101,13 +105,13 @@ const schema = z.strictObject({
       z.strictObject({
         id: nonEmpty,
         packages: stringList.optional(),
-        images: stringList.optional(),
+        images: imageGlobList.optional(),
         reason: z.string().optional(),
         expires: date.optional(),
       }),
     )
     .optional(),
-  images: z.array(z.strictObject({ match: nonEmpty, ...ruleShape })).optional(),
+  images: z.array(z.strictObject({ match: imageGlob, ...ruleShape })).optional(),
 });
 
 const SEVERITY_WORDS = 'one of critical, high, medium, low, unknown, none';

@@ -6,12 +6,6 @@ import { RegistryAuthError } from './errors.js';
 // ECR lists through its own API (the SDK signs requests with the AWS credential chain): DescribeRepositories
 // and DescribeImages (tags, digest, imagePushedAt), both paged by nextToken. The client is passed in.
 
-/** `123456789012.dkr.ecr.eu-west-1.amazonaws.com` (also .com.cn) -> account and region. */
-export function parseEcrHost(host: string): { accountId: string; region: string } | undefined {
-  const m = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/i.exec(host);
-  return m ? { accountId: m[1], region: m[2].toLowerCase() } : undefined;
-}
-
 function isAccessDenied(e: unknown): boolean {
   const name = (e as { name?: string } | undefined)?.name ?? '';
   return /AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|CredentialsProvider/i.test(name);

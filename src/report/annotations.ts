@@ -1,4 +1,5 @@
-import { scanErrorHeadline } from '../findings/scan-error.js';
+import { GITHUB_ANNOTATIONS_PER_LEVEL } from '../infra/github-limits.js';
+import { explainScanError } from '../findings/scan-error.js';
 import {
   SEVERITY_RANK,
   emptyCounts,
@@ -37,7 +38,6 @@ export interface AnnotationsBuild {
   notes: string[];
 }
 
-export const GITHUB_ANNOTATIONS_PER_LEVEL = 10;
 /** Findings named in one annotation's message, per image. */
 const FINDINGS_PER_MESSAGE = 5;
 const MAX_TITLE_CHARS = 255;
@@ -166,8 +166,9 @@ function toAnnotation(group: Group, delta: ResultsDelta | undefined): Annotation
 
 function imageMessage(image: ImageView, named: boolean, delta: ResultsDelta | undefined): string {
   const lines: string[] = [];
+  // The message names the image too: the runner's log shows messages, and titles only in the annotation itself.
   if (named) lines.push(`${image.ref}: ${imageHeadline(image)}`);
-  else if (image.input !== image.ref) lines.push(image.ref);
+  else lines.push(image.ref);
   const added = deltaAnnotationLine(delta, image.ref);
   if (added) lines.push(added);
   if (image.violations.length) {
@@ -176,8 +177,9 @@ function imageMessage(image: ImageView, named: boolean, delta: ResultsDelta | un
     );
   }
   if (image.result.status === 'failed') {
-    const error = scanErrorHeadline(image.result.error);
-    lines.push(`Trivy could not scan it${error ? `: ${truncate(error, 300)}` : '.'}`);
+    const { cause, fix } = explainScanError(image.result.error, image.result.target.registry);
+    lines.push(`Trivy could not scan it: ${truncate(cause, 300)}`);
+    if (fix) lines.push(`Fix: ${fix}`);
   }
   const fixable = image.findings.filter(isFixable);
   if (fixable.length) {

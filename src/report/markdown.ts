@@ -1,5 +1,6 @@
 import type { GateMode } from '../config.js';
 import { SEVERITY_RANK, type Severity, type SeverityCounts } from '../model.js';
+import { plural } from '../infra/wording.js';
 
 // Markdown building blocks shared by the job summary and the PR comment. Everything that comes from an image,
 // a registry or Trivy is untrusted text: it goes through one of these helpers so that a `|`, a newline, a
@@ -24,7 +25,7 @@ const INLINE_SPECIAL = /[\\`*_[\]<>|~&#!]/g;
  * and line breaks become spaces.
  */
 export function escapeText(text: string): string {
-  return breakMentions(oneLine(text).replace(INLINE_SPECIAL, (c) => `\\${c}`));
+  return breakAutolinks(breakMentions(oneLine(text).replace(INLINE_SPECIAL, (c) => `\\${c}`)));
 }
 
 /** Text for raw HTML contexts such as `<summary>`, where markdown escapes are not processed. */
@@ -34,7 +35,7 @@ export function escapeHtml(text: string): string {
     .replaceAll('<', '&lt;')
     .replaceAll('>', '&gt;')
     .replaceAll('"', '&quot;');
-  return breakMentions(escaped);
+  return breakAutolinks(breakMentions(escaped));
 }
 
 /**
@@ -45,6 +46,19 @@ export function escapeHtml(text: string): string {
  */
 function breakMentions(text: string): string {
   return text.replace(/@(?=[A-Za-z0-9])/g, '@&#8203;');
+}
+
+/**
+ * GitHub also links bare URLs (`https://…`, `www.…`) and issue references (`#123`, `owner/repo#123`, `GH-123`) in
+ * text: from a package's title or a registry's error that is a link the reader did not ask for, or a cross-reference
+ * written into someone's issue timeline. The same zero-width space keeps the text as it reads and links nothing.
+ */
+function breakAutolinks(text: string): string {
+  return text
+    .replace(/\b(https?|ftp)(?=:\/\/)/gi, '$1&#8203;')
+    .replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}&#8203;.`)
+    .replace(/(?<!&)#(?=\d)/g, '#&#8203;')
+    .replace(/\b(GH)-(?=\d)/gi, '$1&#8203;-');
 }
 
 function oneLine(text: string): string {
@@ -152,10 +166,8 @@ export function describeCounts(counts: SeverityCounts): string {
   return parts.length ? parts.join(', ') : 'no findings';
 }
 
-/** `1 image` / `3 images` */
-export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
-  return `${count} ${count === 1 ? singular : pluralForm}`;
-}
+// One home for counted nouns, below every stage that prints them; re-exported for the renderers.
+export { plural };
 
 // ---- Pieces the summary and the comment share, so both say the same thing the same way. ----
 

@@ -1,11 +1,13 @@
 import {
   SEVERITY_RANK,
+  isVulnerability,
   type Finding,
   type ImageResult,
   type Origin,
   type Severity,
   type Target,
 } from '../model.js';
+import { escapeText } from './markdown.js';
 import type {
   SarifLevel,
   SarifLocation,
@@ -54,8 +56,7 @@ const SCORE_BY_SEVERITY: Record<Severity, string> = {
 
 /** The CVSS v3 score of the severity source, formatted as Trivy writes it ("%.1f"), else the severity's score. */
 export function securitySeverity(f: Finding): string {
-  const isVulnerability = f.class === 'os-pkgs' || f.class === 'lang-pkgs' || f.class === 'unknown';
-  if (isVulnerability && f.cvssV3OfSource !== undefined) return f.cvssV3OfSource.toFixed(1);
+  if (isVulnerability(f) && f.cvssV3OfSource !== undefined) return f.cvssV3OfSource.toFixed(1);
   return SCORE_BY_SEVERITY[f.severity];
 }
 
@@ -268,7 +269,7 @@ function buildRule({ worst, findings }: RuleGroup, urls: UrlCache): SarifRule {
       )
       .join('') +
     (more ? `\n… and ${more} more.\n` : '') +
-    `\n${description}`;
+    `\n${markdownParagraphs(description)}`;
 
   return {
     id,
@@ -433,6 +434,16 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 /** A markdown table cell: pipes escaped, on one line. */
+/** Untrusted text in a help table cell: escaped by the one markdown-text helper (no markup, mention or autolink). */
 function markdownCell(value: string): string {
-  return value.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  return escapeText(value);
+}
+
+/** A description's paragraphs kept, each escaped like a cell. */
+function markdownParagraphs(text: string): string {
+  return text
+    .split(/\r?\n\s*\r?\n/)
+    .map(escapeText)
+    .filter((p) => p.trim() !== '')
+    .join('\n\n');
 }

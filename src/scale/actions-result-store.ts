@@ -1,5 +1,6 @@
-import * as actionsCache from '@actions/cache';
+import { ReserveCacheError } from '@actions/cache';
 import { errorMessage } from '../errors.js';
+import { narrowedActionsCache } from '../infra/library-env.js';
 import type { Logger } from '../infra/logger.js';
 import type { ImageResult } from '../model.js';
 import { directoryResultStore, resultFilePath, type ResultStore } from './result-cache.js';
@@ -21,7 +22,7 @@ export interface ActionsCacheApi {
 export function actionsResultStore(
   dir: string,
   logger: Logger,
-  cache: ActionsCacheApi = actionsCache,
+  cache: ActionsCacheApi = narrowedActionsCache(),
 ): ResultStore {
   const local = directoryResultStore(dir, logger);
   let available: boolean | undefined;
@@ -64,7 +65,7 @@ export function actionsResultStore(
         await cache.saveCache([resultFilePath(dir, key)], key);
       } catch (e) {
         // Another job saving the same key first is normal with shards: the result is there either way.
-        if (e instanceof actionsCache.ReserveCacheError) {
+        if (e instanceof ReserveCacheError) {
           logger.debug(`cache-results: ${key} already saved (${errorMessage(e)})`);
           return;
         }

@@ -1,4 +1,5 @@
 import type { ImageResult, PlannedShard, ResultsFile, Target } from '../model.js';
+import { plural } from '../infra/wording.js';
 import { formatRef, tryParseImageReference } from '../targets/reference.js';
 import type { Plan } from './plan.js';
 
@@ -74,7 +75,7 @@ export function checkFanIn(files: readonly ReadResults[], plan?: Plan): FanInChe
         : `${name} sent no results (its job failed, or its results were not downloaded)`;
       missing.push(...absent.map((image) => failed(plannedTarget(image), why)));
       problems.push(
-        `${received ? `${name}: ${absent.length} planned image(s) missing from its results` : `${name} sent no results`}: ` +
+        `${received ? `${name}: ${plural(absent.length, 'planned image')} missing from its results` : `${name} sent no results`}: ` +
           `${listed(absent)}; reported as failed scans.`,
       );
     }

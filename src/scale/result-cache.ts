@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { errorMessage } from '../errors.js';
+import { jsonSyntaxProblem } from '../errors.js';
 import { imageResultSchema } from '../findings/results-file.js';
 import type { Logger } from '../infra/logger.js';
 import type { ImageResult, ResultsFile, Target } from '../model.js';
@@ -92,7 +92,8 @@ export function parseStoredResult(text: string, key: string, logger?: Logger): I
     if (parsed.success) return parsed.data;
     logger?.debug(`cached result ${key} is not a valid image result; scanning again`);
   } catch (e) {
-    logger?.debug(`cached result ${key} is not JSON (${errorMessage(e)}); scanning again`);
+    // Not JSON.parse's message: it quotes the file, which another job may have written (SECURITY.md rule 3).
+    logger?.debug(`cached result ${key} is not JSON (${jsonSyntaxProblem(e, text)}); scanning again`);
   }
   return undefined;
 }

@@ -86,12 +86,16 @@ async function runTrivyScan(target: Target, opts: ScanImageOptions): Promise<Sca
     };
   }
   const durationMs = result.durationMs;
-  if (result.timedOut)
-    return { ok: false, error: `timed out after ${goDuration(opts.timeoutMs)}`, durationMs };
+  if (result.timedOut) return { ok: false, error: timedOut(opts.timeoutMs), durationMs };
   if (result.exitCode !== 0) {
+    const fatal = trivyFatalText(result.stderr);
+    // Trivy stops itself at --timeout (before the hard kill) and says only "context deadline exceeded".
+    const deadline = /context deadline exceeded/.test(fatal) && durationMs >= opts.timeoutMs;
     return {
       ok: false,
-      error: trivyFatalText(result.stderr) || `Trivy exited with code ${result.exitCode}`,
+      error: deadline
+        ? `${timedOut(opts.timeoutMs)}\n${fatal}`
+        : fatal || `Trivy exited with code ${result.exitCode}`,
       durationMs,
     };
   }
@@ -136,6 +140,12 @@ function sourceLabel(target: Target): string {
 function localKey(target: Target): string {
   if (target.local?.kind === 'archive') return `${target.local.format}:${target.local.path}`;
   return target.local?.daemon ?? '';
+}
+
+/** Names the input that sets the limit, and its value, so the fix is obvious. */
+function timedOut(timeoutMs: number): string {
+  const limit = goDuration(timeoutMs);
+  return `timed out after ${limit} (the \`timeout\` input, now ${limit}; raise it for large images or slow registries)`;
 }
 
 /** A readable, unique file name per reference: `ghcr.io_acme_api_1.2-3f9c2a1b.json`. */

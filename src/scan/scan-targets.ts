@@ -5,15 +5,18 @@ import { registryCredentialsOf, type HostCredential } from '../auth/host-credent
 import type { Config } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { readReportFile } from '../findings/results-file.js';
+import { explainScanError, type RegistryCause } from '../findings/scan-error.js';
 import { parseTrivyReport } from '../findings/trivy-report.js';
 import type { Clock } from '../infra/clock.js';
 import type { RunProcess } from '../infra/exec.js';
 import type { HttpClient } from '../infra/http.js';
-import type { Logger } from '../infra/logger.js';
+import { logGroup, type Logger } from '../infra/logger.js';
+import { systemTimer, type Timer } from '../infra/timer.js';
+import { plural } from '../infra/wording.js';
 import { OUTPUT_NAMES } from '../infra/output-dir.js';
 import { actionsDbCache, prepareTrivyDatabases, readTrivyVersion } from '../install/trivy-db.js';
 import { installTrivy } from '../install/trivy-installer.js';
-import { prepareTrivyIsolation } from '../install/trivy-isolation.js';
+import { prepareTrivyIsolation, type TrivyIsolation } from '../install/trivy-isolation.js';
 import { countBySeverity, type ImageResult, type ResultsFile, type Target } from '../model.js';
 import { createRegistryClient } from '../registry/client.js';
 import { RegistryAuthError } from '../registry/errors.js';
@@ -28,6 +31,7 @@ import {
 import { archiveChangedSinceInspection } from '../targets/inspect-local-images.js';
 import { scanImage } from './run-scan.js';
 import { scanAll } from './scan-pool.js';
+import { scanProgress } from './scan-progress.js';
 import type { TrivySettings } from './trivy-settings.js';
 
 export interface ScanDeps {
@@ -43,6 +47,8 @@ export interface ScanDeps {
   reportFiles: readonly string[];
   /** Trivy's settings from the workflow (validated before any work): passed to every scan, part of the reuse key. */
   trivySettings: TrivySettings;
+  /** Durations and the heartbeat of long scans; the system timer unless a test drives it. */
+  timer?: Timer;
 }
 
 export interface ScanOutput {
@@ -68,32 +74,59 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
     ...(deps.trivySettings.secretConfig && { secretConfig: deps.trivySettings.secretConfig.text }),
   });
 
-  const installed = await installTrivy(config.trivy, {
-    logger,
-    http: deps.http,
-    apiUrl: deps.env.GITHUB_API_URL,
-    githubToken: config.githubToken,
-    runProcess: deps.runProcess,
-    tempDir: config.tempDir,
-    cwd: isolation.cwd,
-  });
+  const installed = await logGroup(logger, 'Installing Trivy', () =>
+    installTrivy(config.trivy, {
+      logger,
+      http: deps.http,
+      apiUrl: deps.env.GITHUB_API_URL,
+      githubToken: config.githubToken,
+      runProcess: deps.runProcess,
+      tempDir: config.tempDir,
+      cwd: isolation.cwd,
+    }),
+  );
   const cacheDir = path.join(config.tempDir, 'image-scan-gate-trivy-cache');
-  const db = await prepareTrivyDatabases({
-    trivyPath: installed.path,
-    cacheDir,
-    trivy: config.trivy,
-    needJavaDb: config.trivy.pkgTypes.includes('library'),
-    runProcess: deps.runProcess,
+  const { version, dbUpdatedAt } = await logGroup(
     logger,
-    cache: config.trivy.cacheDb ? actionsDbCache(logger) : undefined,
-    clock: deps.clock,
-    env: trivyEnv,
-    isolation,
-  });
-  const version = await readTrivyVersion(installed.path, deps.runProcess, cacheDir, isolation);
-  const dbUpdatedAt = db.dbUpdatedAt ?? version.dbUpdatedAt;
+    "Preparing Trivy's vulnerability databases",
+    async () => {
+      const db = await prepareTrivyDatabases({
+        trivyPath: installed.path,
+        cacheDir,
+        trivy: config.trivy,
+        needJavaDb: config.trivy.pkgTypes.includes('library'),
+        runProcess: deps.runProcess,
+        logger,
+        cache: config.trivy.cacheDb ? actionsDbCache(logger) : undefined,
+        clock: deps.clock,
+        env: trivyEnv,
+        isolation,
+      });
+      const version = await readTrivyVersion(installed.path, deps.runProcess, cacheDir, isolation);
+      return { version, dbUpdatedAt: db.dbUpdatedAt ?? version.dbUpdatedAt };
+    },
+  );
   logger.info(`Trivy ${version.version}${dbUpdatedAt ? `, vulnerability DB built ${dbUpdatedAt}` : ''}.`);
+  return logGroup(logger, `Scanning ${plural(targets.length, 'image')}`, () =>
+    scanWithTrivy(config, targets, deps, { installed, cacheDir, trivyEnv, isolation, version, dbUpdatedAt }),
+  );
+}
 
+async function scanWithTrivy(
+  config: Config,
+  targets: Target[],
+  deps: ScanDeps,
+  trivy: {
+    installed: { path: string };
+    cacheDir: string;
+    trivyEnv: Record<string, string>;
+    isolation: TrivyIsolation;
+    version: { version: string };
+    dbUpdatedAt: string | undefined;
+  },
+): Promise<ScanOutput> {
+  const { logger } = deps;
+  const { installed, cacheDir, trivyEnv, isolation, version, dbUpdatedAt } = trivy;
   // Same digest under several tags (or repositories): scanned once, the result shared. A registry that refuses the
   // credentials is not asked again by Trivy: it would be refused the same way, and its error would bury the reason.
   const { targets: withDigests, refused } = await resolveDigests(targets, deps);
@@ -115,16 +148,26 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
     store && keyParts ? await partitionForReuse(primaries, store, keyParts) : { reuse: [], scan: primaries };
   if (plan.reuse.length > 0) {
     logger.info(
-      `Reusing earlier results for ${plan.reuse.length} image(s) already scanned with this Trivy and DB.`,
+      `Reusing earlier results for ${plural(plan.reuse.length, 'image')} already scanned with this Trivy and DB.`,
     );
   }
+  const merged = withDigests.length - refused.size - primaries.length;
+  logger.info(
+    `Scanning ${plural(plan.scan.length, 'unique image')}` +
+      (merged > 0 ? ` (${plural(merged, 'more tag')} of the same digests merged, not scanned again)` : '') +
+      `, ${config.trivy.parallel} at a time.`,
+  );
 
   const reportDir = path.join(config.outputDir, OUTPUT_NAMES.reports);
-  let done = 0;
+  const progress = scanProgress(plan.scan.length, { logger, timer: deps.timer ?? systemTimer });
+  const started = new Map<Target, number>();
+  /** Registry causes (refused credentials, untrusted TLS) per registry: one warning each, however many images. */
+  const registryFailures = new Map<string, { cause: string; fix?: string; images: string[] }>();
   const settled = await scanAll(
     plan.scan,
     config.trivy.parallel,
     async (target): Promise<ImageResult> => {
+      started.set(target, progress.started(target.ref, target.digest));
       const outcome = await scanImage(target, {
         trivyPath: installed.path,
         cacheDir,
@@ -173,13 +216,36 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
       }
     },
     (s) => {
-      done++;
-      const prefix = `[${done}/${plan.scan.length}] ${s.item.ref}`;
-      if (s.status === 'rejected') logger.error(`${prefix}: ${errorMessage(s.reason)}`);
-      else if (s.value.status === 'failed') logger.warning(`${prefix}: scan failed: ${s.value.error ?? ''}`);
-      else logger.info(`${prefix}: ${describe(s.value)}`);
+      const n = started.get(s.item) ?? 0;
+      if (s.status === 'rejected') {
+        progress.finished(n, s.item.ref, 'failed');
+        logger.error(`${s.item.ref}: ${errorMessage(s.reason)}`);
+      } else if (s.value.status === 'failed') {
+        const explained = explainScanError(s.value.error, s.item.registry);
+        progress.finished(n, s.item.ref, `scan failed: ${explained.cause}`);
+        logger.debug(`${s.item.ref}: Trivy's whole error:\n${s.value.error ?? ''}`);
+        if (explained.registryCause) {
+          const key = `${s.item.registry}\u0000${explained.registryCause satisfies RegistryCause}`;
+          const seen = registryFailures.get(key) ?? {
+            cause: explained.cause,
+            fix: explained.fix,
+            images: [],
+          };
+          seen.images.push(s.item.ref);
+          registryFailures.set(key, seen);
+        } else {
+          logger.warning(
+            `${s.item.ref}: scan failed: ${explained.cause}${explained.fix ? ` Fix: ${explained.fix}` : ''}`,
+          );
+        }
+      } else progress.finished(n, s.item.ref, describe(s.value));
     },
-  );
+  ).finally(() => progress.stop());
+  for (const { cause, fix, images } of registryFailures.values()) {
+    const named =
+      images.length === 1 ? images[0] : `${images[0]} and ${plural(images.length - 1, 'more image')}`;
+    logger.warning(`${cause}${fix ? `\nFix: ${fix}` : ''}\nFailed for ${named}.`);
+  }
   const scanned = settled.map((s): ImageResult =>
     s.status === 'fulfilled'
       ? s.value
@@ -276,7 +342,7 @@ export async function resolveDigests(
   );
   // One error per registry, however many of its images are affected.
   for (const { message, images } of refusedRegistries.values()) {
-    deps.logger.error(`${message} ${images} image(s) on it are reported as failed and not scanned.`);
+    deps.logger.error(`${message} ${plural(images, 'image')} on it reported as failed and not scanned.`);
   }
   return { targets: resolved, refused };
 }
@@ -324,5 +390,5 @@ async function resultStore(config: Config, deps: ScanDeps) {
 
 function describe(r: ImageResult): string {
   const c = countBySeverity(r.findings);
-  return `${r.findings.length} findings (critical ${c.CRITICAL}, high ${c.HIGH}, medium ${c.MEDIUM}, low ${c.LOW})`;
+  return `${plural(r.findings.length, 'finding')} (critical ${c.CRITICAL}, high ${c.HIGH}, medium ${c.MEDIUM}, low ${c.LOW})`;
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { glob } from 'tinyglobby';
 import { ConfigurationError } from '../errors.js';
 import type { Logger } from '../infra/logger.js';
+import { plural } from '../infra/wording.js';
 import {
   locateRepositoryFile,
   MAX_REPOSITORY_FILE_BYTES,
@@ -230,8 +231,10 @@ export async function discoverFileReferences(
     );
   }
   deps.logger.info(
-    `discover-files: ${result.targets.length} image(s) referenced in ${files.length} file(s)` +
-      (result.unresolved.length ? `; ${result.unresolved.length} reference(s) could not be resolved.` : '.'),
+    `discover-files: ${plural(result.targets.length, 'image')} referenced in ${plural(files.length, 'file')}` +
+      (result.unresolved.length
+        ? `; ${plural(result.unresolved.length, 'reference')} could not be resolved.`
+        : '.'),
   );
   return result;
 }

@@ -31,6 +31,15 @@ export function compileNamePattern(entry: string, input: string): NameMatcher {
   return (name) => re.testExact(name);
 }
 
+/**
+ * A glob only (no `/regex/` form: a policy path glob may well start and end with `/`), for patterns read from a
+ * repository's policy file; linear-time like the rest. A glob this module cannot compile is a ConfigurationError.
+ */
+export function compileGlob(glob: string, input: string): NameMatcher {
+  const re = compileRe2(globToRe2(glob, input), 0, glob, input, 'glob');
+  return (name) => re.testExact(name);
+}
+
 function compileRegex(entry: string, body: string, flags: string, input: string): NameMatcher {
   let mask = 0;
   for (const f of flags) {

@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import type { DiscoveryConfig } from '../config.js';
 import { ConfigurationError } from '../errors.js';
 import type { Logger } from '../infra/logger.js';
+import { plural } from '../infra/wording.js';
 import type { SkippedTarget, Target } from '../model.js';
 import type { CatalogImage, RegistryCatalog } from '../registry/catalog.js';
 import { RegistryAuthError, RegistryNotListableError } from '../registry/errors.js';
@@ -132,7 +133,7 @@ export async function discoverRegistryImages(
   }
   const selected = repositories.filter(repoFilter).sort();
   logger.info(
-    `${cfg.registry}: ${repositories.length} repositories, ${selected.length} selected by the filters`,
+    `${cfg.registry}: ${plural(repositories.length, 'repository', 'repositories')}, ${selected.length} selected by the filters`,
   );
 
   const limit = pLimit(deps.concurrency ?? 16);
@@ -206,7 +207,7 @@ export async function discoverRegistryImages(
   }
   const requests = catalog.requestCount?.();
   logger.info(
-    `${cfg.registry}: ${targets.length} images to scan${requests !== undefined ? ` (${requests} registry requests)` : ''}`,
+    `Discovered ${plural(targets.length, 'image')} to scan in ${cfg.registry}${requests !== undefined ? ` (${requests} registry requests)` : ''}`,
   );
   return { targets, skipped, ...(requests !== undefined ? { requests } : {}) };
 }

@@ -22,6 +22,7 @@ export async function findFileTargets(config: Config, logger: Logger): Promise<R
     logger,
     ...(config.trivy.platform ? { platform: config.trivy.platform } : {}),
   });
+  // Each unresolved reference was logged once by discoverFileReferences; the summary lists them as skipped.
   return { targets: found.targets, skipped: found.unresolved };
 }
 
@@ -56,10 +57,7 @@ export async function resolveTargets(
     const discovered = await discoverRegistryImages(config.discovery, { catalog, logger: deps.logger });
     fromRegistry = discovered.targets;
     skipped.push(...discovered.skipped);
-    deps.logger.info(
-      `Discovered ${fromRegistry.length} image(s) in ${config.discovery.registry}` +
-        (discovered.requests !== undefined ? ` (${discovered.requests} registry requests)` : ''),
-    );
+    // discoverRegistryImages said how many it found (and at what cost in requests): not said twice.
   }
   const all = mergeTargets(listed, fromRegistry, fromFiles.targets);
   const max = config.discovery.maxImages;

@@ -6,6 +6,7 @@ import {
 import { ConfigurationError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../infra/logger.js';
 import { CredentialProviderError } from '../host-credential.js';
+import { parseEcrHost } from '../../registry/ecr-host.js';
 
 // Amazon ECR: GetAuthorizationToken with the ambient AWS credentials (env, OIDC role from
 // aws-actions/configure-aws-credentials, instance profile...). The token is base64 `AWS:<password>`, valid 12 h.
@@ -19,12 +20,9 @@ export type EcrClientFactory = (region: string) => EcrClientLike;
 
 export const defaultEcrClientFactory: EcrClientFactory = (region) => new ECRClient({ region });
 
-/** `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]` or the dual-stack `<account>.dkr-ecr.<region>.on.aws`. */
+/** The region of an ECR host (registry/ecr-host.ts knows their shapes, dual-stack included). */
 export function ecrRegion(host: string): string | undefined {
-  const m =
-    /^\d{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(host) ??
-    /^\d{12}\.dkr-ecr(?:-fips)?\.([a-z0-9-]+)\.on\.aws$/.exec(host);
-  return m?.[1];
+  return parseEcrHost(host)?.region;
 }
 
 export async function ecrCredential(
