@@ -39,6 +39,8 @@ export interface TrivyConfig {
   platform?: string;
   timeoutMs: number;
   parallel: number;
+  /** `vex: repo` / `oci`: Trivy's own VEX sources (`--vex`), which the action cannot read itself. */
+  vexSources?: ('repo' | 'oci')[];
 }
 
 /** Inline gate inputs; undefined = not given (the policy file, then the defaults, decide). */
@@ -61,6 +63,8 @@ export interface Config {
   githubToken?: string;
   trivy: TrivyConfig;
   ignoreFile?: string;
+  /** `vex`: VEX documents (paths or globs in the workspace), applied as ignores. */
+  vexFiles?: string[];
   severity: Severity[];
   policyFile?: string;
   gate: GateInputs;

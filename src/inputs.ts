@@ -84,8 +84,10 @@ export function parseInputs(
       platform: platform(get('platform')),
       timeoutMs: duration(get, 'timeout', '10m'),
       parallel: integer(get, 'parallel', 4, 1, 64),
+      vexSources: vexInput(get).sources,
     },
     ignoreFile: optional(get('ignore-file')),
+    vexFiles: vexInput(get).files,
     severity: severities(get),
     policyFile: optional(get('policy')),
     gate: gateInputs(get, gate),
@@ -108,6 +110,31 @@ export function parseInputs(
   checkCombinations(config);
   checkDiscovery(config.discovery);
   return config;
+}
+
+/**
+ * `vex`: `repo` and `oci` are Trivy's own sources (passed to `--vex`); every other entry is a VEX document path or
+ * glob, relative to the workspace (read later through infra/workspace-files, which also refuses symlinks out).
+ */
+function vexInput(get: InputReader): { sources: ('repo' | 'oci')[]; files: string[] } {
+  const sources: ('repo' | 'oci')[] = [];
+  const files: string[] = [];
+  for (const entry of splitList(get('vex'))) {
+    if (entry === 'repo' || entry === 'oci') {
+      if (!sources.includes(entry)) sources.push(entry);
+    } else if (entry === 'sbom-ref') {
+      throw new ConfigurationError(
+        '`vex`: `sbom-ref` applies to SBOM scans, not images; give VEX document paths, `repo` or `oci`.',
+        'vex',
+      );
+    } else if (path.isAbsolute(entry) || entry.split(/[\\/]/).includes('..')) {
+      throw new ConfigurationError(
+        `\`vex\`: ${JSON.stringify(entry)} leaves the workspace; give VEX document paths or globs relative to the repository root (e.g. .vex/*.json), or \`repo\` / \`oci\`.`,
+        'vex',
+      );
+    } else files.push(entry);
+  }
+  return { sources, files };
 }
 
 /** The registry and every filter pattern compile now, so a mistake is refused before any registry call. */

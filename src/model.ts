@@ -123,6 +123,8 @@ export interface AppliedIgnore {
   rule: string; // where the ignore came from: policy file line, .trivyignore line
   reason?: string;
   expires?: string;
+  /** Set when the rule is a VEX statement: its status. */
+  vex?: 'not_affected' | 'fixed';
 }
 
 export interface ExpiredIgnore {
@@ -148,7 +150,7 @@ export interface Verdict {
   warnings?: Violation[];
   ignored: AppliedIgnore[];
   expiredIgnores: ExpiredIgnore[];
-  unusedIgnores: { id: string; source: string }[];
+  unusedIgnores: { id: string; source: string; vex?: 'not_affected' | 'fixed' }[];
   /** Each `images[]` rule of the policy file: how many images it applied to, and why none when so. */
   imageRules?: ImageRuleUse[];
   /** The effective policy, for display. */

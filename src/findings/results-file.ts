@@ -93,6 +93,8 @@ const violation = z.object({
   message: z.string(),
 });
 
+const vexStatus = z.enum(['not_affected', 'fixed']);
+
 const verdict = z.object({
   result: z.enum(['pass', 'fail', 'warn']),
   violations: z.array(violation),
@@ -106,12 +108,13 @@ const verdict = z.object({
       rule: z.string(),
       reason: z.string().optional(),
       expires: z.string().optional(),
+      vex: vexStatus.optional(),
     }),
   ),
   expiredIgnores: z.array(
     z.object({ id: z.string(), expires: z.string(), source: z.string(), reason: z.string().optional() }),
   ),
-  unusedIgnores: z.array(z.object({ id: z.string(), source: z.string() })),
+  unusedIgnores: z.array(z.object({ id: z.string(), source: z.string(), vex: vexStatus.optional() })),
   imageRules: z
     .array(
       z.object({ match: z.string(), source: z.string(), applied: z.number(), note: z.string().optional() }),

@@ -21,6 +21,8 @@ export interface ScanImageOptions {
   scanners: string[];
   pkgTypes: string[];
   platform?: string;
+  /** Trivy's own VEX sources (`vex: repo` / `oci`). */
+  vexSources?: readonly string[];
   runProcess: RunProcess;
 }
 
@@ -53,6 +55,7 @@ async function runTrivyScan(target: Target, opts: ScanImageOptions): Promise<Sca
     scanners: opts.scanners,
     pkgTypes: opts.pkgTypes,
     platform: opts.platform ?? target.platform,
+    ...(opts.vexSources?.length && { vexSources: opts.vexSources }),
     outputFile: reportFile,
     configFile: opts.isolation.configFile,
     ignoreFile: opts.isolation.ignoreFile,

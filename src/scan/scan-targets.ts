@@ -90,8 +90,15 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
   const { targets: withDigests, refused } = await resolveDigests(targets, deps);
   const { primaries, aliasesOf } = groupByDigest(withDigests.filter((t) => !refused.has(t.ref)));
 
+  // `vex: repo` / `oci` make Trivy fetch VEX at scan time (a VEX repository, attestations in the registry) that the
+  // action cannot hash: a stored result could carry suppressions those sources have since withdrawn, so no reuse.
+  const trivyVex = config.trivy.vexSources ?? [];
+  if (config.cacheResults && trivyVex.length)
+    logger.info(
+      `cache-results: not reusing results, since vex: ${trivyVex.join(', ')} is read by Trivy at scan time.`,
+    );
   const keyParts: ResultKeyParts | undefined =
-    config.cacheResults && dbUpdatedAt
+    config.cacheResults && dbUpdatedAt && trivyVex.length === 0
       ? {
           trivyVersion: version.version,
           dbUpdatedAt,
@@ -125,6 +132,7 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
         scanners: config.trivy.scanners,
         pkgTypes: config.trivy.pkgTypes,
         platform: config.trivy.platform,
+        vexSources: trivyVex,
         runProcess: deps.runProcess,
       });
       const base = { target, trivyVersion: version.version, ...(dbUpdatedAt && { dbUpdatedAt }) };

@@ -10,6 +10,8 @@ export interface ScanArgsOptions {
   scanners: string[];
   pkgTypes: string[];
   platform?: string;
+  /** Trivy's own VEX sources (`repo`, `oci`), in priority order. */
+  vexSources?: readonly string[];
   outputFile: string;
   /** A private empty trivy.yaml and .trivyignore. */
   configFile: string;
@@ -37,6 +39,7 @@ export function buildScanArgs(ref: string, opts: ScanArgsOptions): string[] {
   ];
   if (opts.scanners.length) args.push('--scanners', opts.scanners.join(','));
   if (opts.pkgTypes.length) args.push('--pkg-types', opts.pkgTypes.join(','));
+  if (opts.vexSources?.length) args.push('--vex', opts.vexSources.join(','));
   args.push(
     '--timeout',
     goDuration(opts.timeoutMs),
