@@ -63,6 +63,8 @@ export interface Config {
   githubToken?: string;
   trivy: TrivyConfig;
   ignoreFile?: string;
+  /** `sbom`: one SBOM per image in output-dir/sbom/. */
+  sbom?: 'none' | 'cyclonedx' | 'spdx';
   /** `vex`: VEX documents (paths or globs in the workspace), applied as ignores. */
   vexFiles?: string[];
   severity: Severity[];

@@ -25,6 +25,7 @@ import { evaluatePolicy, type PolicyVerdict } from './policy/evaluate.js';
 import { loadGatePolicy } from './policy/load-policy.js';
 import { readGitHubContext, type GitHubRunContext } from './publish/github-context.js';
 import { publishResults } from './publish/publish-results.js';
+import { prepareSbomDir, writeSboms } from './publish/sbom-files.js';
 import { truncate } from './report/markdown.js';
 import { STATE } from './post.js';
 import { checkFanIn } from './scale/fan-in.js';
@@ -52,6 +53,7 @@ export async function run(): Promise<void> {
     for (const name of Object.keys(process.env)) if (name.startsWith('INPUT_')) delete process.env[name];
     if (config.mode === 'scan') await checkTrivyPath(config.trivy.path, process.env);
     if (config.mode !== 'discover') await prepareOutputDir(config);
+    if (config.mode !== 'discover') await prepareSbomDir(config);
     const listed = resolveListedTargets(config.images, {
       platform: config.trivy.platform,
       fromPlan: config.planShard !== undefined,
@@ -165,6 +167,8 @@ export async function run(): Promise<void> {
       },
       { logger, clock },
     );
+
+    await writeSboms(images, config, { toolVersion: TOOL_VERSION, createdAt: startedAt, logger });
 
     // 3. The gate.
     applyGate(verdict, logger);

@@ -90,6 +90,18 @@ export interface Finding {
   publishedDate?: string;
 }
 
+/** A package Trivy found in an image (its `Packages[]`, asked for only when an SBOM or the dependency graph needs it). */
+export interface InstalledPackage {
+  name: string;
+  version?: string;
+  purl?: string;
+  /** Trivy's Result.Type (alpine, debian, npm, gobinary, ...). */
+  type?: string;
+  /** Trivy's Result.Target: the OS or the lock file the package was found in. */
+  target: string;
+  pkgPath?: string;
+}
+
 export type ImageStatus = 'scanned' | 'reused' | 'failed' | 'skipped';
 
 export interface ImageResult {
@@ -100,6 +112,8 @@ export interface ImageResult {
   status: ImageStatus;
   error?: string; // Trivy's own error text when failed
   findings: Finding[];
+  /** Every package of the image: present only when `sbom` asked Trivy for them (`--list-all-pkgs`). */
+  packages?: InstalledPackage[];
   trivyVersion?: string;
   dbUpdatedAt?: string;
   /** Path (relative to output-dir) of the raw Trivy report, when one was written. */

@@ -79,6 +79,18 @@ export const imageResultSchema = z.object({
   status: z.enum(['scanned', 'reused', 'failed', 'skipped']),
   error: z.string().optional(),
   findings: z.array(finding),
+  packages: z
+    .array(
+      z.object({
+        name: z.string(),
+        version: z.string().optional(),
+        purl: z.string().optional(),
+        type: z.string().optional(),
+        target: z.string(),
+        pkgPath: z.string().optional(),
+      }),
+    )
+    .optional(),
   trivyVersion: z.string().optional(),
   dbUpdatedAt: z.string().optional(),
   rawReport: z.string().optional(),

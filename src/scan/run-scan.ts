@@ -21,6 +21,7 @@ export interface ScanImageOptions {
   scanners: string[];
   pkgTypes: string[];
   platform?: string;
+  listAllPkgs?: boolean;
   /** Trivy's own VEX sources (`vex: repo` / `oci`). */
   vexSources?: readonly string[];
   runProcess: RunProcess;
@@ -56,6 +57,7 @@ async function runTrivyScan(target: Target, opts: ScanImageOptions): Promise<Sca
     pkgTypes: opts.pkgTypes,
     platform: opts.platform ?? target.platform,
     ...(opts.vexSources?.length && { vexSources: opts.vexSources }),
+    ...(opts.listAllPkgs && { listAllPkgs: true }),
     outputFile: reportFile,
     configFile: opts.isolation.configFile,
     ignoreFile: opts.isolation.ignoreFile,

@@ -5,6 +5,7 @@ import { registryCredentialsOf, type HostCredential } from '../auth/host-credent
 import type { Config } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { readReportFile } from '../findings/results-file.js';
+import { parseTrivyPackages } from '../findings/trivy-packages.js';
 import { parseTrivyReport } from '../findings/trivy-report.js';
 import type { Clock } from '../infra/clock.js';
 import type { RunProcess } from '../infra/exec.js';
@@ -108,8 +109,12 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
         }
       : undefined;
   const store = keyParts ? await resultStore(config, deps) : undefined;
-  const plan =
+  const partition =
     store && keyParts ? await partitionForReuse(primaries, store, keyParts) : { reuse: [], scan: primaries };
+  // An SBOM needs the package list, which a result stored by a run without `sbom` lacks: such images are scanned
+  // again rather than left without an SBOM.
+  const needPackages = (config.sbom ?? 'none') !== 'none';
+  const plan = needPackages ? requirePackages(partition, primaries) : partition;
   if (plan.reuse.length > 0) {
     logger.info(
       `Reusing earlier results for ${plan.reuse.length} image(s) already scanned with this Trivy and DB.`,
@@ -133,6 +138,7 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
         pkgTypes: config.trivy.pkgTypes,
         platform: config.trivy.platform,
         vexSources: trivyVex,
+        listAllPkgs: needPackages,
         runProcess: deps.runProcess,
       });
       const base = { target, trivyVersion: version.version, ...(dbUpdatedAt && { dbUpdatedAt }) };
@@ -155,6 +161,7 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
           ...(report.os && { os: report.os }),
           status: 'scanned',
           findings: report.findings,
+          ...(needPackages && { packages: parseTrivyPackages(outcome.report) }),
           rawReport: path.relative(config.outputDir, outcome.reportFile).split(path.sep).join('/'),
           durationMs: outcome.durationMs,
         };
@@ -294,6 +301,21 @@ function groupByDigest(targets: Target[]): { primaries: Target[]; aliasesOf: Map
     }
   }
   return { primaries, aliasesOf };
+}
+
+/** Reused results without a package list go back to be scanned (in their original order). */
+function requirePackages<P extends { reuse: ImageResult[]; scan: Target[] }>(
+  plan: P,
+  primaries: Target[],
+): P {
+  const lacking = new Set(plan.reuse.filter((r) => r.packages === undefined).map((r) => r.target.ref));
+  if (lacking.size === 0) return plan;
+  const scanRefs = new Set([...plan.scan.map((t) => t.ref), ...lacking]);
+  return {
+    ...plan,
+    reuse: plan.reuse.filter((r) => !lacking.has(r.target.ref)),
+    scan: primaries.filter((t) => scanRefs.has(t.ref)),
+  };
 }
 
 async function resultStore(config: Config, deps: ScanDeps) {

@@ -10,6 +10,8 @@ export interface ScanArgsOptions {
   scanners: string[];
   pkgTypes: string[];
   platform?: string;
+  /** Every package in the report (`Packages[]`), for SBOMs; otherwise left out to keep the report small. */
+  listAllPkgs?: boolean;
   /** Trivy's own VEX sources (`repo`, `oci`), in priority order. */
   vexSources?: readonly string[];
   outputFile: string;
@@ -29,7 +31,7 @@ export function buildScanArgs(ref: string, opts: ScanArgsOptions): string[] {
     'json',
     '--output',
     opts.outputFile,
-    '--list-all-pkgs=false',
+    `--list-all-pkgs=${opts.listAllPkgs === true}`,
     '--skip-db-update',
     '--skip-java-db-update',
     '--cache-backend',
