@@ -138,7 +138,7 @@ test('the generated CycloneDX VEX is valid against the CycloneDX 1.6 JSON schema
   const bad = structuredClone(doc) as { vulnerabilities: { analysis: { state: string } }[] };
   bad.vulnerabilities[0].analysis.state = 'not-affected';
   expect(cycloneDxSchemaErrors(bad).join('\n')).toMatch(/analysis\/state/);
-});
+}, 60_000);
 
 describe('which image a product names', () => {
   const images = [

@@ -41,3 +41,15 @@ test.each([
   expect((thrown as ConfigurationError).input).toBe('vex');
   expect((thrown as Error).message).toMatch(message);
 });
+
+test('sbom: none by default; cyclonedx and spdx; anything else refused naming the input', () => {
+  expect(parse({ images: 'alpine' }).sbom).toBe('none');
+  expect(parse({ images: 'alpine', sbom: 'cyclonedx' }).sbom).toBe('cyclonedx');
+  expect(parse({ images: 'alpine', sbom: 'spdx' }).sbom).toBe('spdx');
+  expect(() => parse({ images: 'alpine', sbom: 'spdx-json' })).toThrow(/sbom/);
+  try {
+    parse({ images: 'alpine', sbom: 'cdx' });
+  } catch (e) {
+    expect((e as ConfigurationError).input).toBe('sbom');
+  }
+});
