@@ -63,6 +63,8 @@ export interface Config {
   githubToken?: string;
   trivy: TrivyConfig;
   ignoreFile?: string;
+  /** `dependency-graph`: submit each image's packages to GitHub's dependency submission API. */
+  dependencyGraph?: boolean;
   /** `sbom`: one SBOM per image in output-dir/sbom/. */
   sbom?: 'none' | 'cyclonedx' | 'spdx';
   /** `vex`: VEX documents (paths or globs in the workspace), applied as ignores. */

@@ -88,6 +88,7 @@ export function parseInputs(
     },
     ignoreFile: optional(get('ignore-file')),
     vexFiles: vexInput(get).files,
+    dependencyGraph: boolean(get, 'dependency-graph', false),
     sbom: oneOf<'none' | 'cyclonedx' | 'spdx'>(get, 'sbom', ['none', 'cyclonedx', 'spdx'], 'none'),
     severity: severities(get),
     policyFile: optional(get('policy')),

@@ -25,6 +25,7 @@ import { evaluatePolicy, type PolicyVerdict } from './policy/evaluate.js';
 import { loadGatePolicy } from './policy/load-policy.js';
 import { readGitHubContext, type GitHubRunContext } from './publish/github-context.js';
 import { publishResults } from './publish/publish-results.js';
+import { publishDependencyGraph } from './publish/dependency-graph.js';
 import { prepareSbomDir, writeSboms } from './publish/sbom-files.js';
 import { truncate } from './report/markdown.js';
 import { STATE } from './post.js';
@@ -169,6 +170,13 @@ export async function run(): Promise<void> {
     );
 
     await writeSboms(images, config, { toolVersion: TOOL_VERSION, createdAt: startedAt, logger });
+    await publishDependencyGraph(images, config, github, {
+      toolVersion: TOOL_VERSION,
+      scannedAt: startedAt,
+      actionRepository: process.env.GITHUB_ACTION_REPOSITORY,
+      logger,
+      clock,
+    });
 
     // 3. The gate.
     applyGate(verdict, logger);

@@ -80,6 +80,8 @@ export interface GitHubApiState {
   sarifs: Map<string, StoredSarif>;
   /** `commits/{sha}/pulls`: the pull requests that hold each commit. */
   pullsForCommit: Map<string, { number: number; state: 'open' | 'closed'; headSha?: string }[]>;
+  /** Dependency snapshots received (`dependency-graph/create-repository-snapshot`), in order. */
+  snapshots: { owner: string; repo: string; body: Json }[];
 }
 
 export interface GitHubApiOptions {
@@ -331,7 +333,12 @@ const REPLIES_NOT_CHECKED = new Set(['repos/list-pull-requests-associated-with-c
 
 export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<GitHubApi> {
   const api = loadOpenApi();
-  const state: GitHubApiState = { comments: new Map(), sarifs: new Map(), pullsForCommit: new Map() };
+  const state: GitHubApiState = {
+    comments: new Map(),
+    sarifs: new Map(),
+    pullsForCommit: new Map(),
+    snapshots: [],
+  };
   const requests: RecordedRequest[] = [];
   const violations: string[] = [];
   const serverUrl = options.serverUrl ?? 'https://github.com';
@@ -397,6 +404,18 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
   });
 
   const builtIn: Record<string, (req: ApiRequest) => ApiReply> = {
+    'dependency-graph/create-repository-snapshot': (req) => {
+      state.snapshots.push({ owner: req.params.owner, repo: req.params.repo, body: req.body as Json });
+      return {
+        status: 201,
+        body: {
+          id: state.snapshots.length,
+          created_at: new Date().toISOString(),
+          result: 'SUCCESS',
+          message: 'Dependency results for the repo have been successfully updated.',
+        },
+      };
+    },
     'code-scanning/upload-sarif': (req) => {
       const body = req.body as Json;
       const gz = Buffer.from(String(body.sarif ?? ''), 'base64');

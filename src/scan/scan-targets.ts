@@ -111,9 +111,9 @@ export async function scanTargets(config: Config, targets: Target[], deps: ScanD
   const store = keyParts ? await resultStore(config, deps) : undefined;
   const partition =
     store && keyParts ? await partitionForReuse(primaries, store, keyParts) : { reuse: [], scan: primaries };
-  // An SBOM needs the package list, which a result stored by a run without `sbom` lacks: such images are scanned
+  // An SBOM and the dependency graph need the package list, which a result stored by a run without `sbom` lacks: such images are scanned
   // again rather than left without an SBOM.
-  const needPackages = (config.sbom ?? 'none') !== 'none';
+  const needPackages = (config.sbom ?? 'none') !== 'none' || config.dependencyGraph === true;
   const plan = needPackages ? requirePackages(partition, primaries) : partition;
   if (plan.reuse.length > 0) {
     logger.info(
