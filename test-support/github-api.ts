@@ -195,9 +195,24 @@ function loadOpenApi(): OpenApi {
   addFormats(ajv);
   // The component schemas once, under an id; operation schemas point into it (`github#/components/schemas/...`).
   // Only the schemas: parameters, bodies and responses are resolved by hand before their schema is compiled.
-  ajv.addSchema({ components: { schemas: (spec.components as Json).schemas } }, 'github');
+  ajv.addSchema({ components: { schemas: typelessNullable((spec.components as Json).schemas) } }, 'github');
   openApi = { spec, byMethod, ajv, validators: new Map() };
   return openApi;
+}
+
+/**
+ * OpenAPI 3.0's `nullable: true` next to `anyOf` without a `type` (the dependency snapshot's `metadata` values) is
+ * refused by ajv ("nullable" cannot be used without "type"): written as the JSON Schema it means, `null` allowed.
+ */
+function typelessNullable(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(typelessNullable);
+  if (!schema || typeof schema !== 'object') return schema;
+  const out = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, typelessNullable(v)])) as Json;
+  if (out.nullable === true && out.type === undefined) {
+    delete out.nullable;
+    return { anyOf: [out, { type: 'null' }] };
+  }
+  return out;
 }
 
 function pointIntoComponents(schema: unknown): unknown {
