@@ -207,7 +207,7 @@ function loadOpenApi(): OpenApi {
 function typelessNullable(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(typelessNullable);
   if (!schema || typeof schema !== 'object') return schema;
-  const out = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, typelessNullable(v)])) as Json;
+  const out: Json = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, typelessNullable(v)]));
   if (out.nullable === true && out.type === undefined) {
     delete out.nullable;
     return { anyOf: [out, { type: 'null' }] };
