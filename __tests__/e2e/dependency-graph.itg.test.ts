@@ -6,6 +6,8 @@ import { startRegistry, type TestRegistry } from '../../test-support/registry.js
 import { startReleaseMirror, type ReleaseMirror } from '../../test-support/release-mirror.js';
 import { runAction, parseWorkflowCommands } from '../../test-support/run-action.js';
 import { tempDir } from './fixtures.js';
+import { expectNoLeak, markedCredentialInputs, markedRunnerEnv } from './hardening-harness.js';
+import { openVexDocument, ociPurl } from '../../test-support/vex-documents.js';
 
 // `dependency-graph: true`, run as the runner runs it against a local GitHub API that checks every request against
 // GitHub's OpenAPI description: one snapshot per image, keyed and correlated by image, packages as purls; a 403
@@ -118,6 +120,56 @@ test('without contents: write (403) it says so once and the step still passes', 
     // Asked once: the second image is not tried after the refusal.
     expect(github.requests.filter((r) => r.path.endsWith('/dependency-graph/snapshots'))).toHaveLength(1);
     expect(github.violations).toEqual([]);
+  } finally {
+    await github.close();
+  }
+}, 240_000);
+
+test('hardening: with marked credentials, no secret reaches a snapshot, an SBOM, a VEX summary or a child', async () => {
+  const github = await startGitHubApi();
+  const workspace = tempDir('isg-depgraph-hard-ws-');
+  fs.mkdirSync(path.join(workspace, '.vex'));
+  fs.writeFileSync(
+    path.join(workspace, '.vex', 'web.json'),
+    JSON.stringify(
+      openVexDocument([
+        {
+          id: 'CVE-2023-44487',
+          image: ociPurl(`${registry.host}/shop/web`),
+          status: 'not_affected',
+          justification: 'vulnerable_code_not_in_execute_path',
+        },
+      ]),
+    ),
+  );
+  const standinLog = path.join(tempDir('isg-depgraph-log-'), 'standin.log');
+  try {
+    const run = await runAction({
+      inputs: {
+        images: refs['shop/web'],
+        'trivy-download-url': mirror.baseUrl,
+        'trivy-checksum': mirror.sha256,
+        'fail-on': 'none',
+        'upload-sarif': 'false',
+        'dependency-graph': 'true',
+        sbom: 'cyclonedx',
+        vex: '.vex/*.json',
+        ...markedCredentialInputs(),
+      },
+      env: {
+        ...registry.env,
+        ...markedRunnerEnv(),
+        GITHUB_API_URL: github.url,
+        GITHUB_EVENT_NAME: 'push',
+        GITHUB_REF: 'refs/heads/main',
+        STANDIN_LOG: standinLog,
+      },
+      dirs: { workspace },
+    });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(github.state.snapshots).toHaveLength(1);
+    expect(JSON.parse(run.outputs['sbom-files'])).toHaveLength(1);
+    expectNoLeak(run, { standinLog, api: github });
   } finally {
     await github.close();
   }
