@@ -4,7 +4,7 @@ import type { InstalledPackage } from '../model.js';
 // parser, anything that is not the expected shape is skipped rather than trusted. Pure.
 
 /** An image with more packages than this is a report gone wrong; the SBOM says what it has and the log says so. */
-export const MAX_PACKAGES_PER_IMAGE = 100_000;
+const MAX_PACKAGES_PER_IMAGE = 100_000;
 
 type Json = Record<string, unknown>;
 

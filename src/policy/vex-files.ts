@@ -11,7 +11,7 @@ import { parseVexDocument } from './vex.js';
 // and the number of documents is bounded.
 
 /** More documents than anyone keeps for one scan is a glob that matched too much. */
-export const MAX_VEX_DOCUMENTS = 200;
+const MAX_VEX_DOCUMENTS = 200;
 
 /** Reads every VEX document the patterns name, in a stable order, and returns their suppressing statements. */
 export async function loadVexDocuments(

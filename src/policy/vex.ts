@@ -25,7 +25,7 @@ import { parsePurl, type IgnoreRule, type VexProduct, type VexImageSelector } fr
 //     `impact` (impact statement), each for its `product_ids`.
 
 export type VexFormat = 'OpenVEX' | 'CycloneDX' | 'CSAF';
-export type VexStatus = 'not_affected' | 'fixed';
+type VexStatus = 'not_affected' | 'fixed';
 
 /** The statements of one document that suppress findings, as ignore rules (`vex` set on each). */
 export interface VexDocument {
@@ -325,7 +325,7 @@ function fromCsaf(doc: Json, file: string): IgnoreRule[] {
  * or a bare `sha256:` digest) is the image, narrowed to `packages` when given; any other purl is a package in every
  * image. Anything else (an IRI, an unknown id) matches nothing.
  */
-export function productScope(productId: string | undefined, packages: string[]): VexProduct {
+function productScope(productId: string | undefined, packages: string[]): VexProduct {
   const narrowed = packages.length ? { packages } : {};
   if (!productId) return { unmatchable: true };
   if (productId.startsWith('pkg:')) {

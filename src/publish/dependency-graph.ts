@@ -14,7 +14,7 @@ import { createGitHubClient, gitHubMessageOf, httpStatusOf, type GitHubClient } 
 // re-run replaces its own snapshot, and two images never replace each other's. A token without
 // `contents: write` (403) is said once and the remaining images are not tried; nothing here fails the scan.
 
-export const DETECTOR_NAME = 'image-scan-gate';
+const DETECTOR_NAME = 'image-scan-gate';
 
 /** The request body: GitHub's `snapshot` schema (checked against the OpenAPI description in the tests). */
 export interface Snapshot {
@@ -89,7 +89,7 @@ export interface DependencyGraphOutcome {
   problem?: string;
 }
 
-export async function submitDependencyGraph(
+async function submitDependencyGraph(
   images: readonly ImageResult[],
   ctx: SnapshotContext,
   deps: { octokit: GitHubClient; logger: Logger },
