@@ -49,6 +49,8 @@ export interface TrivyConfig {
   vulnSeveritySource: string[];
   /** `ignore-policy`: a Rego file in the workspace. */
   ignorePolicy?: string;
+  /** `vex: repo` / `oci`: Trivy's own VEX sources (`--vex`), which the action cannot read itself. */
+  vexSources?: ('repo' | 'oci')[];
 }
 
 /** Inline gate inputs; undefined = not given (the policy file, then the defaults, decide). */
@@ -76,6 +78,12 @@ export interface Config {
   trivy: TrivyConfig;
   /** `ignore-file`: every file listed, merged in order; empty = the default lookup. */
   ignoreFiles: string[];
+  /** `dependency-graph`: submit each image's packages to GitHub's dependency submission API. */
+  dependencyGraph?: boolean;
+  /** `sbom`: one SBOM per image in output-dir/sbom/. */
+  sbom?: 'none' | 'cyclonedx' | 'spdx';
+  /** `vex`: VEX documents (paths or globs in the workspace), applied as ignores. */
+  vexFiles?: string[];
   severity: Severity[];
   policyFile?: string;
   gate: GateInputs;

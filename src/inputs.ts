@@ -98,8 +98,12 @@ export function parseInputs(
         : undefined,
       vulnSeveritySource: subset(get, 'vuln-severity-source', [...VULN_SEVERITY_SOURCES], []),
       ignorePolicy: optional(get('ignore-policy')),
+      vexSources: vexInput(get).sources,
     },
     ignoreFiles: splitList(get('ignore-file')),
+    vexFiles: vexInput(get).files,
+    dependencyGraph: boolean(get, 'dependency-graph', false),
+    sbom: oneOf<'none' | 'cyclonedx' | 'spdx'>(get, 'sbom', ['none', 'cyclonedx', 'spdx'], 'none'),
     severity: severities(get),
     policyFile: optional(get('policy')),
     gate: gateInputs(get, gate),
@@ -146,6 +150,31 @@ function checkLocalImages(c: Config): void {
       'images',
     );
   }
+}
+
+/**
+ * `vex`: `repo` and `oci` are Trivy's own sources (passed to `--vex`); every other entry is a VEX document path or
+ * glob, relative to the workspace (read later through infra/workspace-files, which also refuses symlinks out).
+ */
+function vexInput(get: InputReader): { sources: ('repo' | 'oci')[]; files: string[] } {
+  const sources: ('repo' | 'oci')[] = [];
+  const files: string[] = [];
+  for (const entry of splitList(get('vex'))) {
+    if (entry === 'repo' || entry === 'oci') {
+      if (!sources.includes(entry)) sources.push(entry);
+    } else if (entry === 'sbom-ref') {
+      throw new ConfigurationError(
+        '`vex`: `sbom-ref` applies to SBOM scans, not images; give VEX document paths, `repo` or `oci`.',
+        'vex',
+      );
+    } else if (path.isAbsolute(entry) || entry.split(/[\\/]/).includes('..')) {
+      throw new ConfigurationError(
+        `\`vex\`: ${JSON.stringify(entry)} leaves the workspace; give VEX document paths or globs relative to the repository root (e.g. .vex/*.json), or \`repo\` / \`oci\`.`,
+        'vex',
+      );
+    } else files.push(entry);
+  }
+  return { sources, files };
 }
 
 /** The registry and every filter pattern compile now, so a mistake is refused before any registry call. */

@@ -37,6 +37,8 @@ import { loadGatePolicy } from './policy/load-policy.js';
 import { readGitHubContext, type GitHubRunContext } from './publish/github-context.js';
 import { publishResults } from './publish/publish-results.js';
 import { renderDiscoverSummary } from './report/discover-summary.js';
+import { publishDependencyGraph } from './publish/dependency-graph.js';
+import { prepareSbomDir, writeSboms } from './publish/sbom-files.js';
 import { truncate } from './report/markdown.js';
 import { STATE } from './post.js';
 import { checkFanIn } from './scale/fan-in.js';
@@ -66,6 +68,7 @@ export async function run(): Promise<void> {
     for (const name of Object.keys(process.env)) if (name.startsWith('INPUT_')) delete process.env[name];
     if (config.mode === 'scan') await checkTrivyPath(config.trivy.path, process.env);
     if (config.mode !== 'discover') await prepareOutputDir(config);
+    if (config.mode !== 'discover') await prepareSbomDir(config);
     const listed = resolveListedTargets(config.images, {
       platform: config.trivy.platform,
       fromPlan: config.planShard !== undefined,
@@ -220,8 +223,8 @@ export async function run(): Promise<void> {
       ...(delta && { delta }),
       verdict,
     };
-    const published = await logGroup(logger, 'Publishing the results', () =>
-      publishResults(
+    const published = await logGroup(logger, 'Publishing the results', async () => {
+      const written = await publishResults(
         {
           config,
           results,
@@ -233,8 +236,17 @@ export async function run(): Promise<void> {
           toolVersion: TOOL_VERSION,
         },
         { logger, clock },
-      ),
-    );
+      );
+      await writeSboms(images, config, { toolVersion: TOOL_VERSION, createdAt: startedAt, logger });
+      await publishDependencyGraph(images, config, github, {
+        toolVersion: TOOL_VERSION,
+        scannedAt: startedAt,
+        actionRepository: process.env.GITHUB_ACTION_REPOSITORY,
+        logger,
+        clock,
+      });
+      return written;
+    });
 
     // This run's results are its branch's baseline, for the pull requests into it.
     // A shard's results are part of the estate: the fan-in job stores the whole.

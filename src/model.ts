@@ -116,6 +116,18 @@ export interface Finding {
   publishedDate?: string;
 }
 
+/** A package Trivy found in an image (its `Packages[]`, asked for only when an SBOM or the dependency graph needs it). */
+export interface InstalledPackage {
+  name: string;
+  version?: string;
+  purl?: string;
+  /** Trivy's Result.Type (alpine, debian, npm, gobinary, ...). */
+  type?: string;
+  /** Trivy's Result.Target: the OS or the lock file the package was found in. */
+  target: string;
+  pkgPath?: string;
+}
+
 export type ImageStatus = 'scanned' | 'reused' | 'failed' | 'skipped';
 
 export interface ImageResult {
@@ -126,6 +138,8 @@ export interface ImageResult {
   status: ImageStatus;
   error?: string; // Trivy's own error text when failed
   findings: Finding[];
+  /** Every package of the image: present only when `sbom` asked Trivy for them (`--list-all-pkgs`). */
+  packages?: InstalledPackage[];
   trivyVersion?: string;
   dbUpdatedAt?: string;
   /** Path (relative to output-dir) of the raw Trivy report, when one was written. */
@@ -149,6 +163,8 @@ export interface AppliedIgnore {
   rule: string; // where the ignore came from: policy file line, .trivyignore line
   reason?: string;
   expires?: string;
+  /** Set when the rule is a VEX statement: its status. */
+  vex?: 'not_affected' | 'fixed';
 }
 
 export interface ExpiredIgnore {
@@ -174,7 +190,7 @@ export interface Verdict {
   warnings?: Violation[];
   ignored: AppliedIgnore[];
   expiredIgnores: ExpiredIgnore[];
-  unusedIgnores: { id: string; source: string }[];
+  unusedIgnores: { id: string; source: string; vex?: 'not_affected' | 'fixed' }[];
   /** Each `images[]` rule of the policy file: how many images it applied to, and why none when so. */
   imageRules?: ImageRuleUse[];
   /** The effective policy, for display. */

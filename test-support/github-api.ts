@@ -98,6 +98,8 @@ export interface GitHubApiState {
   analyses: StoredAnalysis[];
   /** `commits/{sha}/pulls`: the pull requests that hold each commit. */
   pullsForCommit: Map<string, { number: number; state: 'open' | 'closed'; headSha?: string }[]>;
+  /** Dependency snapshots received (`dependency-graph/create-repository-snapshot`), in order. */
+  snapshots: { owner: string; repo: string; body: Json }[];
 }
 
 export interface GitHubApiOptions {
@@ -213,9 +215,24 @@ function loadOpenApi(): OpenApi {
   addFormats(ajv);
   // The component schemas once, under an id; operation schemas point into it (`github#/components/schemas/...`).
   // Only the schemas: parameters, bodies and responses are resolved by hand before their schema is compiled.
-  ajv.addSchema({ components: { schemas: (spec.components as Json).schemas } }, 'github');
+  ajv.addSchema({ components: { schemas: typelessNullable((spec.components as Json).schemas) } }, 'github');
   openApi = { spec, byMethod, ajv, validators: new Map() };
   return openApi;
+}
+
+/**
+ * OpenAPI 3.0's `nullable: true` next to `anyOf` without a `type` (the dependency snapshot's `metadata` values) is
+ * refused by ajv ("nullable" cannot be used without "type"): written as the JSON Schema it means, `null` allowed.
+ */
+function typelessNullable(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(typelessNullable);
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: Json = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, typelessNullable(v)]));
+  if (out.nullable === true && out.type === undefined) {
+    delete out.nullable;
+    return { anyOf: [out, { type: 'null' }] };
+  }
+  return out;
 }
 
 function pointIntoComponents(schema: unknown): unknown {
@@ -356,6 +373,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     sarifs: new Map(),
     analyses: [],
     pullsForCommit: new Map(),
+    snapshots: [],
   };
   let nextAnalysisId = 500;
   const requests: RecordedRequest[] = [];
@@ -439,6 +457,18 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
   });
 
   const builtIn: Record<string, (req: ApiRequest) => ApiReply> = {
+    'dependency-graph/create-repository-snapshot': (req) => {
+      state.snapshots.push({ owner: req.params.owner, repo: req.params.repo, body: req.body as Json });
+      return {
+        status: 201,
+        body: {
+          id: state.snapshots.length,
+          created_at: new Date().toISOString(),
+          result: 'SUCCESS',
+          message: 'Dependency results for the repo have been successfully updated.',
+        },
+      };
+    },
     'code-scanning/upload-sarif': (req) => {
       const body = req.body as Json;
       const gz = Buffer.from(String(body.sarif ?? ''), 'base64');

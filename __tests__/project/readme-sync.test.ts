@@ -104,6 +104,7 @@ describe('README and action.yml agree', () => {
       'summary-file',
       'sarif-ids',
       'comment-url',
+      'sbom-files',
     ];
     expect(Object.keys(action.outputs).sort()).toEqual(outputs.sort());
   });

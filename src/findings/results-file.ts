@@ -99,6 +99,18 @@ export const imageResultSchema = z.object({
   status: z.enum(['scanned', 'reused', 'failed', 'skipped']),
   error: z.string().optional(),
   findings: z.array(finding),
+  packages: z
+    .array(
+      z.object({
+        name: z.string(),
+        version: z.string().optional(),
+        purl: z.string().optional(),
+        type: z.string().optional(),
+        target: z.string(),
+        pkgPath: z.string().optional(),
+      }),
+    )
+    .optional(),
   trivyVersion: z.string().optional(),
   dbUpdatedAt: z.string().optional(),
   rawReport: z.string().optional(),
@@ -113,6 +125,8 @@ const violation = z.object({
   message: z.string(),
 });
 
+const vexStatus = z.enum(['not_affected', 'fixed']);
+
 const verdict = z.object({
   result: z.enum(['pass', 'fail', 'warn']),
   violations: z.array(violation),
@@ -126,12 +140,13 @@ const verdict = z.object({
       rule: z.string(),
       reason: z.string().optional(),
       expires: z.string().optional(),
+      vex: vexStatus.optional(),
     }),
   ),
   expiredIgnores: z.array(
     z.object({ id: z.string(), expires: z.string(), source: z.string(), reason: z.string().optional() }),
   ),
-  unusedIgnores: z.array(z.object({ id: z.string(), source: z.string() })),
+  unusedIgnores: z.array(z.object({ id: z.string(), source: z.string(), vex: vexStatus.optional() })),
   imageRules: z
     .array(
       z.object({ match: z.string(), source: z.string(), applied: z.number(), note: z.string().optional() }),

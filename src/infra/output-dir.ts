@@ -13,6 +13,8 @@ export const OUTPUT_NAMES = {
   summary: 'summary.md',
   /** Trivy's raw report per image. */
   reports: 'reports',
+  /** One SBOM per image (`sbom`). */
+  sbom: 'sbom',
 } as const;
 
 /** `results.sarif`, then `results-2.sarif`, … when the SARIF is split to GitHub's limits. */
@@ -61,7 +63,8 @@ export async function prepareOutputDir(dirs: {
   }
 }
 
-async function ensureRealDirectory(dir: string): Promise<void> {
+/** Creates `dir` (its parent exists) unless it is there as a real directory; refuses a symlink or a file in the way. */
+export async function ensureRealDirectory(dir: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const found = await lstat(dir).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return undefined;

@@ -80,7 +80,7 @@ export function evaluatePolicy(
       (policy.scanErrors === 'fail' ? violations : warnings).push(scanError(image, policy.scanErrors));
       continue;
     }
-    const names = imageNames(image.target);
+    const names = imageNames(image.target, image.digest);
     scannedNames.push(names);
     const override = policy.images.find((o) => imageMatches(o.match, names));
     if (override) {
@@ -106,6 +106,7 @@ export function evaluatePolicy(
           rule: rule.source,
           ...(rule.reason !== undefined && { reason: rule.reason }),
           ...(rule.expires !== undefined && { expires: rule.expires }),
+          ...(rule.vex !== undefined && { vex: rule.vex }),
         });
         continue;
       }
@@ -155,7 +156,7 @@ export function evaluatePolicy(
 
   const unusedIgnores = active
     .filter((r) => !used.has(r))
-    .map((r) => ({ id: r.id ?? '*', source: r.source }));
+    .map((r) => ({ id: r.id ?? '*', source: r.source, ...(r.vex !== undefined && { vex: r.vex }) }));
 
   // `gate: off` reports the policy's real outcome (as `enforce` would) and only the step does not fail; an
   // expired ignore under `expired-ignores: warn` is a warning in the log and summary but no verdict of its own (the

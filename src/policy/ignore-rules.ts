@@ -20,8 +20,34 @@ export interface IgnoreRule {
   reason?: string;
   /** YYYY-MM-DD. The ignore applies through the END of that day in UTC and is expired from the next day 00:00Z. */
   expires?: string;
-  /** Where it was written: `policy.yml:12`, `.trivyignore:3`. */
+  /** Where it was written: `policy.yml:12`, `.trivyignore:3`, `vex/app.json statements[0]`. */
   source: string;
+  /** Other IDs of the same vulnerability (a VEX statement's aliases): the rule applies to any of them. */
+  aliases?: string[];
+  /** VEX products: at least one must cover the image and the finding's package (see vex.ts). */
+  products?: VexProduct[];
+  /** Set on rules read from a VEX document: the statement's status. */
+  vex?: 'not_affected' | 'fixed';
+}
+
+/** The image a VEX product names; every part that is set must match. */
+export interface VexImageSelector {
+  /** `registry/repository`, normalised (docker.io/library/alpine). */
+  repository?: string;
+  /** The last path segment of the repository (a `pkg:oci` purl's name). */
+  name?: string;
+  tag?: string;
+  /** sha256:…, the image's repo digest. */
+  digest?: string;
+}
+
+/** One VEX product: an image (any, when absent) narrowed to packages (any, when absent); or nothing at all. */
+export interface VexProduct {
+  image?: VexImageSelector;
+  /** Package purls (version and qualifiers matched only when given). */
+  packages?: string[];
+  /** A product the action cannot identify (an IRI, an unknown product id): it covers nothing. */
+  unmatchable?: true;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -58,17 +84,39 @@ export function canonicalId(id: string): string {
 
 /** Does this rule (ignoring its expiry) select this finding in this image? */
 export function ignoreMatches(rule: IgnoreRule, image: ImageNames, finding: Finding): boolean {
-  if (rule.id !== undefined && !idMatches(rule.id, finding)) return false;
+  if (rule.id !== undefined && !idMatches(rule.id, finding, rule.aliases)) return false;
   if (rule.classes && !rule.classes.includes(finding.class)) return false;
   if (rule.packages && !rule.packages.some((p) => packageMatches(p, finding))) return false;
   if (rule.paths && !rule.paths.some((p) => pathMatches(p, finding))) return false;
   if (rule.images && !rule.images.some((p) => imageMatches(p, image))) return false;
+  if (rule.products && !rule.products.some((p) => productMatches(p, image, finding))) return false;
   return true;
 }
 
-function idMatches(id: string, finding: Finding): boolean {
-  const want = canonicalId(id);
-  return [finding.id, ...(finding.aliases ?? [])].some((candidate) => canonicalId(candidate) === want);
+function idMatches(id: string, finding: Finding, aliases: readonly string[] = []): boolean {
+  const wanted = new Set([id, ...aliases].map(canonicalId));
+  return [finding.id, ...(finding.aliases ?? [])].some((candidate) => wanted.has(canonicalId(candidate)));
+}
+
+function productMatches(product: VexProduct, image: ImageNames, finding: Finding): boolean {
+  if (product.unmatchable) return false;
+  if (product.image && !imageSelectorMatches(product.image, image)) return false;
+  if (
+    product.packages &&
+    !product.packages.some((p) => finding.purl !== undefined && purlMatches(p, finding.purl))
+  )
+    return false;
+  return true;
+}
+
+function imageSelectorMatches(want: VexImageSelector, image: ImageNames): boolean {
+  const have = image.identity;
+  if (!have) return false;
+  if (want.digest && !have.digests.includes(want.digest)) return false;
+  if (want.repository && want.repository !== have.repository) return false;
+  if (want.name && want.name !== have.repository.slice(have.repository.lastIndexOf('/') + 1)) return false;
+  if (want.tag && !have.tags.includes(want.tag)) return false;
+  return true;
 }
 
 function packageMatches(pattern: string, finding: Finding): boolean {
@@ -85,7 +133,7 @@ function pathMatches(pattern: string, finding: Finding): boolean {
     .some((p) => match(p.replace(/^\/+/, '')));
 }
 
-interface Purl {
+export interface Purl {
   type: string;
   namespace: string;
   name: string;
@@ -93,7 +141,7 @@ interface Purl {
   qualifiers: Map<string, string>;
 }
 
-function parsePurl(text: string): Purl | undefined {
+export function parsePurl(text: string): Purl | undefined {
   if (!text.startsWith('pkg:')) return undefined;
   let rest = text.slice(4).replace(/^\/+/, '');
   rest = rest.split('#')[0];

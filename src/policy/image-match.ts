@@ -16,10 +16,13 @@ export interface ImageNames {
   names: string[];
   /** The normalised forms only (ref, repository, repository:tag), as the summary shows them. */
   fullNames: string[];
+  /** What VEX products name an image by: `registry/repository`, its tags, its digests. */
+  identity?: { repository: string; tags: string[]; digests: string[] };
 }
 
 export function imageNames(
-  target: Pick<Target, 'ref' | 'registry' | 'repository' | 'tag' | 'tags' | 'input'>,
+  target: Pick<Target, 'ref' | 'registry' | 'repository' | 'tag' | 'tags' | 'input' | 'digest'>,
+  scannedDigest?: string,
 ): ImageNames {
   const names = new Set<string>();
   const fullNames = new Set<string>();
@@ -36,7 +39,13 @@ export function imageNames(
     for (const tag of [target.tag, ...(target.tags ?? [])]) if (tag) add(`${repo}:${tag}`);
   }
   add(target.input, false);
-  return { ref: target.ref, names: [...names], fullNames: [...fullNames] };
+  const identity = target.registry &&
+    target.repository && {
+      repository: `${target.registry}/${target.repository}`,
+      tags: [target.tag, ...(target.tags ?? [])].filter((t): t is string => !!t),
+      digests: [scannedDigest, target.digest].filter((d): d is string => !!d).map((d) => d.toLowerCase()),
+    };
+  return { ref: target.ref, names: [...names], fullNames: [...fullNames], ...(identity && { identity }) };
 }
 
 /** docker.io/library/nginx:1.25 -> nginx:1.25; docker.io/acme/app -> acme/app; others unchanged. */

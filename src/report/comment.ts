@@ -29,6 +29,7 @@ import {
   type ReportView,
   type RunTotals,
 } from './view.js';
+import { vexCommentLine } from './vex-section.js';
 
 // The sticky PR comment: what a reviewer needs without leaving the PR — the verdict, why, which images, what to
 // upgrade — and links to the rest. GitHub refuses comments over 65,536 characters: the least important parts
@@ -200,6 +201,7 @@ function render(
     topFixable(images, level),
     failedPart(images, level),
     skippedPart(view, images, level),
+    vexCommentLine(view.results.verdict, level.idsPerReason),
     footer(view),
   ];
   return `${sections.filter(Boolean).join('\n\n')}\n`;

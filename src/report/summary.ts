@@ -33,6 +33,7 @@ import {
   type ReportView,
   type RunTotals,
 } from './view.js';
+import { vexSummarySection } from './vex-section.js';
 
 // The job summary: the whole story of a run on one page, most important first. GitHub refuses a step summary
 // over 1 MiB, so when the full page is too big it first drops per-image finding lists (least severe images
@@ -164,6 +165,7 @@ function renderParts(view: ReportView, images: readonly ImageView[], totals: Run
     skippedSection(view, images, level),
     rewrittenSection(images, level.skippedRows),
     ignoresSection(view, level),
+    vexSummarySection(view.results.verdict, level.ignoreRows),
     policySection(view),
     footer(view),
   ];
@@ -355,13 +357,16 @@ function ignoresSection(view: ReportView, level: Level): string {
   const verdict = view.results.verdict;
   if (!verdict) return '';
   const out: string[] = [];
-  if (verdict.ignored.length) {
+  // VEX statements have their own section (vex-section.ts).
+  const ignored = verdict.ignored.filter((i) => !i.vex);
+  const unusedIgnores = verdict.unusedIgnores.filter((u) => !u.vex);
+  if (ignored.length) {
     // One row per ignore rule and finding, however many images it applied to.
     const grouped = new Map<
       string,
       { id: string; rule: string; reason?: string; expires?: string; pkgs: Set<string>; images: Set<string> }
     >();
-    for (const i of verdict.ignored) {
+    for (const i of ignored) {
       const key = `${i.findingId}\u0000${i.rule}`;
       const g = grouped.get(key) ?? {
         id: i.findingId,
@@ -388,7 +393,7 @@ function ignoresSection(view: ReportView, level: Level): string {
           escapeText(g.expires ?? ''),
         ]),
       );
-    out.push(`**Applied** (${plural(verdict.ignored.length, 'finding')} ignored)`);
+    out.push(`**Applied** (${plural(ignored.length, 'finding')} ignored)`);
     if (rows.length)
       out.push('', tableHeader(['ID', 'Packages', 'Images', 'Rule', 'Reason', 'Expires']), ...rows);
     if (rows.length < all.length) out.push('', `…and ${all.length - rows.length} more in the results file.`);
@@ -409,15 +414,13 @@ function ignoresSection(view: ReportView, level: Level): string {
       ),
     );
   }
-  if (verdict.unusedIgnores.length) {
+  if (unusedIgnores.length) {
     if (out.length) out.push('');
     out.push(
       `**Unused** — matched no finding in this run:`,
       '',
       tableHeader(['ID', 'Source']),
-      ...verdict.unusedIgnores.map((u) =>
-        tableRow([codeSpan(u.id, { inTable: true }), escapeText(u.source)]),
-      ),
+      ...unusedIgnores.map((u) => tableRow([codeSpan(u.id, { inTable: true }), escapeText(u.source)])),
     );
   }
   if (out.length === 0) return '';

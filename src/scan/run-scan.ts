@@ -24,6 +24,9 @@ export interface ScanImageOptions {
   platform?: string;
   /** `skip-files`, `skip-dirs`, `detection-priority`, `vuln-severity-source` (the config file is in `isolation`). */
   settings?: Pick<TrivySettings, 'skipFiles' | 'skipDirs' | 'detectionPriority' | 'vulnSeveritySource'>;
+  listAllPkgs?: boolean;
+  /** Trivy's own VEX sources (`vex: repo` / `oci`). */
+  vexSources?: readonly string[];
   runProcess: RunProcess;
 }
 
@@ -59,6 +62,8 @@ async function runTrivyScan(target: Target, opts: ScanImageOptions): Promise<Sca
     scanners: opts.scanners,
     pkgTypes: opts.pkgTypes,
     platform: opts.platform ?? target.platform,
+    ...(opts.vexSources?.length && { vexSources: opts.vexSources }),
+    ...(opts.listAllPkgs && { listAllPkgs: true }),
     outputFile: reportFile,
     configFile: opts.isolation.scanConfigFile ?? opts.isolation.configFile,
     ignoreFile: opts.isolation.ignoreFile,

@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { readReportFile } from '../findings/results-file.js';
 import { explainScanError, type RegistryCause } from '../findings/scan-error.js';
+import { parseTrivyPackages } from '../findings/trivy-packages.js';
 import { parseTrivyReport } from '../findings/trivy-report.js';
 import type { Clock } from '../infra/clock.js';
 import type { RunProcess } from '../infra/exec.js';
@@ -132,8 +133,15 @@ async function scanWithTrivy(
   const { targets: withDigests, refused } = await resolveDigests(targets, deps);
   const { primaries, aliasesOf } = groupByDigest(withDigests.filter((t) => !refused.has(t.ref)));
 
+  // `vex: repo` / `oci` make Trivy fetch VEX at scan time (a VEX repository, attestations in the registry) that the
+  // action cannot hash: a stored result could carry suppressions those sources have since withdrawn, so no reuse.
+  const trivyVex = config.trivy.vexSources ?? [];
+  if (config.cacheResults && trivyVex.length)
+    logger.info(
+      `cache-results: not reusing results, since vex: ${trivyVex.join(', ')} is read by Trivy at scan time.`,
+    );
   const keyParts: ResultKeyParts | undefined =
-    config.cacheResults && dbUpdatedAt
+    config.cacheResults && dbUpdatedAt && trivyVex.length === 0
       ? {
           trivyVersion: version.version,
           dbUpdatedAt,
@@ -144,8 +152,12 @@ async function scanWithTrivy(
         }
       : undefined;
   const store = keyParts ? await resultStore(config, deps) : undefined;
-  const plan =
+  const partition =
     store && keyParts ? await partitionForReuse(primaries, store, keyParts) : { reuse: [], scan: primaries };
+  // An SBOM and the dependency graph need the package list, which a result stored by a run without `sbom` lacks: such images are scanned
+  // again rather than left without an SBOM.
+  const needPackages = (config.sbom ?? 'none') !== 'none' || config.dependencyGraph === true;
+  const plan = needPackages ? requirePackages(partition, primaries) : partition;
   if (plan.reuse.length > 0) {
     logger.info(
       `Reusing earlier results for ${plural(plan.reuse.length, 'image')} already scanned with this Trivy and DB.`,
@@ -179,6 +191,8 @@ async function scanWithTrivy(
         pkgTypes: config.trivy.pkgTypes,
         platform: config.trivy.platform,
         settings: deps.trivySettings,
+        vexSources: trivyVex,
+        listAllPkgs: needPackages,
         runProcess: deps.runProcess,
       });
       const base = { target, trivyVersion: version.version, ...(dbUpdatedAt && { dbUpdatedAt }) };
@@ -203,6 +217,7 @@ async function scanWithTrivy(
           ...(report.os && { os: report.os }),
           status: 'scanned',
           findings: report.findings,
+          ...(needPackages && { packages: parseTrivyPackages(outcome.report) }),
           rawReport: path.relative(config.outputDir, outcome.reportFile).split(path.sep).join('/'),
           durationMs: outcome.durationMs,
         };
@@ -367,6 +382,21 @@ function groupByDigest(targets: Target[]): { primaries: Target[]; aliasesOf: Map
     }
   }
   return { primaries, aliasesOf };
+}
+
+/** Reused results without a package list go back to be scanned (in their original order). */
+function requirePackages<P extends { reuse: ImageResult[]; scan: Target[] }>(
+  plan: P,
+  primaries: Target[],
+): P {
+  const lacking = new Set(plan.reuse.filter((r) => r.packages === undefined).map((r) => r.target.ref));
+  if (lacking.size === 0) return plan;
+  const scanRefs = new Set([...plan.scan.map((t) => t.ref), ...lacking]);
+  return {
+    ...plan,
+    reuse: plan.reuse.filter((r) => !lacking.has(r.target.ref)),
+    scan: primaries.filter((t) => scanRefs.has(t.ref)),
+  };
 }
 
 async function resultStore(config: Config, deps: ScanDeps) {

@@ -20,6 +20,10 @@ export interface ScanArgsOptions {
   scanners: string[];
   pkgTypes: string[];
   platform?: string;
+  /** Every package in the report (`Packages[]`), for SBOMs; otherwise left out to keep the report small. */
+  listAllPkgs?: boolean;
+  /** Trivy's own VEX sources (`repo`, `oci`), in priority order. */
+  vexSources?: readonly string[];
   outputFile: string;
   /** A private trivy.yaml (empty, or the validated part of `trivy-config`) and a private empty .trivyignore. */
   configFile: string;
@@ -44,7 +48,7 @@ export function buildScanArgs(ref: string, opts: ScanArgsOptions): string[] {
     'json',
     '--output',
     opts.outputFile,
-    '--list-all-pkgs=false',
+    `--list-all-pkgs=${opts.listAllPkgs === true}`,
     '--skip-db-update',
     '--skip-java-db-update',
     '--cache-backend',
@@ -54,6 +58,7 @@ export function buildScanArgs(ref: string, opts: ScanArgsOptions): string[] {
   ];
   if (opts.scanners.length) args.push('--scanners', opts.scanners.join(','));
   if (opts.pkgTypes.length) args.push('--pkg-types', opts.pkgTypes.join(','));
+  if (opts.vexSources?.length) args.push('--vex', opts.vexSources.join(','));
   args.push(
     '--timeout',
     goDuration(opts.timeoutMs),

@@ -97,6 +97,7 @@ const LIST_FLAGS = new Set([
   'skip-files',
   'skip-dirs',
   'vuln-severity-source',
+  'vex',
 ]);
 
 const SEVERITIES = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
@@ -1326,6 +1327,15 @@ async function runImage(flags, positionals) {
       `run error: image scan error: scan error: unable to initialize a scan service: unable to initialize an image scan service: could not parse reference: ${refText}`,
     );
   logInfo(`[vuln] Vulnerability scanning is enabled`);
+  // `--vex` (a string list): repo, oci, sbom-ref or a file path; a file that cannot be read is fatal, as in Trivy.
+  // The stand-in records the sources but does not emulate VEX Hub or attestation discovery (no network here).
+  const vexSources = flags.get('vex') ?? [];
+  for (const source of vexSources) {
+    if (['repo', 'oci', 'sbom-ref'].includes(source)) continue;
+    if (!fs.existsSync(source))
+      fatal(`run error: VEX error: unable to load VEX: open ${source}: no such file or directory`);
+  }
+  if (vexSources.length) invocation.vex = vexSources;
 
   let image;
   const sourceErrors = [];
