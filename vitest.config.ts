@@ -1,9 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 // Unit tests are pure and fast; integration tests (*.itg.test.ts) start real local parts (the Debian registry, a
-// release mirror, the bundle as the runner runs it) and run one file at a time. The SARIF Multitool validation is
-// slow and CPU-bound in its own process, so it is a project of its own and runs beside the integration files.
+// release mirror, the bundle as the runner runs it) and run one file at a time. Two checks are long single processes
+// that share nothing with the integration files: the SARIF Multitool validation (.NET, one run over every file) and
+// the dist/ freshness check (an ncc build with --minify). They are a project of their own, one after the other, so on
+// a 2-core machine they keep the second core busy beside the serial integration files instead of queueing in them.
 const SARIF_VALIDATION = '__tests__/report/sarif.itg.test.ts';
+const DIST_FRESHNESS = '__tests__/project/dist.itg.test.ts';
 
 export default defineConfig({
   test: {
@@ -19,7 +22,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['__tests__/**/*.itg.test.ts'],
-          exclude: [SARIF_VALIDATION],
+          exclude: [SARIF_VALIDATION, DIST_FRESHNESS],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
@@ -27,8 +30,9 @@ export default defineConfig({
       },
       {
         test: {
-          name: 'sarif-validation',
-          include: [SARIF_VALIDATION],
+          name: 'long-checks',
+          include: [SARIF_VALIDATION, DIST_FRESHNESS],
+          fileParallelism: false,
           testTimeout: 600_000,
           hookTimeout: 600_000,
         },
