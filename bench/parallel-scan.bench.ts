@@ -9,10 +9,13 @@ import { scanAll } from '../src/scan/scan-pool.js';
 import { scanImage } from '../src/scan/run-scan.js';
 import { pushImage, startLocalRegistry } from '../test-support/trivy-standin/push-image.js';
 import { readStandinLog, standinPath } from '../__tests__/standin/standin-helpers.js';
+import { prepareNativeStandin } from './native-standin.js';
 
 // 100 images through the scan pool with the stand-in sleeping 200 ms per scan. Prints wall time against the ideal
 // ceil(100/parallel) x delay (target: within 15%), the pool's efficiency against the stand-in's measured process
 // time (Node start-up of the stand-in itself is not the action's cost), and the action's own CPU and peak RSS.
+// A second variant runs 100 and 500 images through a minimal native stand-in (bench/native-standin.ts: sleep, copy a
+// prepared report), so wall / (ceil(N/p) x delay) is the action's own overhead (target <= 1.10).
 // Asserts only correctness.
 
 const IMAGES = 100;
@@ -94,6 +97,85 @@ test('parallel scan throughput', async () => {
     }
   } finally {
     await registry.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('parallel scan throughput, native stand-in: the pool and scan stage alone', async () => {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'bench-parallel-native-'));
+  try {
+    const host = 'registry.bench.invalid:5000';
+    const isolation = await prepareTrivyIsolation(home);
+    for (const images of [100, 500]) {
+      const refs = Array.from(
+        { length: images },
+        (_, i) => `${host}/bench/svc-${String(i).padStart(3, '0')}:v1`,
+      );
+      const dir = path.join(home, `n${images}`);
+      const native = prepareNativeStandin(
+        dir,
+        refs.map((ref, i) => ({
+          ref,
+          name: ref.replace(/:v1$/, ''),
+          digest: `sha256:${i.toString(16).padStart(64, '0')}`,
+        })),
+        DELAY_MS,
+      );
+      const cacheDir = path.join(dir, 'cache');
+      const dl = await runProcess({
+        command: native.path,
+        args: ['image', '--download-db-only', '--cache-dir', cacheDir],
+      });
+      expect(dl.exitCode).toBe(0);
+      for (const parallel of [4, 8]) {
+        const before = native.scans().length;
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        const results = await scanAll(refs, parallel, (ref) =>
+          scanImage(
+            {
+              ref,
+              input: ref,
+              registry: host,
+              repository: ref.split('/').slice(1).join('/').replace(/:.*$/, ''),
+              origins: [],
+              sources: ['listed'],
+            },
+            {
+              trivyPath: native.path,
+              cacheDir,
+              reportDir: path.join(dir, `reports-${parallel}`),
+              env: {},
+              isolation,
+              timeoutMs: 120_000,
+              scanners: ['vuln'],
+              pkgTypes: ['os', 'library'],
+              runProcess,
+            },
+          ),
+        );
+        const wall = performance.now() - t0;
+        const cpu = process.cpuUsage(cpu0);
+        expect(results.every((r) => r.status === 'fulfilled' && r.value.ok)).toBe(true);
+        const scans = native.scans().slice(before);
+        expect(scans).toHaveLength(images);
+        const ideal = Math.ceil(images / parallel) * DELAY_MS;
+        const inScript = scans.reduce((n, l) => n + (l.end - l.start), 0) / images;
+        const spans = results.map((r) => (r.status === 'fulfilled' ? r.value.durationMs : 0));
+        const meanProcess = spans.reduce((n, d) => n + d, 0) / images;
+        const busy = (meanProcess * images) / parallel;
+        const actionCpuMs = (cpu.user + cpu.system) / 1000;
+        console.log(
+          [
+            `native stand-in: parallel=${parallel} images=${images} delay=${DELAY_MS}ms; load average ${os.loadavg()[0].toFixed(1)}`,
+            `  wall ${wall.toFixed(0)} ms; ideal ceil(${images}/${parallel})x${DELAY_MS} = ${ideal} ms -> ratio ${(wall / ideal).toFixed(3)} (target <= 1.10)`,
+            `  scan process mean ${meanProcess.toFixed(0)} ms spawn-to-exit (${inScript.toFixed(0)} ms inside the script); pool: wall vs sum(process time)/${parallel} = ${busy.toFixed(0)} ms -> ratio ${(wall / busy).toFixed(3)}`,
+            `  action CPU ${actionCpuMs.toFixed(0)} ms total, ${(actionCpuMs / images).toFixed(2)} ms per image`,
+          ].join('\n'),
+        );
+      }
+    }
+  } finally {
     rmSync(home, { recursive: true, force: true });
   }
 });

@@ -6,6 +6,7 @@ import { readStandinLog, scansIn, tempDir } from '../__tests__/e2e/fixtures.js';
 import { startRegistry } from '../test-support/registry.js';
 import { startReleaseMirror } from '../test-support/release-mirror.js';
 import { node24, runAction } from '../test-support/run-action.js';
+import { prepareNativeStandin } from './native-standin.js';
 
 // Issue 7's scale figure: the bundle, run as the runner runs it, scans 500 distinct images (listed) with the Trivy
 // stand-in sleeping 200 ms per scan and `parallel: 8`. Prints the scan phase's wall time (first scan started to
@@ -14,6 +15,9 @@ import { node24, runAction } from '../test-support/run-action.js';
 //
 // Registry content: 490 images written straight into the registry's storage (49 repositories x 10 tags, each tag a
 // distinct image, no findings) and 10 pushed with stand-in report labels, so some images carry findings.
+//
+// A second variant gives the action a minimal native Trivy (`trivy-path`, bench/native-standin.ts: sleep, copy a
+// prepared report), so the ratio scan phase / (ceil(500/8) x 200 ms) is the action's own overhead (target <= 1.10).
 
 const IMAGES = 500;
 const PARALLEL = 8;
@@ -137,3 +141,58 @@ test('500 images, parallel 8, stand-in 200 ms per scan', async () => {
 function pct(value: number, base: number): string {
   return `${((value / base - 1) * 100).toFixed(1)}%`;
 }
+
+test('500 images, parallel 8, native stand-in 200 ms per scan: the action alone', async () => {
+  const registry = await startRegistry({
+    seed: { repositories: 50, tagsPerRepository: 10, shareEvery: 0, name: (i) => `fleet/svc-${String(i).padStart(3, '0')}` },
+  }); // prettier-ignore
+  try {
+    const images = registry.seeded.map((s) => ({
+      ref: `${registry.host}/${s.repository}:${s.tag}`,
+      name: `${registry.host}/${s.repository}`,
+      digest: s.digest,
+    }));
+    expect(new Set(images.map((i) => i.digest)).size).toBe(IMAGES);
+    const dir = tempDir('isg-bench-scale-native-');
+    const native = prepareNativeStandin(dir, images, DELAY_MS);
+
+    const loadBefore = os.loadavg()[0];
+    const t0 = performance.now();
+    const run = await runAction({
+      inputs: {
+        images: images.map((i) => i.ref).join('\n'),
+        parallel: String(PARALLEL),
+        'trivy-path': native.path,
+        'fail-on': 'none',
+        'upload-sarif': 'false',
+        'pr-comment': 'never',
+      },
+      timeoutMs: 600_000,
+    });
+    const stepMs = performance.now() - t0;
+    expect(run.exitCode, run.stdout.slice(-4000) + run.stderr).toBe(0);
+
+    const scans = native.scans();
+    expect(scans.map((s) => s.ref).sort()).toEqual(images.map((i) => i.ref).sort());
+    const results = JSON.parse(readFileSync(run.outputs['results-file'], 'utf8')) as {
+      images: { status: string; durationMs?: number }[];
+    };
+    expect(results.images).toHaveLength(IMAGES);
+    expect(results.images.every((i) => i.status === 'scanned')).toBe(true);
+
+    const phase = Math.max(...scans.map((s) => s.end)) - Math.min(...scans.map((s) => s.start));
+    const ideal = Math.ceil(IMAGES / PARALLEL) * DELAY_MS;
+    const busy = results.images.reduce((n, i) => n + (i.durationMs ?? 0), 0) / PARALLEL;
+    const inScript = scans.reduce((n, s) => n + (s.end - s.start), 0) / scans.length;
+    console.log(
+      [
+        `scale, native stand-in: ${IMAGES} distinct images, parallel=${PARALLEL}, delay ${DELAY_MS} ms; ${os.cpus().length} CPUs, load average ${loadBefore.toFixed(1)} at start`,
+        `  scan phase ${phase.toFixed(0)} ms (first scan start -> last scan end); ideal ceil(${IMAGES}/${PARALLEL})x${DELAY_MS} = ${ideal} ms -> ratio ${(phase / ideal).toFixed(3)} (target <= 1.10)`,
+        `  pool: phase vs sum(Trivy process time)/${PARALLEL} = ${busy.toFixed(0)} ms -> ratio ${(phase / busy).toFixed(3)}; mean ${((busy * PARALLEL) / IMAGES).toFixed(0)} ms spawn-to-exit, ${inScript.toFixed(0)} ms inside the script`,
+        `  whole step ${stepMs.toFixed(0)} ms (Node start, DB download, digest lookups, scans, reports; no install: trivy-path)`,
+      ].join('\n'),
+    );
+  } finally {
+    await registry.close();
+  }
+});

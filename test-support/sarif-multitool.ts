@@ -22,11 +22,6 @@ export interface SarifValidation {
   warnings: string[];
 }
 
-export async function validateSarif(file: string): Promise<SarifValidation> {
-  const [only] = await validateSarifFiles([file]);
-  return only;
-}
-
 /**
  * Validates several files with one start of the tool (it takes seconds to start, and minutes on big files), and
  * returns one validation per file, in order. Notes (style advice such as "consider message arguments") are not

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { DiscoveryConfig } from '../../src/config.js';
-import { createHttpClient } from '../../src/infra/http.js';
+import { createHttpClient, type HttpClient } from '../../src/infra/http.js';
 import { MemoryLogger } from '../../src/infra/logger.js';
 import { createCatalog } from '../../src/registry/catalog.js';
 import { RegistryAuthError, RegistryNotListableError } from '../../src/registry/errors.js';
@@ -12,6 +12,18 @@ import { startRegistry, type SeededTag, type TestRegistry } from '../../test-sup
 // the seed's own record, with plain string tests instead of the globs.
 
 const http = createHttpClient();
+
+/** The real HTTP client, recording the path of every request it sends (to count what discovery asks for). */
+function countingHttp(): { http: HttpClient; paths: string[] } {
+  const paths: string[] = [];
+  return {
+    paths,
+    http: (req) => {
+      paths.push(new URL(req.url).pathname);
+      return http(req);
+    },
+  };
+}
 
 function config(over: Partial<DiscoveryConfig>): DiscoveryConfig {
   return {
@@ -96,9 +108,10 @@ describe('a large seeded registry', () => {
     expect(result.requests).toBeLessThanOrEqual(3 + selectedRepos.size + 2 * tagsInSelected);
   });
 
-  test('maxImagesPerRepository 0 keeps all; namespace limits the listing', async () => {
+  test('maxImagesPerRepository 0 keeps all, without a config-blob request; namespace limits the listing', async () => {
     const logger = new MemoryLogger();
-    const catalog = await createCatalog(reg.host, { http, logger, scheme: 'http' });
+    const { http: counting, paths } = countingHttp();
+    const catalog = await createCatalog(reg.host, { http: counting, logger, scheme: 'http' });
     const result = await discoverRegistryImages(
       config({
         registry: `${reg.host}/legacy/old`,
@@ -112,8 +125,70 @@ describe('a large seeded registry', () => {
     const uniqueDigests = new Set(expected.map((e) => e.digest));
     expect(result.targets).toHaveLength(uniqueDigests.size);
     expect(result.targets.flatMap((t) => t.tags ?? []).length).toBe(expected.length);
-    const created = result.targets.map((t) => t.createdAt!);
-    expect([...created].sort().reverse()).toEqual(created);
+    expect(new Set(result.targets.map((t) => t.digest))).toEqual(uniqueDigests);
+    // Nothing to order: one manifest per tag, no config blob, so no creation time either; order by name.
+    expect(paths.filter((p) => p.includes('/blobs/'))).toEqual([]);
+    expect(paths.filter((p) => p.includes('/manifests/'))).toHaveLength(expected.length);
+    expect(result.targets.every((t) => t.createdAt === undefined)).toBe(true);
+    const refs = result.targets.map((t) => t.ref);
+    expect([...refs].sort()).toEqual(refs);
+  });
+
+  test('config blobs only where an order is needed: a repository with more tags than the cap', async () => {
+    const logger = new MemoryLogger();
+    const { http: counting, paths } = countingHttp();
+    const catalog = await createCatalog(reg.host, { http: counting, logger, scheme: 'http' });
+    // service-1900..1909: 3 tags each, `latest` too on every third (4 tags); the cap is 3.
+    const result = await discoverRegistryImages(
+      config({
+        registry: `${reg.host}/legacy/old`,
+        repositories: ['service-190*'],
+        maxImagesPerRepository: 3,
+        maxImages: 1000,
+      }),
+      { catalog, logger },
+    );
+    const seeded = reg.seeded.filter((s) => s.repository.startsWith('legacy/old/service-190'));
+    const tagCount = (repo: string) => seeded.filter((s) => s.repository === repo).length;
+    const repos = [...new Set(seeded.map((s) => s.repository))];
+    const over = repos.filter((r) => tagCount(r) > 3);
+    expect(over.length).toBeGreaterThan(0);
+    expect(over.length).toBeLessThan(repos.length);
+    // one config blob per distinct image, only in the repositories over the cap
+    const blobRepos = paths
+      .filter((p) => p.includes('/blobs/'))
+      .map((p) => /^\/v2\/(.+)\/blobs\//.exec(p)![1]);
+    expect(new Set(blobRepos)).toEqual(new Set(over));
+    expect(blobRepos).toHaveLength(over.length * 3);
+    for (const t of result.targets) {
+      const own = seeded.find((s) => s.repository === t.repository && s.tag === t.tag)!;
+      expect(t.createdAt).toBe(over.includes(t.repository) ? own.created : undefined);
+    }
+    expect(result.targets).toHaveLength(repos.length * 3);
+  });
+
+  test('the max-images cap needs a registry-wide order: creation times are fetched then, one per image', async () => {
+    const logger = new MemoryLogger();
+    const { http: counting, paths } = countingHttp();
+    const catalog = await createCatalog(reg.host, { http: counting, logger, scheme: 'http' });
+    const result = await discoverRegistryImages(
+      config({
+        registry: `${reg.host}/legacy/old`,
+        repositories: ['service-190*'],
+        maxImagesPerRepository: 0,
+        maxImages: 5,
+      }),
+      { catalog, logger },
+    );
+    const seeded = reg.seeded.filter((s) => s.repository.startsWith('legacy/old/service-190'));
+    const distinct = new Map(seeded.map((s) => [s.digest, s]));
+    const newest = [...distinct.values()].sort((a, b) => (a.created < b.created ? 1 : -1)).slice(0, 5);
+    expect(result.targets.map((t) => [t.digest, t.createdAt])).toEqual(
+      newest.map((s) => [s.digest, s.created]),
+    );
+    // each manifest once (the later lookup reuses it), each distinct config once
+    expect(paths.filter((p) => p.includes('/manifests/'))).toHaveLength(seeded.length);
+    expect(paths.filter((p) => p.includes('/blobs/'))).toHaveLength(distinct.size);
   });
 });
 
@@ -137,11 +212,12 @@ describe('discovery through auth', () => {
       credentials: { username, password },
     });
     reg.tokenServer!.requests.length = 0;
-    const result = await discoverRegistryImages(config({ registry: `${reg.host}/team` }), {
-      catalog,
-      logger,
-    });
-    expect(result.targets.map((t) => t.tag)).toEqual(['2.0', '1.0']);
+    // A cap of 1 below the repository's 2 tags: the newest is chosen, so its config blob is read with the token too.
+    const result = await discoverRegistryImages(
+      config({ registry: `${reg.host}/team`, maxImagesPerRepository: 1 }),
+      { catalog, logger },
+    );
+    expect(result.targets.map((t) => [t.tag, t.createdAt])).toEqual([['2.0', '2024-02-01T00:00:00Z']]);
     expect(reg.tokenServer!.requests.map((r) => r.scopes[0]).sort()).toEqual([
       'registry:catalog:*',
       'repository:team/api:pull',

@@ -202,6 +202,56 @@ describe('discoverRegistryImages', () => {
     );
   });
 
+  test('creation times are asked for only where an order is needed', async () => {
+    // A catalog that, like the distribution API, gives times only when asked (and counts the asks).
+    const asked: Record<string, boolean> = {};
+    const lookups: string[] = [];
+    const catalog: RegistryCatalog = {
+      listRepositories: () => Promise.resolve(Object.keys(data)),
+      listImages(repository, options) {
+        const images = data[repository].filter((i) => options?.selectTags?.(i.tag) ?? true);
+        asked[repository] = options?.needsCreated?.(images.length) ?? true;
+        return Promise.resolve(
+          images.map((i) => (asked[repository] ? i : { tag: i.tag, ...(i.digest && { digest: i.digest }) })),
+        );
+      },
+      createdAt(repository, digest) {
+        lookups.push(digest);
+        return Promise.resolve(data[repository].find((i) => i.digest === digest)?.createdAt);
+      },
+    };
+    const logger = new MemoryLogger();
+
+    // cap 2: acme/api (4 tags after the filter) and acme/web (3) need an order, other/tool (1) does not
+    let result = await discoverRegistryImages(
+      config({ excludeTags: ['stable'], maxImagesPerRepository: 2 }),
+      {
+        catalog,
+        logger,
+      },
+    );
+    expect(asked).toEqual({ 'acme/api': true, 'acme/web': true, 'other/tool': false });
+    expect(lookups).toEqual([]);
+    expect(result.targets.find((t) => t.repository === 'other/tool')?.createdAt).toBeUndefined();
+
+    // all kept and nothing over max-images: no times at all, images by name
+    result = await discoverRegistryImages(config({ maxImagesPerRepository: 0 }), { catalog, logger });
+    expect(asked).toEqual({ 'acme/api': false, 'acme/web': false, 'other/tool': false });
+    expect(lookups).toEqual([]);
+    expect(result.targets.map((t) => t.ref)).toEqual([...result.targets.map((t) => t.ref)].sort());
+
+    // max-images cuts: one lookup per distinct digest, then newest first across the registry
+    result = await discoverRegistryImages(config({ maxImagesPerRepository: 0, maxImages: 2 }), {
+      catalog,
+      logger,
+    });
+    expect([...lookups].sort()).toEqual([d(1), d(2), d(3), d(10), d(11), d(12), d(20)]);
+    expect(result.targets.map((t) => [t.ref, t.createdAt])).toEqual([
+      ['reg.example:5000/other/tool:x', '2025-01-01T00:00:00Z'],
+      ['reg.example:5000/acme/api:1.2-rc1', '2024-03-01T00:00:00Z'],
+    ]);
+  });
+
   test('no registry configured: nothing to do', async () => {
     const { catalog, calls } = fakeCatalog(data);
     expect(

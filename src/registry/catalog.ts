@@ -20,10 +20,22 @@ export interface CatalogImage {
   createdAt?: string;
 }
 
+export interface ListImagesOptions {
+  /** The tag filter: an adapter may leave other tags out before spending requests on them. */
+  selectTags?: (tag: string) => boolean;
+  /**
+   * Whether creation times are needed, given how many tags were selected (default: always). Where they cost a
+   * request per image (the distribution API's config blob), an adapter leaves them out when this says no.
+   */
+  needsCreated?: (selectedTags: number) => boolean;
+}
+
 export interface RegistryCatalog {
   /** Full repository names (`team/app`), limited to those under `namespace` when given. */
   listRepositories(namespace?: string): Promise<string[]>;
-  listImages(repository: string): Promise<CatalogImage[]>;
+  listImages(repository: string, options?: ListImagesOptions): Promise<CatalogImage[]>;
+  /** The creation time of an image that `listImages` gave without it (adapters that can leave it out). */
+  createdAt?(repository: string, digest: string): Promise<string | undefined>;
   /** HTTP requests sent so far (for the report and the benchmark), when the adapter counts them. */
   requestCount?(): number;
 }

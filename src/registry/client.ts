@@ -43,8 +43,15 @@ export interface RegistryClient {
   listTags(repository: string): Promise<string[]>;
   resolveDigest(repository: string, reference: string): Promise<ManifestDescription>;
   getCreated(repository: string, digest: string): Promise<string | undefined>;
-  /** Digest and creation time of a tag in as few requests as the registry allows (GET manifest + GET config). */
-  describeImage(repository: string, reference: string): Promise<ImageDescription>;
+  /**
+   * Digest and creation time of a tag in as few requests as the registry allows (GET manifest + GET config).
+   * `{ created: false }` stops at the manifest (one request); `getCreated` on its digest later costs only the config.
+   */
+  describeImage(
+    repository: string,
+    reference: string,
+    options?: { created?: boolean },
+  ): Promise<ImageDescription>;
   /** HTTP requests sent to the registry and its token server so far. */
   requestCount(): number;
 }
@@ -90,6 +97,8 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
   const tokens = new Map<string, CachedToken>();
   const createdByManifest = new Map<string, Promise<string | undefined>>();
   const createdByConfig = new Map<string, Promise<string | undefined>>();
+  /** Manifests described without their creation time, kept so that asking for it later skips the manifest GET. */
+  const manifestsWithoutCreated = new Map<string, { mediaType: string; manifest: ManifestLike }>();
 
   if (credentials && 'password' in credentials) logger.setSecret(credentials.password);
   if (credentials && 'token' in credentials) logger.setSecret(credentials.token);
@@ -391,7 +400,10 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
   function createdForDigest(repository: string, digest: string): Promise<string | undefined> {
     let created = createdByManifest.get(digest);
     if (!created) {
-      created = getManifest(repository, digest).then((m) => createdOf(repository, m.mediaType, m.manifest));
+      const known = manifestsWithoutCreated.get(digest);
+      created = known
+        ? createdOf(repository, known.mediaType, known.manifest)
+        : getManifest(repository, digest).then((m) => createdOf(repository, m.mediaType, m.manifest));
       created.catch(() => createdByManifest.delete(digest));
       createdByManifest.set(digest, created);
     }
@@ -443,8 +455,12 @@ export function createRegistryClient(opts: RegistryClientOptions): RegistryClien
     getCreated(repository, digest) {
       return createdForDigest(repository, digest);
     },
-    async describeImage(repository, reference) {
+    async describeImage(repository, reference, options) {
       const { digest, mediaType, manifest } = await getManifest(repository, reference);
+      if (options?.created === false) {
+        if (!createdByManifest.has(digest)) manifestsWithoutCreated.set(digest, { mediaType, manifest });
+        return { digest, mediaType };
+      }
       let created = createdByManifest.get(digest);
       if (!created) {
         created = createdOf(repository, mediaType, manifest);

@@ -5,8 +5,9 @@ import type { RegistryClient } from './client.js';
 import { RegistryAuthError, RegistryError } from './errors.js';
 
 /**
- * The distribution API as a catalog: `_catalog`, then per repository its tags and, per tag, the manifest (digest)
- * and the config blob (`created`, the only timestamp a registry keeps). A digest seen before costs one request.
+ * The distribution API as a catalog: `_catalog`, then per repository its tags and, per selected tag, the manifest
+ * (digest) and, when an order is needed, the config blob (`created`, the only timestamp a registry keeps). A digest
+ * seen before costs one request.
  */
 export function createOciCatalog(opts: {
   client: RegistryClient;
@@ -22,13 +23,15 @@ export function createOciCatalog(opts: {
       const prefix = `${namespace.replace(/\/+$/, '')}/`;
       return all.filter((r) => r.startsWith(prefix));
     },
-    async listImages(repository) {
-      const tags = await limit(() => client.listTags(repository));
+    async listImages(repository, options) {
+      const listed = await limit(() => client.listTags(repository));
+      const tags = options?.selectTags ? listed.filter(options.selectTags) : listed;
+      const created = options?.needsCreated?.(tags.length) ?? true;
       return Promise.all(
         tags.map((tag) =>
           limit(async (): Promise<CatalogImage> => {
             try {
-              const image = await client.describeImage(repository, tag);
+              const image = await client.describeImage(repository, tag, { created });
               return { tag, digest: image.digest, createdAt: image.createdAt };
             } catch (e) {
               if (e instanceof RegistryAuthError || !(e instanceof RegistryError)) throw e;
@@ -40,6 +43,7 @@ export function createOciCatalog(opts: {
         ),
       );
     },
+    createdAt: (repository, digest) => limit(() => client.getCreated(repository, digest)),
     requestCount: () => client.requestCount(),
   };
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../infra/logger.js';
 import { plural } from '../infra/wording.js';
 import type { SkippedTarget, Target } from '../model.js';
 import type { CatalogImage, RegistryCatalog } from '../registry/catalog.js';
-import { RegistryAuthError, RegistryNotListableError } from '../registry/errors.js';
+import { RegistryAuthError, RegistryError, RegistryNotListableError } from '../registry/errors.js';
 import { compileRepositoryFilter, compileTagFilter } from './filters.js';
 import { DOCKER_HUB, normaliseRegistryHost } from './reference.js';
 
@@ -144,7 +144,11 @@ export async function discoverRegistryImages(
       limit(async (): Promise<Target[]> => {
         let images: CatalogImage[];
         try {
-          images = await catalog.listImages(repository);
+          images = await catalog.listImages(repository, {
+            selectTags: tagFilter,
+            needsCreated: (selectedTags) =>
+              cfg.maxImagesPerRepository > 0 && selectedTags > cfg.maxImagesPerRepository,
+          });
         } catch (e) {
           if (e instanceof RegistryAuthError) throw e;
           const reason = `cannot list tags: ${e instanceof Error ? e.message : String(e)}`;
@@ -178,9 +182,13 @@ export async function discoverRegistryImages(
 
   // Across the registry: newest first, then the cap on unique images (a digest found in several repositories is
   // one image to scan, so only its first appearance counts).
-  const all = perRepository
-    .flat()
-    .sort((a, b) => byNewest({ createdAt: a.createdAt, tag: a.ref }, { createdAt: b.createdAt, tag: b.ref }));
+  const found = perRepository.flat();
+  if (new Set(found.map((t) => t.digest ?? t.ref)).size > cfg.maxImages) {
+    await addMissingCreationTimes(found, catalog, logger);
+  }
+  const all = found.sort((a, b) =>
+    byNewest({ createdAt: a.createdAt, tag: a.ref }, { createdAt: b.createdAt, tag: b.ref }),
+  );
   const targets: Target[] = [];
   const counted = new Set<string>();
   const over: Target[] = [];
@@ -210,4 +218,35 @@ export async function discoverRegistryImages(
     `Discovered ${plural(targets.length, 'image')} to scan in ${cfg.registry}${requests !== undefined ? ` (${requests} registry requests)` : ''}`,
   );
   return { targets, skipped, ...(requests !== undefined ? { requests } : {}) };
+}
+
+/**
+ * Creation times for images listed without them (no per-repository order was needed), now that the max-images cap
+ * needs a registry-wide order. One lookup per digest; an image whose time cannot be read sorts last, with a warning.
+ */
+async function addMissingCreationTimes(
+  targets: Target[],
+  catalog: RegistryCatalog,
+  logger: Logger,
+): Promise<void> {
+  const lookup = catalog.createdAt?.bind(catalog);
+  if (!lookup) return;
+  const byDigest = new Map<string, Promise<string | undefined>>();
+  await Promise.all(
+    targets.map(async (target) => {
+      if (target.createdAt || !target.digest) return;
+      const digest = target.digest;
+      let created = byDigest.get(digest);
+      if (!created) {
+        created = lookup(target.repository, digest).catch((e: unknown) => {
+          if (e instanceof RegistryAuthError || !(e instanceof RegistryError)) throw e;
+          logger.warning(`${target.ref}: creation time unknown, ordered last: ${e.message}`);
+          return undefined;
+        });
+        byDigest.set(digest, created);
+      }
+      const createdAt = await created;
+      if (createdAt) target.createdAt = createdAt;
+    }),
+  );
 }
