@@ -7,7 +7,7 @@ import { startGitHubApi, type GitHubApi } from '../../test-support/github-api.js
 import { startRegistry, type TestRegistry } from '../../test-support/registry.js';
 import { startReleaseMirror, type ReleaseMirror } from '../../test-support/release-mirror.js';
 import { runAction, type ActionRun } from '../../test-support/run-action.js';
-import { validateSarif } from '../../test-support/sarif-multitool.js';
+import { validateSarifFiles } from '../../test-support/sarif-multitool.js';
 import {
   csafVexDocument,
   cycloneDxVexDocument,
@@ -181,7 +181,7 @@ describe('VEX documents suppress what they say, everywhere', () => {
     const uploaded = [...github.state.sarifs.values()].map((s) => s.sarif);
     expect(uploaded).toContainEqual(sarif);
     expect(github.violations).toEqual([]);
-    const { errors } = await validateSarif(file);
+    const [{ errors }] = await validateSarifFiles([file]);
     expect(errors).toEqual([]);
   }, 600_000);
 });
