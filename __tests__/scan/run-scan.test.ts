@@ -81,6 +81,16 @@ describe('scanImage', () => {
     expect(f.calls[0].args.join(' ')).toContain('--platform linux/arm64');
   });
 
+  test('a target platform (FROM --platform) wins over the platform input, as the result cache keys it', async () => {
+    const f = fake((_r, output) => (writeFileSync(output, '{}'), {}));
+    await scanImage({ ...target, platform: 'linux/arm64' }, { ...opts(f.run), platform: 'linux/amd64' });
+    await scanImage(target, { ...opts(f.run), platform: 'linux/amd64' });
+    expect(f.calls.map((c) => c.args[c.args.indexOf('--platform') + 1])).toEqual([
+      'linux/arm64',
+      'linux/amd64',
+    ]);
+  });
+
   test('exit 1: the error is Trivy’s own FATAL text', async () => {
     const f = fake(() => ({
       exitCode: 1,

@@ -61,7 +61,9 @@ async function runTrivyScan(target: Target, opts: ScanImageOptions): Promise<Sca
     timeoutMs: opts.timeoutMs,
     scanners: opts.scanners,
     pkgTypes: opts.pkgTypes,
-    platform: opts.platform ?? target.platform,
+    // A Dockerfile's `FROM --platform=…` names its own platform; the `platform` input is the default (and what the
+    // result cache keys on the same way: scale/result-cache.ts keyParts).
+    platform: target.platform ?? opts.platform,
     ...(opts.vexSources?.length && { vexSources: opts.vexSources }),
     ...(opts.listAllPkgs && { listAllPkgs: true }),
     outputFile: reportFile,
