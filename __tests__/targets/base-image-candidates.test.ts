@@ -1,8 +1,11 @@
 import { describe, expect, test } from 'vitest';
+import type { Finding, FindingTally, ImageResult, Target } from '../../src/model.js';
 import {
+  adviseBaseImages,
+  candidateTarget,
+  needsBaseImageAdvice,
   newerTagsOnTrack,
   recommend,
-  type FindingTally,
   type ScannedCandidate,
 } from '../../src/targets/base-image-candidates.js';
 
@@ -95,5 +98,96 @@ describe('recommend', () => {
       tally: t(0, 4, 12),
       removed: { critical: 2, high: -1, total: -3 },
     });
+  });
+});
+
+describe('needsBaseImageAdvice and adviseBaseImages', () => {
+  const finding = (id: string, severity: Finding['severity'], fixed?: string): Finding => ({
+    id,
+    pkg: 'openssl',
+    severity,
+    class: 'os-pkgs',
+    target: 'alpine',
+    ...(fixed && { fixed }),
+  });
+  const target = (tag: string, origins: Target['origins'], input?: string): Target => ({
+    ref: `localhost:5000/base/alpine:${tag}`,
+    input: input ?? `localhost:5000/base/alpine:${tag}`,
+    registry: 'localhost:5000',
+    repository: 'base/alpine',
+    tag,
+    origins,
+    sources: ['file'],
+  });
+  const fromLine = [{ file: 'app/Dockerfile', line: 2 }];
+  const image = (t: Target, findings: Finding[], status: ImageResult['status'] = 'scanned'): ImageResult => ({
+    target: t,
+    status,
+    findings,
+  });
+  const fixable = [finding('CVE-1', 'CRITICAL', '3.1'), finding('CVE-2', 'HIGH'), finding('CVE-3', 'LOW')];
+
+  test.each<[string, ImageResult, boolean]>([
+    ['a FROM image with a fixable finding', image(target('3.18.4', fromLine), fixable), true],
+    ['no fixable finding', image(target('3.18.4', fromLine), [finding('CVE-2', 'HIGH')]), false],
+    [
+      'not from a Dockerfile',
+      image(target('3.18.4', [{ file: 'k8s/deploy.yaml', line: 3 }]), fixable),
+      false,
+    ],
+    ['listed only', image(target('3.18.4', []), fixable), false],
+    [
+      'pinned by digest in the file',
+      image(target('3.18.4', fromLine, 'base/alpine:3.18.4@sha256:ab'), fixable),
+      false,
+    ],
+    ['failed scan', image(target('3.18.4', fromLine), fixable, 'failed'), false],
+  ])('%s: %s', (_, img, expected) => {
+    expect(needsBaseImageAdvice(img)).toBe(expected);
+  });
+
+  test('advice per image: every candidate kept with its tally, failed ones never chosen', () => {
+    const current = image(target('3.18.4', fromLine), fixable);
+    const plan = {
+      image: current,
+      candidates: ['3.18.7', '3.18.6', '3.18.5'].map((t) => candidateTarget(current.target, t)),
+    };
+    const advice = adviseBaseImages(
+      [plan],
+      [
+        image(target('3.18.7', []), [], 'failed'),
+        image(target('3.18.6', []), [finding('CVE-3', 'LOW')]),
+        image(target('3.18.5', []), [finding('CVE-2', 'HIGH')]),
+      ],
+    );
+    expect(advice).toEqual([
+      {
+        ref: 'localhost:5000/base/alpine:3.18.4',
+        tag: '3.18.4',
+        origins: fromLine,
+        tally: { critical: 1, high: 1, total: 3 },
+        candidates: [
+          { tag: '3.18.7', ref: 'localhost:5000/base/alpine:3.18.7', status: 'failed', error: 'not scanned' },
+          {
+            tag: '3.18.6',
+            ref: 'localhost:5000/base/alpine:3.18.6',
+            status: 'scanned',
+            tally: { critical: 0, high: 0, total: 1 },
+          },
+          {
+            tag: '3.18.5',
+            ref: 'localhost:5000/base/alpine:3.18.5',
+            status: 'scanned',
+            tally: { critical: 0, high: 1, total: 1 },
+          },
+        ],
+        recommended: {
+          tag: '3.18.6',
+          ref: 'localhost:5000/base/alpine:3.18.6',
+          tally: { critical: 0, high: 0, total: 1 },
+          removed: { critical: 1, high: 1, total: 2 },
+        },
+      },
+    ]);
   });
 });

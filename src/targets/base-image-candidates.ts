@@ -1,5 +1,18 @@
-// Base image advice, the pure part: which newer tags of a Dockerfile's FROM image are on the same track, and which
-// of them to recommend once scanned. No I/O: the registry listing and the scans happen in main.ts's stages.
+import {
+  isFixable,
+  type BaseImageAdvice,
+  type BaseImageCandidate,
+  type FindingTally,
+  type Finding,
+  type ImageResult,
+  type Target,
+} from '../model.js';
+import { fileFormatOf } from './file-references.js';
+import { formatRef } from './reference.js';
+
+// Base image advice, the pure part: which images get advice, which newer tags of a Dockerfile's FROM image are on
+// the same track, and which of them to recommend once scanned. No I/O: the registry listing (./base-image-tags.ts)
+// and the scans are stages main.ts calls.
 
 /** A tag read as a version: `v`? numbers separated by dots, then an optional variant suffix (`-alpine`, `-slim`). */
 interface TagVersion {
@@ -54,13 +67,6 @@ export function newerTagsOnTrack(currentTag: string, tags: readonly string[], ma
     .map((c) => c.tag);
 }
 
-/** The findings of one image that the choice weighs. */
-export interface FindingTally {
-  critical: number;
-  high: number;
-  total: number;
-}
-
 export interface ScannedCandidate {
   tag: string;
   tally: FindingTally;
@@ -99,4 +105,79 @@ export function recommend(
       total: current.total - best.tally.total,
     },
   };
+}
+
+/** A FROM image worth advice: scanned from a registry, by tag (not pinned by digest), with fixable findings. */
+export function needsBaseImageAdvice(image: ImageResult): boolean {
+  const { target } = image;
+  return (
+    (image.status === 'scanned' || image.status === 'reused') &&
+    !target.local &&
+    !!target.tag &&
+    !target.input.includes('@') &&
+    target.origins.some((o) => fileFormatOf(o.file) === 'dockerfile') &&
+    image.findings.some(isFixable)
+  );
+}
+
+export function tallyOf(findings: readonly Finding[]): FindingTally {
+  let critical = 0;
+  let high = 0;
+  for (const f of findings) {
+    if (f.severity === 'CRITICAL') critical++;
+    else if (f.severity === 'HIGH') high++;
+  }
+  return { critical, high, total: findings.length };
+}
+
+/** A newer tag of `image`'s repository, as a target of its own (no origins: no file names it). */
+export function candidateTarget(image: Target, tag: string): Target {
+  const ref = formatRef(image.registry, image.repository, tag);
+  return {
+    ref,
+    input: ref,
+    registry: image.registry,
+    repository: image.repository,
+    tag,
+    ...(image.platform && { platform: image.platform }),
+    origins: [],
+    sources: ['registry'],
+  };
+}
+
+/** A FROM image and the newer tags listed for it (newest first). */
+export interface BaseImagePlan {
+  image: ImageResult;
+  candidates: Target[];
+}
+
+/** The advice per FROM image, from its candidates' scans (matched by ref; a failed scan is kept, never chosen). */
+export function adviseBaseImages(
+  plans: readonly BaseImagePlan[],
+  scanned: readonly ImageResult[],
+): BaseImageAdvice[] {
+  const byRef = new Map(scanned.map((r) => [r.target.ref, r]));
+  return plans.map(({ image, candidates }) => {
+    const tally = tallyOf(image.findings);
+    const results = candidates.map((target): BaseImageCandidate => {
+      const r = byRef.get(target.ref);
+      const base = { tag: target.tag ?? '', ref: target.ref, ...(r?.digest && { digest: r.digest }) };
+      if (!r || r.status === 'failed' || r.status === 'skipped')
+        return { ...base, status: 'failed', error: r?.error ?? 'not scanned' };
+      return { ...base, status: 'scanned', tally: tallyOf(r.findings) };
+    });
+    const best = recommend(
+      tally,
+      results.flatMap((c) => (c.tally ? [{ tag: c.tag, tally: c.tally }] : [])),
+    );
+    const bestRef = best && results.find((c) => c.tag === best.tag)?.ref;
+    return {
+      ref: image.target.ref,
+      tag: image.target.tag ?? '',
+      origins: image.target.origins.filter((o) => fileFormatOf(o.file) === 'dockerfile'),
+      tally,
+      candidates: results,
+      ...(best && bestRef && { recommended: { ...best, ref: bestRef } }),
+    };
+  });
 }
