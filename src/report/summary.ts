@@ -19,6 +19,7 @@ import {
   utf8Bytes,
   verdictHeadline,
 } from './markdown.js';
+import { baseImageAdviceSection } from './base-image-advice.js';
 import { deltaSection, FULL_DELTA, SHORT_DELTA } from './delta.js';
 import {
   compareImageSeverity,
@@ -153,6 +154,7 @@ function renderParts(view: ReportView, images: readonly ImageView[], totals: Run
   const head = [
     banner(view, totals),
     deltaSection(view, level.collapsePassing ? SHORT_DELTA : FULL_DELTA),
+    baseImageAdviceSection(view, level.collapsePassing ? SHORT_DELTA.images : FULL_DELTA.images),
     ...(view.notes ?? []).map((n) => `> ${escapeText(n)}`),
     violationsSection(view, level),
     failedSection(images, level),
