@@ -78,6 +78,7 @@ async function scan(opts: { github?: GitHubApi; inputs?: Record<string, string> 
       'trivy-checksum': mirror.sha256,
       'upload-sarif': 'false',
       'fail-on': 'critical',
+      ...(opts.github && { 'github-token': 'ghs_adviceE2eToken0123456789' }),
       ...opts.inputs,
     },
     env: { ...registry.env, ...pr, GITHUB_RUN_ID: String(2000 + logs), STANDIN_LOG: log },
@@ -96,6 +97,13 @@ describe('on a pull request, newer tags of the FROM image are scanned apart and 
 
   beforeAll(async () => {
     github = await startGitHubApi();
+    // The pull request changes the FROM line (line 2 of the Dockerfile is in its diff).
+    github.state.pullFiles.set(12, [
+      {
+        filename: 'Dockerfile',
+        patch: `@@ -1,3 +1,3 @@\n # app\n-FROM ${repo}:3.18.3 AS base\n+FROM ${repo}:3.18.4 AS base\n RUN apk add --no-cache tini`,
+      },
+    ]);
     run = await scan({ github, inputs: markedCredentialInputs() });
   }, 240_000);
 
@@ -144,6 +152,25 @@ describe('on a pull request, newer tags of the FROM image are scanned apart and 
     expect(comments[0].body).toContain(line);
   });
 
+  test('a suggested change on the FROM line replaces exactly the tag (OpenAPI-checked)', () => {
+    expect(github.violations).toEqual([]);
+    expect(github.state.reviewComments).toHaveLength(1);
+    const [review] = github.state.reviewComments;
+    expect(review).toMatchObject({ pullNumber: 12, path: 'Dockerfile', line: 2, side: 'RIGHT' });
+    expect(review.body).toContain(
+      `\`${repo}:3.18.6\` has 2 fewer critical and 3 fewer high findings than \`${repo}:3.18.4\``,
+    );
+    expect(review.body.slice(review.body.indexOf('```suggestion'))).toBe(
+      `\`\`\`suggestion\nFROM ${repo}:3.18.6 AS base\n\`\`\``,
+    );
+  });
+
+  test('a rerun does not post the same suggestion twice', async () => {
+    const again = await scan({ github });
+    expect(again.results.baseImageAdvice?.[0].recommended?.tag).toBe('3.18.6');
+    expect(github.state.reviewComments).toHaveLength(1);
+  }, 240_000);
+
   test('candidates never reach the gate or the images list', () => {
     expect(run.results.images.map((i) => i.target.ref)).toEqual([`${repo}:3.18.4`]);
     // 3.18.10's 20 criticals would fail `fail-on: critical` again; only 3.18.4's findings are violations.
@@ -164,4 +191,34 @@ test('base-image-candidates: 0 scans no newer tag and gives no advice', async ()
   expect(run.scanned).toEqual([`${repo}:3.18.4`]);
   expect(run.results.baseImageAdvice).toBeUndefined();
   expect(run.summary).not.toContain('Base image advice');
+}, 240_000);
+
+test('a FROM line outside the pull request’s diff gets the summary line only', async () => {
+  const github = await startGitHubApi();
+  try {
+    github.state.pullFiles.set(12, [{ filename: 'README.md', patch: '@@ -1 +1 @@\n-a\n+b' }]);
+    const run = await scan({ github });
+    expect(run.results.baseImageAdvice?.[0].recommended?.tag).toBe('3.18.6');
+    expect(run.summary).toContain(`→ \`${repo}:3.18.6\``);
+    expect(github.state.reviewComments).toEqual([]);
+    expect(github.requests.some((r) => r.path.endsWith('/pulls/12/files'))).toBe(true);
+    expect(github.violations).toEqual([]);
+  } finally {
+    await github.close();
+  }
+}, 240_000);
+
+test('without write permission the suggestion is skipped with a notice, the summary keeps the advice', async () => {
+  const github = await startGitHubApi({ forkReadOnly: true });
+  try {
+    github.state.pullFiles.set(12, [
+      { filename: 'Dockerfile', patch: `@@ -2 +2 @@\n-FROM x\n+FROM ${repo}:3.18.4 AS base` },
+    ]);
+    const run = await scan({ github });
+    expect(run.summary).toContain(`→ \`${repo}:3.18.6\``);
+    expect(github.state.reviewComments).toEqual([]);
+    expect(run.stdout).toMatch(/Base image advice: no suggested change: GitHub answered 403/);
+  } finally {
+    await github.close();
+  }
 }, 240_000);
