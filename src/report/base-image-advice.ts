@@ -23,7 +23,7 @@ export function baseImageAdviceSection(view: ReportView, maxImages: number): str
   return lines.join('\n');
 }
 
-export function adviceLine(a: BaseImageAdvice): string {
+function adviceLine(a: BaseImageAdvice): string {
   const from = codeSpan(short(displayRef(a)));
   const scanned = a.candidates.filter((c) => c.status === 'scanned').length;
   const failed = a.candidates.length - scanned;

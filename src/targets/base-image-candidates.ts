@@ -120,7 +120,7 @@ export function needsBaseImageAdvice(image: ImageResult): boolean {
   );
 }
 
-export function tallyOf(findings: readonly Finding[]): FindingTally {
+function tallyOf(findings: readonly Finding[]): FindingTally {
   let critical = 0;
   let high = 0;
   for (const f of findings) {
