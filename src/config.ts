@@ -110,6 +110,8 @@ export interface Config {
   cacheResults: boolean;
   /** `baseline`: results files (paths or globs) of the base branch; empty = the Actions cache's. */
   baseline: string[];
+  /** `base-image-candidates`: newer tags of a Dockerfile FROM image to scan and recommend from; 0 = off. */
+  baseImageCandidates: number;
   workspace: string; // GITHUB_WORKSPACE or cwd
   tempDir: string; // RUNNER_TEMP or os.tmpdir()
 }

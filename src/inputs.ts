@@ -123,6 +123,7 @@ export function parseInputs(
     plan: get('plan').trim() ? parsePlanInput(get('plan').trim()) : undefined,
     cacheResults: boolean(get, 'cache-results', true),
     baseline: splitList(get('baseline')),
+    baseImageCandidates: integer(get, 'base-image-candidates', 3, 0, MAX_BASE_IMAGE_CANDIDATES),
     workspace,
     tempDir,
   };
@@ -340,6 +341,9 @@ function optionalBoolean(get: InputReader, name: string): boolean | undefined {
   if (FALSE.has(raw)) return false;
   throw new ConfigurationError(`\`${name}\` is "${raw}"; use true or false.`, name);
 }
+
+/** Newer tags scanned per FROM image: each is a scan, so the cap stays small. */
+const MAX_BASE_IMAGE_CANDIDATES = 10;
 
 function integer(
   get: InputReader,

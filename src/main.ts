@@ -26,6 +26,7 @@ import { prepareOutputDir } from './infra/output-dir.js';
 import { plural } from './infra/wording.js';
 import {
   RESULTS_SCHEMA,
+  type BaseImageAdvice,
   type ImageResult,
   type PlannedShard,
   type ResultsFile,
@@ -46,6 +47,8 @@ import { pinnedRef } from './scale/plan.js';
 import { planShards } from './scale/shards.js';
 import { resolveDigests, scanTargets } from './scan/scan-targets.js';
 import { describeTrivySettings, loadTrivySettings } from './scan/trivy-settings.js';
+import { adviseBaseImages } from './targets/base-image-candidates.js';
+import { findBaseImageCandidates } from './targets/base-image-tags.js';
 import { inspectLocalImages } from './targets/inspect-local-images.js';
 import { resolveListedTargets } from './targets/listed-images.js';
 import { findFileTargets, resolveTargets } from './targets/resolve-targets.js';
@@ -92,6 +95,7 @@ export async function run(): Promise<void> {
     let trivyVersion: string | undefined;
     let dbUpdatedAt: string | undefined;
     let plannedShard: PlannedShard | undefined;
+    let baseImageAdvice: BaseImageAdvice[] | undefined;
     const notes: string[] = [];
     // Why this run may not hold every image: prune-categories must then not close anyone's alerts.
     const partialReasons: string[] = config.planShard
@@ -156,7 +160,7 @@ export async function run(): Promise<void> {
       });
       const settingsNote = describeTrivySettings(trivySettings, config.trivy);
       if (settingsNote) notes.push(settingsNote);
-      const scanned = await scanTargets(config, targets.targets, {
+      const scanDeps = {
         logger,
         clock,
         http,
@@ -166,7 +170,8 @@ export async function run(): Promise<void> {
         credentials,
         reportFiles,
         trivySettings,
-      });
+      };
+      const scanned = await scanTargets(config, targets.targets, scanDeps);
       // An archive that could not be read is reported like an image Trivy failed on.
       const unreadable = local.failures.map(({ target, error }): ImageResult => ({
         target,
@@ -188,6 +193,24 @@ export async function run(): Promise<void> {
       skipped = merged.skipped;
       trivyVersion = scanned.trivyVersion;
       dbUpdatedAt = scanned.dbUpdatedAt;
+
+      // Newer tags of the Dockerfile FROM images, scanned apart: advice only, never in the gate, SARIF or `images`.
+      const basePlans = await findBaseImageCandidates(images, config.baseImageCandidates, {
+        logger,
+        http,
+        clock,
+        credentials,
+        env: process.env,
+        githubToken: config.githubToken,
+      });
+      if (basePlans.length > 0) {
+        const candidateScans = await scanTargets(
+          config,
+          basePlans.flatMap((p) => p.candidates),
+          scanDeps,
+        );
+        baseImageAdvice = adviseBaseImages(basePlans, candidateScans.images);
+      }
     }
 
     // 2. Against the base branch, then one verdict, from which every view is rendered.
@@ -221,6 +244,7 @@ export async function run(): Promise<void> {
       skipped,
       ...(plannedShard && { plan: plannedShard }),
       ...(delta && { delta }),
+      ...(baseImageAdvice && { baseImageAdvice }),
       verdict,
     };
     const published = await logGroup(logger, 'Publishing the results', async () => {

@@ -229,6 +229,8 @@ export interface ResultsFile {
   plan?: PlannedShard;
   /** Set when the run was compared with a baseline (or looked for one): optional on @1. */
   delta?: ResultsDelta;
+  /** Newer tags of the Dockerfile FROM images, scanned apart (never in `images`, the gate or SARIF): optional on @1. */
+  baseImageAdvice?: BaseImageAdvice[];
   verdict?: Verdict;
 }
 
@@ -279,4 +281,34 @@ export interface ResultsDelta {
   /** Why there is no baseline (first run, cache miss): the gate then applies the full policy. */
   missing?: string;
   images: ImageDelta[];
+}
+
+/** The findings of one image that base image advice weighs. */
+export interface FindingTally {
+  critical: number;
+  high: number;
+  total: number;
+}
+
+/** One newer tag of a FROM image, as its scan came out. */
+export interface BaseImageCandidate {
+  tag: string;
+  ref: string;
+  digest?: string;
+  status: 'scanned' | 'failed';
+  tally?: FindingTally;
+  error?: string;
+}
+
+/** For one Dockerfile FROM image with fixable findings: the newer tags scanned on its track, and the best move. */
+export interface BaseImageAdvice {
+  /** The FROM image as scanned (`registry/repository:tag`). */
+  ref: string;
+  tag: string;
+  /** Its FROM lines. */
+  origins: Origin[];
+  tally: FindingTally;
+  candidates: BaseImageCandidate[];
+  /** The candidate that removes the most critical + high findings; absent when none is better. */
+  recommended?: { tag: string; ref: string; tally: FindingTally; removed: FindingTally };
 }

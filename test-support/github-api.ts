@@ -59,6 +59,27 @@ export interface StoredComment {
   updatedAt: string;
 }
 
+/** A review comment on a pull request's diff (`pulls/create-review-comment`). */
+export interface StoredReviewComment {
+  id: number;
+  owner: string;
+  repo: string;
+  pullNumber: number;
+  commitId: string;
+  path: string;
+  line?: number;
+  side?: string;
+  body: string;
+  createdAt: string;
+}
+
+/** A file a pull request changes, as `pulls/list-files` answers: its unified diff in `patch`. */
+export interface PullFile {
+  filename: string;
+  patch?: string;
+  status?: 'added' | 'modified' | 'removed' | 'renamed';
+}
+
 export interface StoredSarif {
   id: string;
   owner: string;
@@ -100,6 +121,9 @@ export interface GitHubApiState {
   pullsForCommit: Map<string, { number: number; state: 'open' | 'closed'; headSha?: string }[]>;
   /** Dependency snapshots received (`dependency-graph/create-repository-snapshot`), in order. */
   snapshots: { owner: string; repo: string; body: Json }[];
+  /** `pulls/{n}/files`: what each pull request changes (seed it to say which lines are in the diff). */
+  pullFiles: Map<number, PullFile[]>;
+  reviewComments: StoredReviewComment[];
 }
 
 export interface GitHubApiOptions {
@@ -374,6 +398,8 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     analyses: [],
     pullsForCommit: new Map(),
     snapshots: [],
+    pullFiles: new Map(),
+    reviewComments: [],
   };
   let nextAnalysisId = 500;
   const requests: RecordedRequest[] = [];
@@ -456,6 +482,32 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     author_association: c.user.type === 'Bot' ? 'NONE' : 'MEMBER',
   });
 
+  const reviewCommentJson = (c: StoredReviewComment) => {
+    const url = `${baseUrl}/repos/${c.owner}/${c.repo}/pulls/comments/${c.id}`;
+    const html = `${serverUrl}/${c.owner}/${c.repo}/pull/${c.pullNumber}#discussion_r${c.id}`;
+    const pr = `${baseUrl}/repos/${c.owner}/${c.repo}/pulls/${c.pullNumber}`;
+    return {
+      url,
+      id: c.id,
+      node_id: `PRRC_${c.id}`,
+      pull_request_review_id: c.id + 1,
+      diff_hunk: '@@ -1 +1 @@',
+      path: c.path,
+      commit_id: c.commitId,
+      original_commit_id: c.commitId,
+      user: user(commenter, commenter.type === 'Bot' ? 41898282 : 583231),
+      body: c.body,
+      created_at: c.createdAt,
+      updated_at: c.createdAt,
+      html_url: html,
+      pull_request_url: pr,
+      author_association: 'NONE',
+      _links: { self: { href: url }, html: { href: html }, pull_request: { href: pr } },
+      ...(c.line !== undefined && { line: c.line, original_line: c.line }),
+      ...(c.side && { side: c.side }),
+    };
+  };
+
   const builtIn: Record<string, (req: ApiRequest) => ApiReply> = {
     'dependency-graph/create-repository-snapshot': (req) => {
       state.snapshots.push({ owner: req.params.owner, repo: req.params.repo, body: req.body as Json });
@@ -466,6 +518,59 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
           created_at: new Date().toISOString(),
           result: 'SUCCESS',
           message: 'Dependency results for the repo have been successfully updated.',
+        },
+      };
+    },
+    'pulls/list-files': (req) => {
+      const { owner, repo } = req.params;
+      const files = state.pullFiles.get(Number(req.params.pull_number)) ?? [];
+      return {
+        status: 200,
+        body: files.map((f) => ({
+          sha: '1'.repeat(40),
+          filename: f.filename,
+          status: f.status ?? 'modified',
+          additions: (f.patch ?? '').split('\n').filter((l) => l.startsWith('+')).length,
+          deletions: (f.patch ?? '').split('\n').filter((l) => l.startsWith('-')).length,
+          changes: (f.patch ?? '').split('\n').filter((l) => /^[+-]/.test(l)).length,
+          blob_url: `${serverUrl}/${owner}/${repo}/blob/${'1'.repeat(40)}/${f.filename}`,
+          raw_url: `${serverUrl}/${owner}/${repo}/raw/${'1'.repeat(40)}/${f.filename}`,
+          contents_url: `${baseUrl}/repos/${owner}/${repo}/contents/${f.filename}?ref=${'1'.repeat(40)}`,
+          ...(f.patch !== undefined && { patch: f.patch }),
+        })),
+      };
+    },
+    'pulls/list-review-comments': (req) => ({
+      status: 200,
+      body: state.reviewComments
+        .filter(
+          (c) =>
+            c.owner === req.params.owner &&
+            c.repo === req.params.repo &&
+            c.pullNumber === Number(req.params.pull_number),
+        )
+        .map(reviewCommentJson),
+    }),
+    'pulls/create-review-comment': (req) => {
+      const body = req.body as Json;
+      const comment: StoredReviewComment = {
+        id: nextCommentId++,
+        owner: req.params.owner,
+        repo: req.params.repo,
+        pullNumber: Number(req.params.pull_number),
+        commitId: String(body.commit_id),
+        path: String(body.path),
+        ...(typeof body.line === 'number' && { line: body.line }),
+        ...(typeof body.side === 'string' && { side: body.side }),
+        body: String(body.body),
+        createdAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      };
+      state.reviewComments.push(comment);
+      return {
+        status: 201,
+        body: reviewCommentJson(comment),
+        headers: {
+          location: `${baseUrl}/repos/${comment.owner}/${comment.repo}/pulls/comments/${comment.id}`,
         },
       };
     },

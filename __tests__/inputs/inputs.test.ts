@@ -73,7 +73,9 @@ describe('parseInputs', () => {
       summary: true,
       prComment: 'auto',
       cacheResults: true,
+      baseImageCandidates: 3,
     });
+    expect(parse({ images: 'x', 'base-image-candidates': '0' }).config.baseImageCandidates).toBe(0);
     expect(config.sarifCategory).toBe('image-scan');
     expect(config).toMatchObject({
       sarifCategoryExact: false,
@@ -193,6 +195,9 @@ describe('parseInputs', () => {
     [{ images: 'x', 'upload-sarif': 'yes' }, 'upload-sarif', /true or false/],
     [{ images: 'x', 'new-findings-only': 'yes' }, 'new-findings-only', /true or false/],
     [{ images: 'x', mode: 'discover', baseline: 'base/results.json' }, 'baseline', /mode: scan/],
+    [{ images: 'x', 'base-image-candidates': '-1' }, 'base-image-candidates', /from 0 to 10/],
+    [{ images: 'x', 'base-image-candidates': 'three' }, 'base-image-candidates', /"three"/],
+    [{ images: 'x', 'base-image-candidates': '11' }, 'base-image-candidates', /from 0 to 10/],
     [{ images: 'x', severity: 'HIGH,SEVERE' }, 'severity', /SEVERE/],
     [{ images: 'x', scanners: 'vuln,malware' }, 'scanners', /malware/],
     [

@@ -9,6 +9,7 @@ import {
   RESULTS_SCHEMA,
   SEVERITIES,
   type ImageResult,
+  type BaseImageAdvice,
   type ResultsDelta,
   type ResultsFile,
   type Target,
@@ -194,6 +195,27 @@ const delta = z.object({
   ),
 }) satisfies z.ZodType<ResultsDelta>;
 
+const tally = z.object({ critical: z.number().int(), high: z.number().int(), total: z.number().int() });
+
+// Base image advice (targets/base-image-candidates.ts): optional on @1, like `delta`.
+const baseImageAdvice = z.object({
+  ref: z.string(),
+  tag: z.string(),
+  origins: z.array(origin),
+  tally,
+  candidates: z.array(
+    z.object({
+      tag: z.string(),
+      ref: z.string(),
+      digest: z.string().optional(),
+      status: z.enum(['scanned', 'failed']),
+      tally: tally.optional(),
+      error: z.string().optional(),
+    }),
+  ),
+  recommended: z.object({ tag: z.string(), ref: z.string(), tally, removed: tally }).optional(),
+}) satisfies z.ZodType<BaseImageAdvice>;
+
 const resultsFileSchema = z.object({
   schema: z.literal(RESULTS_SCHEMA),
   tool: z.object({ name: z.literal('image-scan-gate'), version: z.string() }),
@@ -206,6 +228,7 @@ const resultsFileSchema = z.object({
   // Optional on @1: readers from before shard plans drop it (zod strips unknown keys), so @1 stays @1.
   plan: plannedShard.optional(),
   delta: delta.optional(),
+  baseImageAdvice: z.array(baseImageAdvice).optional(),
   verdict: verdict.optional(),
 }) satisfies z.ZodType<ResultsFile, unknown>;
 

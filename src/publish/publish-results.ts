@@ -19,6 +19,7 @@ import type { ReportView, RunContext } from '../report/view.js';
 import { uploadSarifFiles } from './code-scanning.js';
 import { createGitHubClient, type GitHubClient } from './github-client.js';
 import { githubLinks, type GitHubRunContext } from './github-context.js';
+import { suggestBaseImages } from './base-image-suggestion.js';
 import { upsertPrComment } from './pr-comment.js';
 import { planCategoryPrune } from './prune-categories.js';
 
@@ -155,6 +156,8 @@ export async function publishResults(input: PublishInput, deps: PublishDeps): Pr
         legacyMarker: legacyCommentMarker(config.sarifCategory),
       });
       commentUrl = res.url;
+      if (results.baseImageAdvice)
+        await suggestBaseImages(results.baseImageAdvice, github, { octokit, logger });
     }
   }
 

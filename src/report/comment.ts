@@ -15,6 +15,7 @@ import {
   truncate,
   verdictHeadline,
 } from './markdown.js';
+import { baseImageAdviceSection } from './base-image-advice.js';
 import { deltaSection, FULL_DELTA, SHORT_DELTA } from './delta.js';
 import {
   compareImageSeverity,
@@ -196,6 +197,7 @@ function render(
     `${marker}\n${headline(view, totals)}`,
     truncated ? limitNote() : '',
     deltaSection(view, truncated ? SHORT_DELTA : FULL_DELTA),
+    baseImageAdviceSection(view, truncated ? SHORT_DELTA.images : FULL_DELTA.images),
     reasons(view, level),
     imagesPart(view, images, level, budget),
     topFixable(images, level),

@@ -19,6 +19,7 @@ import {
   utf8Bytes,
   verdictHeadline,
 } from './markdown.js';
+import { baseImageAdviceSection } from './base-image-advice.js';
 import { deltaSection, FULL_DELTA, SHORT_DELTA } from './delta.js';
 import { rewrittenSection, skippedWhereCells } from './file-origins.js';
 import {
@@ -155,6 +156,7 @@ function renderParts(view: ReportView, images: readonly ImageView[], totals: Run
   const head = [
     banner(view, totals),
     deltaSection(view, level.collapsePassing ? SHORT_DELTA : FULL_DELTA),
+    baseImageAdviceSection(view, level.collapsePassing ? SHORT_DELTA.images : FULL_DELTA.images),
     ...(view.notes ?? []).map((n) => `> ${escapeText(n)}`),
     violationsSection(view, level),
     failedSection(images, level),
