@@ -256,7 +256,9 @@ async function scanWithTrivy(
       } else progress.finished(n, s.item.ref, describe(s.value));
     },
   ).finally(() => progress.stop());
-  for (const { cause, fix, images } of registryFailures.values()) {
+  for (const { cause, fix, images: failedRefs } of registryFailures.values()) {
+    // Scans finish in any order: name the images in a stable one.
+    const images = [...failedRefs].sort();
     const named =
       images.length === 1 ? images[0] : `${images[0]} and ${plural(images.length - 1, 'more image')}`;
     logger.warning(`${cause}${fix ? `\nFix: ${fix}` : ''}\nFailed for ${named}.`);
