@@ -32,7 +32,8 @@ import zlib from 'node:zlib';
  * @typedef {string | boolean | string[]} FlagValue
  * @typedef {Map<string, FlagValue>} Flags
  * @typedef {{ flags: Flags; positionals: string[]; set: (name: string, v: string) => void; known: Set<string> }} ParsedArgs
- * @typedef {string | boolean | unknown[] | YamlMap | null} YamlValue
+ * @typedef {string | boolean | unknown[] | YamlMap | null} YamlValue (lists are unknown[]: a JSDoc typedef cannot
+ *   refer to itself through an array)
  * @typedef {{ [key: string]: YamlValue }} YamlMap
  * @typedef {{ name: string; host: string; apiHost: string; repository: string; tag: string | undefined;
  *   digest: string | undefined; reference: string }} ImageRef
@@ -44,6 +45,7 @@ import zlib from 'node:zlib';
  *   | { kind: 'basic'; username: string; password: string; source: string }
  *   | { kind: 'anonymous'; source: string }} Authenticator
  * @typedef {{ size: number; digest: string; diffId?: string }} ImageLayer
+ * @typedef {{ digest: string; platform?: { os?: string; architecture?: string; variant?: string } }} IndexEntry
  * @typedef {{ archive?: boolean; repoTags?: string[] | null; digest?: string; manifest: { layers?: ImageLayer[] };
  *   configDigest: string; config: ImageConfig }} ScannedImage
  * @typedef {{ config?: { Labels?: Record<string, string> }; rootfs?: { diff_ids?: string[] } }} ImageConfig
@@ -1172,7 +1174,7 @@ async function fetchImage(ref, opts) {
       const accept = { Accept: MANIFEST_TYPES.join(', ') };
       const top = await session.get(`/v2/${ref.repository}/manifests/${ref.reference}`, accept);
       const digest = String(top.headers['docker-content-digest'] || sha256(top.body));
-      /** @type {{ mediaType?: string; manifests?: unknown; config?: { digest?: string }; layers?: ImageLayer[] }} */
+      /** @type {{ mediaType?: string; manifests?: IndexEntry[]; config?: { digest?: string }; layers?: ImageLayer[] }} */
       let manifest = JSON.parse(top.body.toString('utf8'));
       if (ref.digest && sha256(top.body) !== ref.digest) {
         throw new Error(
@@ -1182,9 +1184,7 @@ async function fetchImage(ref, opts) {
       if (Array.isArray(manifest.manifests)) {
         const [wantOs, wantArch, wantVariant] = (opts.platform || 'linux/amd64').split('/');
         const child = manifest.manifests.find(
-          (
-            /** @type {{ digest: string; platform?: { os?: string; architecture?: string; variant?: string } }} */ m,
-          ) =>
+          (m) =>
             m.platform?.os === wantOs &&
             m.platform?.architecture === wantArch &&
             (!wantVariant || m.platform?.variant === wantVariant),
