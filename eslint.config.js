@@ -3,7 +3,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.mjs', '**/*.cjs', 'eslint.config.js'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      '**/*.mjs',
+      '**/*.cjs',
+      'eslint.config.js',
+      // The Trivy stand-in is plain JS (the release mirror packs it as is) type-checked through JSDoc: lint it too.
+      '!test-support/trivy-standin/trivy.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -28,5 +39,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
+  },
+  {
+    // TypeScript already reports undefined names (checkJs); no-undef does not know Node's globals in a .mjs.
+    files: ['test-support/trivy-standin/trivy.mjs'],
+    rules: { 'no-undef': 'off' },
   },
 );

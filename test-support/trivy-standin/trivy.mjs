@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // A stand-in for Trivy, for tests only (TESTING.md §1): Trivy's releases and DB cannot be downloaded here.
 // It behaves like Trivy at the edges the action touches and is honest about them:
 // - argv is parsed strictly against Trivy's real flag set (../../shared/trivy/cli/*.md); unknown flags are refused;
@@ -26,9 +27,49 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 
+/**
+ * @typedef {{ value: string[]; bool: string[]; short: Record<string, string> }} FlagSpec
+ * @typedef {string | boolean | string[]} FlagValue
+ * @typedef {Map<string, FlagValue>} Flags
+ * @typedef {{ flags: Flags; positionals: string[]; set: (name: string, v: string) => void; known: Set<string> }} ParsedArgs
+ * @typedef {string | boolean | unknown[] | YamlMap | null} YamlValue (lists are unknown[]: a JSDoc typedef cannot
+ *   refer to itself through an array)
+ * @typedef {{ [key: string]: YamlValue }} YamlMap
+ * @typedef {{ name: string; host: string; apiHost: string; repository: string; tag: string | undefined;
+ *   digest: string | undefined; reference: string }} ImageRef
+ * @typedef {{ method?: string; headers?: Record<string, string>; insecure?: boolean; signal?: AbortSignal }} RequestOptions
+ * @typedef {{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; url: string }} HttpResponse
+ * @typedef {{ usernames: string[]; passwords: string[]; registryToken: string | undefined; insecure: boolean;
+ *   platform: string | undefined; signal: AbortSignal }} FetchOptions
+ * @typedef {{ kind: 'bearer' | 'refresh'; token: string; source: string }
+ *   | { kind: 'basic'; username: string; password: string; source: string }
+ *   | { kind: 'anonymous'; source: string }} Authenticator
+ * @typedef {{ size: number; digest: string; diffId?: string }} ImageLayer
+ * @typedef {{ digest: string; platform?: { os?: string; architecture?: string; variant?: string } }} IndexEntry
+ * @typedef {{ archive?: boolean; repoTags?: string[] | null; digest?: string; manifest: { layers?: ImageLayer[] };
+ *   configDigest: string; config: ImageConfig }} ScannedImage
+ * @typedef {{ config?: { Labels?: Record<string, string> }; rootfs?: { diff_ids?: string[] } }} ImageConfig
+ * @typedef {{ file: string; ignores: (finding: Record<string, unknown>) => boolean }} IgnorePolicy
+ * @typedef {{ severities: string[]; scanners: string[]; pkgTypes: string[]; listAllPkgs: boolean;
+ *   ignoreUnfixed: boolean; ignoredIds: Set<string>; skipFiles: string[]; skipDirs: string[];
+ *   ignorePolicy: IgnorePolicy | undefined; disabledSecretRules: Set<string> }} ReportOptions
+ * @typedef {{ Version: number; NextUpdate: string; UpdatedAt: string; DownloadedAt: string }} DbMetadata
+ * @typedef {{ VulnerabilityID: string; Severity: string; FixedVersion?: string; Layer?: object; [field: string]: unknown }} Vulnerability
+ * @typedef {{ RuleID: string; Severity: string; [field: string]: unknown }} Secret
+ * @typedef {{ Target: string; Class?: string; Packages?: unknown[]; Vulnerabilities?: Vulnerability[]; Secrets?: Secret[];
+ *   [field: string]: unknown }} ReportResult
+ * @typedef {{ Metadata?: { OS?: unknown }; Results?: ReportResult[] }} TemplateReport
+ * @typedef {{ argv: string[]; pid: number; start: number; configFile?: string; ignoreFile?: string;
+ *   secretConfig?: string; dbRepositories?: string[]; settings?: object; image?: string; input?: string;
+ *   vex?: string[]; command?: string }} Invocation
+ */
+
+/** @type {Record<string, TemplateReport> | null} */
 const EMBEDDED_REPORTS = null; // replaced by the release mirror when it packs the stand-in into an archive
 
+/** @type {Record<string, string | undefined>} */
 const SETTINGS = (() => {
+  /** @type {Record<string, string | undefined>} */
   let file = {};
   try {
     file = JSON.parse(fs.readFileSync(path.join(os.homedir(), '.trivy-standin.json'), 'utf8'));
@@ -41,19 +82,25 @@ const SETTINGS = (() => {
 
 const VERSION = SETTINGS.STANDIN_TRIVY_VERSION || '0.74.0';
 const startedAt = Date.now();
+/** @type {Invocation} */
 const invocation = { argv: process.argv.slice(2), pid: process.pid, start: startedAt };
+/** @type {string | undefined} */
 let heldLock;
 let quiet = false;
 
 // ---- flag sets, from Trivy's CLI reference -------------------------------------------------------------------
 
+/** @type {FlagSpec} */
 const GLOBAL = {
   value: ['cacert', 'cache-dir', 'config', 'timeout'],
   bool: ['debug', 'generate-default-config', 'insecure', 'quiet', 'version', 'help'],
   short: { c: 'config', d: 'debug', q: 'quiet', v: 'version', h: 'help' },
 };
+/** @type {FlagSpec} */
 const ROOT = { value: ['format'], bool: [], short: { f: 'format' } };
+/** @type {FlagSpec} */
 const VERSION_CMD = { value: ['format'], bool: [], short: { f: 'format' } };
+/** @type {FlagSpec} */
 const IMAGE = {
   value: (
     'ansible-extra-vars ansible-inventory ansible-playbook cache-backend cache-ttl check-namespaces ' +
@@ -74,6 +121,7 @@ const IMAGE = {
   ).split(' '),
   short: { f: 'format', o: 'output', s: 'severity', t: 'template' },
 };
+/** @type {Record<string, FlagSpec | undefined>} */
 const COMMANDS = {
   image: IMAGE,
   i: IMAGE,
@@ -138,13 +186,19 @@ const MANIFEST_TYPES = [
 function stamp() {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 }
+/** @param {string} message */
 function logInfo(message) {
   if (!quiet) process.stderr.write(`${stamp()}\tINFO\t${message}\n`);
 }
+/** @param {string} message */
 function logWarn(message) {
   if (!quiet) process.stderr.write(`${stamp()}\tWARN\t${message}\n`);
 }
-/** Trivy's main: log.Fatal("Fatal error", err) -> exit 1. Fatal lines are printed even with --quiet. */
+/**
+ * Trivy's main: log.Fatal("Fatal error", err) -> exit 1. Fatal lines are printed even with --quiet.
+ * @param {string} message
+ * @returns {never}
+ */
 function fatal(message) {
   process.stderr.write(`${stamp()}\tFATAL\tFatal error\t${message}\n`);
   process.exit(1);
@@ -186,6 +240,7 @@ process.on('exit', (code) => {
 function dockerConfigModes() {
   const dir = process.env.DOCKER_CONFIG;
   if (!dir) return {};
+  /** @param {string} p */
   const mode = (p) => {
     try {
       return (fs.statSync(p).mode & 0o777).toString(8);
@@ -204,13 +259,22 @@ process.on('SIGINT', () => process.exit(130));
 
 // ---- argv ----------------------------------------------------------------------------------------------------
 
-/** pflag semantics: --name=value, --name value, -x value, -xvalue, bool shorthands combined (-qd), `--`. */
+/**
+ * pflag semantics: --name=value, --name value, -x value, -xvalue, bool shorthands combined (-qd), `--`.
+ * @param {string[]} args
+ * @param {FlagSpec} spec
+ * @returns {ParsedArgs}
+ */
 function parseArgs(args, spec) {
   const value = new Set([...GLOBAL.value, ...spec.value]);
   const bool = new Set([...GLOBAL.bool, ...spec.bool]);
+  /** @type {Record<string, string | undefined>} */
   const short = { ...GLOBAL.short, ...spec.short };
+  /** @type {Flags} */
   const flags = new Map();
+  /** @type {string[]} */
   const positionals = [];
+  /** @type {(name: string, v: string) => void} */
   const set = (name, v) => {
     if (bool.has(name)) {
       const b = parseBool(v);
@@ -221,7 +285,7 @@ function parseArgs(args, spec) {
       }
       flags.set(name, b);
     } else if (LIST_FLAGS.has(name)) {
-      flags.set(name, [...(flags.get(name) ?? []), ...splitList(v)]);
+      flags.set(name, [...flagList(flags, name, []), ...splitList(v)]);
     } else {
       flags.set(name, v);
     }
@@ -275,6 +339,7 @@ function parseArgs(args, spec) {
 // ---- the config file (trivy.yaml) and the ignore file (.trivyignore) -----------------------------------------
 
 /** Config keys (Trivy's trivy.yaml layout) -> the flag they set. Trivy ignores keys it does not know; so do we. */
+/** @type {Record<string, string>} */
 const CONFIG_KEYS = {
   severity: 'severity',
   ignorefile: 'ignorefile',
@@ -305,43 +370,57 @@ const CONFIG_KEYS = {
 /**
  * Trivy's config file, applied to flags neither the command line nor TRIVY_* set. `--config` (or TRIVY_CONFIG)
  * given and missing is fatal; the default `trivy.yaml` in the working directory missing is not.
+ * @param {ParsedArgs} parsed
  */
 function applyConfigFile(parsed) {
   const explicit = parsed.flags.has('config');
-  const file = explicit ? parsed.flags.get('config') : 'trivy.yaml';
+  const file = flagString(parsed.flags, 'config') ?? 'trivy.yaml';
   let text;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    if (e.code === 'ENOENT' && !explicit) return;
-    if (e.code === 'ENOENT') fatal(`config file "${file}" not found`);
-    fatal(`config file "${file}" loading error: ${e.message}`);
+    if (errorCode(e) === 'ENOENT' && !explicit) return;
+    if (errorCode(e) === 'ENOENT') fatal(`config file "${file}" not found`);
+    fatal(`config file "${file}" loading error: ${errorMessage(e)}`);
   }
   let config;
   try {
     config = parseYaml(text);
   } catch (e) {
-    fatal(`config file "${file}" loading error: ${e.message}`);
+    fatal(`config file "${file}" loading error: ${errorMessage(e)}`);
   }
   invocation.configFile = path.resolve(file);
   for (const [key, flag] of Object.entries(CONFIG_KEYS)) {
     if (!parsed.known.has(flag) || parsed.flags.has(flag)) continue;
-    const value = key
-      .split('.')
-      .reduce((node, k) => (node && typeof node === 'object' ? node[k] : undefined), config);
+    const value = key.split('.').reduce(
+      /** @type {(node: YamlValue | undefined, k: string) => YamlValue | undefined} */
+      (node, k) => (node && typeof node === 'object' && !Array.isArray(node) ? node[k] : undefined),
+      config,
+    );
     if (value === undefined || value === null || value === '') continue;
+    // A mapping where a scalar or list belongs: the stand-in cannot say what Trivy's viper would make of it.
+    if (typeof value === 'object' && !Array.isArray(value))
+      fatal(
+        `config file "${file}": the Trivy stand-in reads only a scalar or a list at "${key}", not a mapping`,
+      );
     parsed.set(flag, Array.isArray(value) ? value.join(',') : String(value));
   }
 }
 
-/** The YAML a trivy.yaml needs: nested mappings by indentation, `- item` and `[a, b]` lists, scalars, comments. */
+/**
+ * The YAML a trivy.yaml needs: nested mappings by indentation, `- item` and `[a, b]` lists, scalars, comments.
+ * @param {string} text
+ * @returns {YamlValue}
+ */
 function parseYaml(text) {
   const lines = text
     .split(/\r?\n/)
     .map((raw, i) => ({ raw: raw.replace(/(^|\s)#.*$/, ''), n: i + 1 }))
     .filter((l) => l.raw.trim() !== '');
   let i = 0;
+  /** @param {{ raw: string }} l */
   const indent = (l) => l.raw.length - l.raw.trimStart().length;
+  /** @type {(v: string) => YamlValue} */
   const scalar = (v) => {
     const t = v.trim();
     if (/^\[.*\]$/.test(t))
@@ -354,9 +433,14 @@ function parseYaml(text) {
     if (t === 'true' || t === 'false') return t === 'true';
     return t;
   };
+  /**
+   * @param {number} level
+   * @returns {YamlValue}
+   */
   function block(level) {
     const first = lines[i];
     if (first.raw.trimStart().startsWith('- ') || first.raw.trim() === '-') {
+      /** @type {YamlValue[]} */
       const list = [];
       while (i < lines.length && indent(lines[i]) === level && lines[i].raw.trimStart().startsWith('-')) {
         list.push(scalar(lines[i].raw.trimStart().slice(1)));
@@ -364,6 +448,7 @@ function parseYaml(text) {
       }
       return list;
     }
+    /** @type {YamlMap} */
     const map = {};
     while (i < lines.length && indent(lines[i]) === level) {
       const { raw, n } = lines[i];
@@ -386,6 +471,8 @@ function parseYaml(text) {
 /**
  * Trivy's plain ignore file (pkg/result/ignore.go): one ID per line, `#` comments, `exp:YYYY-MM-DD` after the ID.
  * A missing file (default or given) ignores nothing.
+ * @param {string} file
+ * @returns {Set<string>}
  */
 function readIgnoreFile(file) {
   let text;
@@ -410,6 +497,9 @@ function readIgnoreFile(file) {
 /**
  * Trivy's --skip-files / --skip-dirs: glob patterns (`**` crosses directories) matched against paths inside the image,
  * both without a leading slash. Only results that name a file (lang-pkgs, secrets) have a path; OS packages do not.
+ * @param {string} target
+ * @param {string[]} skipFiles
+ * @param {string[]} skipDirs
  */
 function isSkippedPath(target, skipFiles, skipDirs) {
   const file = String(target).replace(/^\/+/, '');
@@ -423,6 +513,10 @@ function isSkippedPath(target, skipFiles, skipDirs) {
   return false;
 }
 
+/**
+ * @param {string} pattern
+ * @param {string} file
+ */
 function globMatch(pattern, file) {
   const p = String(pattern).replace(/^\/+/, '').replace(/\/+$/, '');
   let re = '';
@@ -445,6 +539,8 @@ function globMatch(pattern, file) {
  * Trivy's --ignore-policy: the file is read when the scan starts (a missing one is fatal) and its `ignore` rule is
  * evaluated per finding. The stand-in is no Rego engine: it evaluates only rules whose body is a conjunction of
  * `input.Field == "value"` lines, and refuses any other policy rather than pretend to apply it.
+ * @param {string} file
+ * @returns {IgnorePolicy}
  */
 function loadIgnorePolicy(file) {
   let text;
@@ -452,14 +548,16 @@ function loadIgnorePolicy(file) {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     fatal(
-      `run error: filter error: unable to read the policy file: open ${file}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`,
+      `run error: filter error: unable to read the policy file: open ${file}: ${errorCode(e) === 'ENOENT' ? 'no such file or directory' : errorMessage(e)}`,
     );
   }
+  /** @type {[string, string][][]} */
   const rules = [];
   const body = text.replace(/#.*$/gm, '');
   if (!/^\s*package\s+trivy\s*$/m.test(body)) return { file: path.resolve(file), ignores: () => false };
   const blocks = body.matchAll(/^\s*ignore\s+(?:if\s+)?\{([^}]*)\}/gm);
   for (const [, block] of blocks) {
+    /** @type {[string, string][]} */
     const conditions = [];
     for (const line of block
       .split(/\n|;/)
@@ -482,6 +580,8 @@ function loadIgnorePolicy(file) {
 /**
  * Trivy's secret config (`--secret-config`, default `trivy-secret.yaml` in the working directory; missing is fine and
  * means the built-in rules). The stand-in honours its `disable-rules` list of rule IDs.
+ * @param {string | undefined} given
+ * @returns {Set<string>}
  */
 function readSecretConfig(given) {
   const file = given ?? 'trivy-secret.yaml';
@@ -496,18 +596,24 @@ function readSecretConfig(given) {
   try {
     config = parseYaml(text);
   } catch (e) {
-    fatal(`run error: secret config error: ${e.message}`);
+    fatal(`run error: secret config error: ${errorMessage(e)}`);
   }
-  const disabled = config?.['disable-rules'];
+  const disabled =
+    config && typeof config === 'object' && !Array.isArray(config) ? config['disable-rules'] : undefined;
   return new Set(Array.isArray(disabled) ? disabled.map(String) : []);
 }
 
+/**
+ * @param {string} v
+ * @returns {boolean | undefined}
+ */
 function parseBool(v) {
   if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
   if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
   return undefined;
 }
 
+/** @param {string} v */
 function splitList(v) {
   return String(v)
     .split(',')
@@ -515,9 +621,58 @@ function splitList(v) {
     .filter(Boolean);
 }
 
-/** Go's time.ParseDuration, in milliseconds. */
+/**
+ * @param {Flags} flags
+ * @param {string} name
+ * @returns {string | undefined} a value flag's value
+ */
+function flagString(flags, name) {
+  const v = flags.get(name);
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * @param {Flags} flags
+ * @param {string} name
+ * @returns {boolean | undefined} a bool flag's value
+ */
+function flagBool(flags, name) {
+  const v = flags.get(name);
+  return typeof v === 'boolean' ? v : undefined;
+}
+
+/**
+ * @param {Flags} flags
+ * @param {string} name
+ * @param {string[]} fallback
+ * @returns {string[]} a list flag's values, or the fallback when it was not given
+ */
+function flagList(flags, name, fallback) {
+  const v = flags.get(name);
+  return Array.isArray(v) ? v : fallback;
+}
+
+/** @param {unknown} e */
+function errorMessage(e) {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * @param {unknown} e
+ * @returns {string | undefined} the `code` of a Node system error, if it is one
+ */
+function errorCode(e) {
+  return e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
+}
+
+/**
+ * Go's time.ParseDuration, in milliseconds.
+ * @param {string} s
+ * @returns {number | undefined}
+ */
 function parseGoDuration(s) {
   if (s === '0') return 0;
+  /** @type {Record<string, number>} */
   const units = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
   let total = 0;
@@ -532,7 +687,11 @@ function parseGoDuration(s) {
   return s.length ? total : undefined;
 }
 
-/** Splits off the command: the first positional not consumed as a flag value. */
+/**
+ * Splits off the command: the first positional not consumed as a flag value.
+ * @param {string[]} argv
+ * @returns {{ name: string | undefined; rest: string[] }}
+ */
 function findCommand(argv) {
   const valueFlags = new Set([...GLOBAL.value, ...ROOT.value].map((n) => `--${n}`));
   const valueShorts = new Set(['-c', '-f']);
@@ -555,6 +714,10 @@ function defaultCacheDir() {
   return path.join(base, 'trivy');
 }
 
+/**
+ * @param {string} file
+ * @returns {any} parsed JSON, or undefined when unreadable
+ */
 function readJson(file) {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -563,6 +726,11 @@ function readJson(file) {
   }
 }
 
+/**
+ * @param {string} cacheDir
+ * @param {'db' | 'java-db'} kind
+ * @param {string[]} repositories
+ */
 function downloadDb(cacheDir, kind, repositories) {
   const java = kind === 'java-db';
   const denied = new Set(splitList(SETTINGS.STANDIN_DB_DENY ?? ''));
@@ -589,6 +757,7 @@ function downloadDb(cacheDir, kind, repositories) {
   const updated = new Date(now);
   updated.setUTCMinutes(0, 0, 0);
   const next = new Date(updated.getTime() + (java ? 3 * 24 : 6) * 3_600_000);
+  /** @param {Date} d */
   const iso = (d) => d.toISOString().replace(/\.\d+Z$/, 'Z');
   const dir = path.join(cacheDir, kind);
   fs.mkdirSync(dir, { recursive: true });
@@ -609,13 +778,16 @@ function downloadDb(cacheDir, kind, repositories) {
   logInfo(`[${label}] Artifact successfully downloaded\trepo="${used}"`);
 }
 
+/** @param {string} cacheDir */
 function dbNeedsUpdate(cacheDir) {
+  /** @type {DbMetadata | undefined} */
   const meta = readJson(path.join(cacheDir, 'db', 'metadata.json'));
   return !meta || Date.parse(meta.NextUpdate) <= Date.now();
 }
 
 // ---- the fs scan cache lock (BoltDB flock with a 5 s timeout) -------------------------------------------------
 
+/** @param {string} cacheDir */
 async function lockFsCache(cacheDir) {
   const dir = path.join(cacheDir, 'fanal');
   fs.mkdirSync(dir, { recursive: true });
@@ -630,7 +802,7 @@ async function lockFsCache(cacheDir) {
       fs.closeSync(fs.openSync(path.join(dir, 'fanal.db'), 'a'));
       return;
     } catch (e) {
-      if (e.code !== 'EEXIST') throw e;
+      if (errorCode(e) !== 'EEXIST') throw e;
     }
     // A flock dies with its process; emulate that for a holder killed with SIGKILL.
     const holder = Number(fs.readFileSync(lock, 'utf8') || 0);
@@ -647,21 +819,30 @@ async function lockFsCache(cacheDir) {
   }
 }
 
+/** @param {number} pid */
 function alive(pid) {
   try {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return e.code === 'EPERM';
+    return errorCode(e) === 'EPERM';
   }
 }
 
+/**
+ * @param {number} ms
+ * @returns {Promise<void>}
+ */
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
 // ---- image references ----------------------------------------------------------------------------------------
 
+/**
+ * @param {string} ref
+ * @returns {ImageRef | undefined}
+ */
 function parseReference(ref) {
   let rest = ref;
   let digest;
@@ -681,7 +862,7 @@ function parseReference(ref) {
   const parts = rest.split('/');
   let host = 'docker.io';
   if (parts.length > 1 && (parts[0].includes('.') || parts[0].includes(':') || parts[0] === 'localhost')) {
-    host = parts.shift();
+    host = parts.shift() ?? host;
   }
   let repository = parts.join('/');
   if (host === 'docker.io' && parts.length === 1) repository = `library/${repository}`;
@@ -691,14 +872,21 @@ function parseReference(ref) {
   ) {
     return undefined;
   }
-  if (digest && !/^sha256:[0-9a-f]{64}$/.test(digest)) return undefined;
+  // `name@` has an empty digest: invalid, as in go-containerregistry (an empty tag means latest).
+  if (digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(digest)) return undefined;
   if (!digest && !tag) tag = 'latest';
   const apiHost = host === 'docker.io' ? 'registry-1.docker.io' : host;
-  return { name, host, apiHost, repository, tag, digest, reference: digest ?? tag };
+  return { name, host, apiHost, repository, tag, digest, reference: digest ?? tag ?? 'latest' };
 }
 
 // ---- a small registry client ---------------------------------------------------------------------------------
 
+/**
+ * @param {string} url
+ * @param {RequestOptions} options
+ * @param {number} hops
+ * @returns {Promise<HttpResponse>}
+ */
 function request(url, { method = 'GET', headers = {}, insecure = false, signal } = {}, hops = 0) {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
@@ -712,19 +900,21 @@ function request(url, { method = 'GET', headers = {}, insecure = false, signal }
         signal,
       },
       (res) => {
+        /** @type {Buffer[]} */
         const chunks = [];
-        res.on('data', (c) => chunks.push(c));
+        res.on('data', (/** @type {Buffer} */ c) => chunks.push(c));
         res.on('error', reject);
         res.on('end', () => {
           const location = res.headers.location;
-          if ([301, 302, 303, 307, 308].includes(res.statusCode) && location && hops < 5) {
+          const status = res.statusCode ?? 0; // always set on a client response
+          if ([301, 302, 303, 307, 308].includes(status) && location && hops < 5) {
             const next = new URL(location, url);
             const h = { ...headers };
             if (next.host !== u.host) delete h.Authorization;
             resolve(request(next.toString(), { method, headers: h, insecure, signal }, hops + 1));
             return;
           }
-          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), url });
+          resolve({ status, headers: res.headers, body: Buffer.concat(chunks), url });
         });
       },
     );
@@ -733,28 +923,42 @@ function request(url, { method = 'GET', headers = {}, insecure = false, signal }
   });
 }
 
-/** Go's %v of decoded JSON, as go-containerregistry prints error details. */
+/**
+ * Go's %v of decoded JSON, as go-containerregistry prints error details.
+ * @param {unknown} v
+ * @returns {string}
+ */
 function goFormat(v) {
   if (v === null || v === undefined) return '<nil>';
   if (Array.isArray(v)) return `[${v.map(goFormat).join(' ')}]`;
   if (typeof v === 'object') {
-    return `map[${Object.keys(v)
+    const map = /** @type {Record<string, unknown>} */ (v);
+    return `map[${Object.keys(map)
       .sort()
-      .map((k) => `${k}:${goFormat(v[k])}`)
+      .map((k) => `${k}:${goFormat(map[k])}`)
       .join(' ')}]`;
   }
-  return String(v);
+  const scalar = /** @type {string | number | boolean} */ (v); // what JSON decodes to besides null, lists, maps
+  return String(scalar);
 }
 
-/** go-containerregistry's transport.Error text: "GET url: CODE: message; detail" or the raw status and body. */
+/**
+ * go-containerregistry's transport.Error text: "GET url: CODE: message; detail" or the raw status and body.
+ * @param {string} method
+ * @param {string} url
+ * @param {HttpResponse} res
+ */
 function registryErrorText(method, url, res) {
   try {
+    /** @type {{ errors?: unknown }} */
     const parsed = JSON.parse(res.body.toString('utf8'));
     if (Array.isArray(parsed.errors) && parsed.errors.length) {
-      const parts = parsed.errors.map((e) => {
-        const detail = e.detail === undefined ? '' : `; ${goFormat(e.detail)}`;
-        return `${e.code}: ${e.message}${detail}`;
-      });
+      const parts = parsed.errors.map(
+        (/** @type {{ code?: unknown; message?: unknown; detail?: unknown }} */ e) => {
+          const detail = e.detail === undefined ? '' : `; ${goFormat(e.detail)}`;
+          return `${String(e.code)}: ${String(e.message)}${detail}`;
+        },
+      );
       return `${method} ${url}: ${parts.join('; ')}`;
     }
   } catch {
@@ -764,26 +968,42 @@ function registryErrorText(method, url, res) {
   return `${method} ${url}: unexpected status code ${res.status} ${http.STATUS_CODES[res.status] ?? ''}${text ? `: ${text}` : ''}`;
 }
 
+/**
+ * @param {string | undefined} header
+ * @returns {{ scheme: string; params: Record<string, string | undefined> } | undefined}
+ */
 function parseChallenge(header) {
   if (!header) return undefined;
   const m = /^\s*(\w+)\s*(.*)$/.exec(header);
   if (!m) return undefined;
+  /** @type {Record<string, string | undefined>} */
   const params = {};
   for (const p of m[2].matchAll(/(\w+)\s*=\s*(?:"([^"]*)"|([^,\s]*))/g))
     params[p[1].toLowerCase()] = p[2] ?? p[3];
   return { scheme: m[1].toLowerCase(), params };
 }
 
+/** @param {string} host */
 function isLocalHost(host) {
   const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   return h === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::1' || h.endsWith('.local');
 }
 
+/**
+ * @param {string} method
+ * @param {string} url
+ * @param {unknown} e
+ */
 function goNetError(method, url, e) {
-  return `${method} ${url}: ${e.code ? `${e.code}: ` : ''}${e.message}`;
+  const code = errorCode(e);
+  return `${method} ${url}: ${code ? `${code}: ` : ''}${errorMessage(e)}`;
 }
 
-/** go-containerregistry pings https first; for local hosts (or --insecure) it falls back to http. */
+/**
+ * go-containerregistry pings https first; for local hosts (or --insecure) it falls back to http.
+ * @param {ImageRef} ref
+ * @param {FetchOptions} opts
+ */
 async function pickBaseUrl(ref, opts) {
   const candidates = [`https://${ref.apiHost}`];
   if (isLocalHost(ref.apiHost) || opts.insecure) candidates.push(`http://${ref.apiHost}`);
@@ -800,14 +1020,20 @@ async function pickBaseUrl(ref, opts) {
   throw new Error(lastError);
 }
 
-/** The authenticators Trivy tries, in its order (pkg/remote authOptions). */
+/**
+ * The authenticators Trivy tries, in its order (pkg/remote authOptions).
+ * @param {ImageRef} ref
+ * @param {FetchOptions} opts
+ * @returns {Authenticator[]}
+ */
 function authenticators(ref, opts) {
   if (opts.registryToken) return [{ kind: 'bearer', token: opts.registryToken, source: 'registry-token' }];
   const users = opts.usernames;
   const passwords = opts.passwords;
   if (users.length !== passwords.length) fatal('run error: the number of usernames and passwords must match');
+  /** @type {Authenticator[]} */
   const list = users.map((u, i) => ({
-    kind: 'basic',
+    kind: /** @type {const} */ ('basic'),
     username: u,
     password: passwords[i],
     source: 'username',
@@ -816,9 +1042,14 @@ function authenticators(ref, opts) {
   return list;
 }
 
+/**
+ * @param {string} host
+ * @returns {Authenticator}
+ */
 function dockerConfigAuth(host) {
   const dir = process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker');
   const config = readJson(path.join(dir, 'config.json'));
+  /** @type {Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string; registrytoken?: string } | undefined>} */
   const auths = config?.auths ?? {};
   const keys =
     host === 'docker.io'
@@ -846,14 +1077,26 @@ function dockerConfigAuth(host) {
 }
 
 class RegistrySession {
+  /**
+   * @param {string} base
+   * @param {ImageRef} ref
+   * @param {Authenticator} auth
+   * @param {FetchOptions} opts
+   */
   constructor(base, ref, auth, opts) {
     this.base = base;
     this.ref = ref;
     this.auth = auth;
     this.opts = opts;
+    /** @type {string | undefined} */
     this.authorization = auth.kind === 'bearer' ? `Bearer ${auth.token}` : undefined;
+    this.retried = false;
   }
 
+  /**
+   * @param {string} pathname
+   * @param {Record<string, string>} headers
+   */
   async get(pathname, headers = {}) {
     const url = `${this.base}${pathname}`;
     const send = () =>
@@ -868,10 +1111,11 @@ class RegistrySession {
     if (res.status === 401 && !this.retried) {
       this.retried = true;
       const challenge = parseChallenge(res.headers['www-authenticate']);
-      if (challenge?.scheme === 'basic' && this.auth.kind === 'basic') {
-        this.authorization = `Basic ${b64(`${this.auth.username}:${this.auth.password}`)}`;
+      const auth = this.auth;
+      if (challenge?.scheme === 'basic' && auth.kind === 'basic') {
+        this.authorization = `Basic ${b64(`${auth.username}:${auth.password}`)}`;
         res = await send();
-      } else if (challenge?.scheme === 'bearer' && this.auth.kind !== 'bearer') {
+      } else if (challenge?.scheme === 'bearer' && auth.kind !== 'bearer') {
         this.authorization = `Bearer ${await this.fetchToken(challenge.params)}`;
         res = await send();
       }
@@ -880,14 +1124,16 @@ class RegistrySession {
     return res;
   }
 
+  /** @param {Record<string, string | undefined>} params */
   async fetchToken(params) {
     if (!params.realm) throw new Error('bearer challenge without realm');
     const u = new URL(params.realm);
     if (params.service) u.searchParams.set('service', params.service);
     u.searchParams.set('scope', params.scope || `repository:${this.ref.repository}:pull`);
+    /** @type {Record<string, string>} */
     const headers = {};
-    if (this.auth.kind === 'basic')
-      headers.Authorization = `Basic ${b64(`${this.auth.username}:${this.auth.password}`)}`;
+    const auth = this.auth;
+    if (auth.kind === 'basic') headers.Authorization = `Basic ${b64(`${auth.username}:${auth.password}`)}`;
     const url = u.toString();
     const res = await request(url, { headers, insecure: this.opts.insecure, signal: this.opts.signal }).catch(
       (e) => {
@@ -895,6 +1141,7 @@ class RegistrySession {
       },
     );
     if (res.status !== 200) throw new Error(registryErrorText('GET', url, res));
+    /** @type {{ token?: string; access_token?: string }} */
     const body = JSON.parse(res.body.toString('utf8'));
     const token = body.token || body.access_token;
     if (!token) throw new Error(`GET ${url}: no token in response`);
@@ -902,23 +1149,32 @@ class RegistrySession {
   }
 }
 
+/** @param {string} s */
 function b64(s) {
   return Buffer.from(s, 'utf8').toString('base64');
 }
 
+/** @param {Buffer} buf */
 function sha256(buf) {
   return `sha256:${crypto.createHash('sha256').update(buf).digest('hex')}`;
 }
 
+/**
+ * @param {ImageRef} ref
+ * @param {FetchOptions} opts
+ * @returns {Promise<ScannedImage>}
+ */
 async function fetchImage(ref, opts) {
   const base = await pickBaseUrl(ref, opts);
+  /** @type {string[]} */
   const errors = [];
   for (const auth of authenticators(ref, opts)) {
     const session = new RegistrySession(base, ref, auth, opts);
     try {
       const accept = { Accept: MANIFEST_TYPES.join(', ') };
       const top = await session.get(`/v2/${ref.repository}/manifests/${ref.reference}`, accept);
-      const digest = top.headers['docker-content-digest'] || sha256(top.body);
+      const digest = String(top.headers['docker-content-digest'] || sha256(top.body));
+      /** @type {{ mediaType?: string; manifests?: IndexEntry[]; config?: { digest?: string }; layers?: ImageLayer[] }} */
       let manifest = JSON.parse(top.body.toString('utf8'));
       if (ref.digest && sha256(top.body) !== ref.digest) {
         throw new Error(
@@ -938,22 +1194,21 @@ async function fetchImage(ref, opts) {
         const res = await session.get(`/v2/${ref.repository}/manifests/${child.digest}`, accept);
         manifest = JSON.parse(res.body.toString('utf8'));
       }
-      if (!manifest.config?.digest) throw new Error(`unsupported manifest media type ${manifest.mediaType}`);
-      const blob = await session.get(`/v2/${ref.repository}/blobs/${manifest.config.digest}`);
-      if (sha256(blob.body) !== manifest.config.digest) {
-        throw new Error(
-          `error verifying sha256 checksum of ${manifest.config.digest}; got "${sha256(blob.body)}"`,
-        );
+      const configDigest = manifest.config?.digest;
+      if (!configDigest) throw new Error(`unsupported manifest media type ${manifest.mediaType}`);
+      const blob = await session.get(`/v2/${ref.repository}/blobs/${configDigest}`);
+      if (sha256(blob.body) !== configDigest) {
+        throw new Error(`error verifying sha256 checksum of ${configDigest}; got "${sha256(blob.body)}"`);
       }
       return {
         digest,
         manifest,
-        configDigest: manifest.config.digest,
+        configDigest,
         config: JSON.parse(blob.body.toString('utf8')),
       };
     } catch (e) {
       if (opts.signal?.aborted) throw e;
-      errors.push(e.message);
+      errors.push(errorMessage(e));
     }
   }
   throw new Error(errors.length === 1 ? errors[0] : errors.join('; '));
@@ -961,18 +1216,23 @@ async function fetchImage(ref, opts) {
 
 // ---- archives and OCI layouts (--input) -----------------------------------------------------------------------
 
-/** Trivy's NewArchiveImage: a docker save tarball first, then an OCI layout (a directory, or a .tar holding one). */
+/**
+ * Trivy's NewArchiveImage: a docker save tarball first, then an OCI layout (a directory, or a .tar holding one).
+ * @param {string} input
+ * @returns {ScannedImage}
+ */
 function openArchive(input) {
+  /** @type {string[]} */
   const errors = [];
   try {
     return readDockerArchive(input);
   } catch (e) {
-    errors.push(`unable to open ${input} as a Docker image: ${e.message}`);
+    errors.push(`unable to open ${input} as a Docker image: ${errorMessage(e)}`);
   }
   try {
     return readOciLayout(input);
   } catch (e) {
-    errors.push(`unable to open ${input} as an OCI Image: ${e.message}`);
+    errors.push(`unable to open ${input} as an OCI Image: ${errorMessage(e)}`);
   }
   fatal(
     'run error: image scan error: scan error: unable to initialize a scan service: unable to initialize an archive ' +
@@ -980,15 +1240,23 @@ function openArchive(input) {
   );
 }
 
-/** Every regular file of a tar (gzip or not), by name; symlinks inside the tar are followed within it. */
+/**
+ * Every regular file of a tar (gzip or not), by name; symlinks inside the tar are followed within it.
+ * @param {string} file
+ * @param {{ firstWins: boolean }} options
+ * @returns {{ get: (name: string) => Buffer | undefined }}
+ */
 function readTar(file, { firstWins }) {
   let data = fs.readFileSync(file);
   if (data[0] === 0x1f && data[1] === 0x8b) data = zlib.gunzipSync(data);
+  /** @type {Map<string, Buffer | { link: string }>} */
   const files = new Map();
+  /** @type {string | undefined} */
   let longName;
   for (let pos = 0; pos + 512 <= data.length;) {
     const header = data.subarray(pos, pos + 512);
     if (header.every((b) => b === 0)) break;
+    /** @type {(start: number, len: number) => string} */
     const field = (start, len) => {
       const f = header.subarray(start, start + len);
       const end = f.indexOf(0);
@@ -1018,6 +1286,7 @@ function readTar(file, { firstWins }) {
     if (type === '0' || type === '7') files.set(name, Buffer.from(body));
     else if (type === '2' || type === '1') files.set(name, { link: field(157, 100) });
   }
+  /** @type {(name: string, depth?: number) => Buffer | undefined} */
   const get = (name, depth = 0) => {
     const v = files.get(name);
     if (v && !Buffer.isBuffer(v) && depth < 10) return get(v.link.replace(/^\.\//, ''), depth + 1);
@@ -1026,19 +1295,27 @@ function readTar(file, { firstWins }) {
   return { get };
 }
 
-/** go-containerregistry tarball.Image with no tag: exactly one image in manifest.json. */
+/**
+ * go-containerregistry tarball.Image with no tag: exactly one image in manifest.json.
+ * @param {string} file
+ * @returns {ScannedImage}
+ */
 function readDockerArchive(file) {
   const stat = fs.statSync(file);
   if (stat.isDirectory()) throw new Error(`unable to open the file: read ${file}: is a directory`);
   const tar = readTar(file, { firstWins: true });
   const manifestData = tar.get('manifest.json');
   if (!manifestData) throw new Error('file manifest.json not found in tar');
-  const manifest = JSON.parse(manifestData.toString('utf8'));
-  if (!Array.isArray(manifest) || manifest.length !== 1) {
+  /** @type {unknown} */
+  const parsedManifest = JSON.parse(manifestData.toString('utf8'));
+  if (!Array.isArray(parsedManifest) || parsedManifest.length !== 1) {
     throw new Error('tarball must contain only a single image to be used with tarball.Image');
   }
+  /** @type {{ Config: string; RepoTags?: string[]; Layers?: string[] }[]} */
+  const manifest = parsedManifest;
   const configData = tar.get(manifest[0].Config);
   if (!configData) throw new Error(`file ${manifest[0].Config} not found in tar`);
+  /** @type {ImageConfig} */
   const config = JSON.parse(configData.toString('utf8'));
   const layers = (manifest[0].Layers ?? []).map((name, i) => {
     const layer = tar.get(name);
@@ -1054,13 +1331,18 @@ function readDockerArchive(file) {
   };
 }
 
-/** Trivy's tryOCI: `path[@digest-or-ref.name]` or `path[:ref.name]`; a .tar is unpacked first. */
+/**
+ * Trivy's tryOCI: `path[@digest-or-ref.name]` or `path[:ref.name]`; a .tar is unpacked first.
+ * @param {string} fileName
+ * @returns {ScannedImage}
+ */
 function readOciLayout(fileName) {
   let [file, wanted] = [fileName, ''];
   if (fileName.includes('@'))
     [file, wanted] = [fileName.slice(0, fileName.indexOf('@')), fileName.slice(fileName.indexOf('@') + 1)];
   else if (fileName.includes(':'))
     [file, wanted] = [fileName.slice(0, fileName.indexOf(':')), fileName.slice(fileName.indexOf(':') + 1)];
+  /** @type {(name: string) => Buffer} */
   let read;
   if (path.extname(file) === '.tar') {
     const tar = readTar(file, { firstWins: false });
@@ -1072,13 +1354,20 @@ function readOciLayout(fileName) {
   } else {
     read = (name) => fs.readFileSync(path.join(file, name));
   }
+  /**
+   * @typedef {{ digest: string; annotations?: Record<string, string> }} OciDescriptor
+   * @typedef {{ manifests?: OciDescriptor[]; config?: { digest: string }; layers?: ImageLayer[] }} OciDocument
+   */
+  /** @type {OciDocument} */
   let indexDoc;
   try {
     indexDoc = JSON.parse(read('index.json').toString('utf8'));
   } catch (e) {
-    throw new Error(`unable to retrieve index.json: ${e.message}`);
+    throw new Error(`unable to retrieve index.json: ${errorMessage(e)}`);
   }
+  /** @param {string} digest */
   const blob = (digest) => read(path.join('blobs', ...String(digest).split(':')));
+  /** @type {(doc: OciDocument, ref: string) => OciDocument} */
   const pick = (doc, ref) => {
     const list = doc.manifests ?? [];
     if (!list.length) throw new Error('no valid manifest');
@@ -1087,23 +1376,26 @@ function readOciLayout(fileName) {
     );
     if (!found) throw new Error('invalid OCI image ref');
     const data = blob(found.digest);
+    /** @type {OciDocument} */
     const doc2 = JSON.parse(data.toString('utf8'));
     return Array.isArray(doc2.manifests) ? pick(doc2, '') : doc2;
   };
   const manifest = pick(indexDoc, wanted);
   let configData;
   try {
+    if (!manifest.config) throw new Error('manifest has no config descriptor');
     configData = blob(manifest.config.digest);
   } catch (e) {
-    throw new Error(`invalid OCI image: ${e.message}`);
+    throw new Error(`invalid OCI image: ${errorMessage(e)}`);
   }
   for (const layer of manifest.layers ?? []) {
     try {
       blob(layer.digest);
     } catch (e) {
-      throw new Error(`invalid OCI image: ${e.message}`);
+      throw new Error(`invalid OCI image: ${errorMessage(e)}`);
     }
   }
+  /** @type {ImageConfig} */
   const config = JSON.parse(configData.toString('utf8'));
   return {
     archive: true,
@@ -1122,6 +1414,10 @@ function readOciLayout(fileName) {
 
 // ---- the report ----------------------------------------------------------------------------------------------
 
+/**
+ * @param {string} name
+ * @returns {TemplateReport}
+ */
 function loadTemplate(name) {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name))
     throw new Error(`label standin.report "${name}" is not a template name`);
@@ -1136,6 +1432,12 @@ function loadTemplate(name) {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 
+/**
+ * @param {string} refText
+ * @param {ImageRef | undefined} ref undefined for an archive (--input)
+ * @param {ScannedImage} image
+ * @param {ReportOptions} opts
+ */
 function buildReport(refText, ref, image, opts) {
   const labels = image.config?.config?.Labels ?? {};
   const report = loadTemplate(labels['standin.report'] ?? 'clean');
@@ -1145,6 +1447,8 @@ function buildReport(refText, ref, image, opts) {
     DiffID: image.config?.rootfs?.diff_ids?.[i],
   }));
   const lastLayer = layers.at(-1);
+  /** @type {ReportResult[]} */
+  const results = [];
   const out = {
     SchemaVersion: 2,
     Trivy: { Version: VERSION },
@@ -1159,13 +1463,13 @@ function buildReport(refText, ref, image, opts) {
       ImageID: image.configDigest,
       DiffIDs: image.config?.rootfs?.diff_ids ?? [],
       // An archive's tags are its manifest's; it has no repo digest (Trivy's archive goldens: RepoDigests null).
-      RepoTags: image.archive ? image.repoTags : ref.tag ? [`${ref.name}:${ref.tag}`] : [],
-      RepoDigests: image.archive ? null : [`${ref.name}@${image.digest}`],
+      RepoTags: image.archive ? image.repoTags : ref?.tag ? [`${ref.name}:${ref.tag}`] : [],
+      RepoDigests: image.archive ? null : [`${ref?.name}@${image.digest}`],
       Reference: refText,
       ImageConfig: image.config,
       Layers: layers,
     },
-    Results: [],
+    Results: results,
   };
   for (const result of report.Results ?? []) {
     const r = { ...result, Target: String(result.Target).replaceAll('{{ARTIFACT}}', refText) };
@@ -1205,10 +1509,17 @@ function buildReport(refText, ref, image, opts) {
 
 // ---- commands ------------------------------------------------------------------------------------------------
 
+/**
+ * @param {string} cacheDir
+ * @param {string | undefined} format
+ */
 function printVersion(cacheDir, format) {
+  /** @type {DbMetadata | undefined} */
   const db = readJson(path.join(cacheDir, 'db', 'metadata.json'));
+  /** @type {DbMetadata | undefined} */
   const javaDb = readJson(path.join(cacheDir, 'java-db', 'metadata.json'));
   if (format === 'json') {
+    /** @type {{ Version: string; VulnerabilityDB?: DbMetadata; JavaDB?: DbMetadata }} */
     const out = { Version: VERSION };
     if (db) out.VulnerabilityDB = db;
     if (javaDb) out.JavaDB = javaDb;
@@ -1216,18 +1527,24 @@ function printVersion(cacheDir, format) {
     return;
   }
   let text = `Version: ${VERSION}\n`;
-  for (const [title, meta] of [
+  for (const [title, meta] of /** @type {[string, DbMetadata | undefined][]} */ ([
     ['Vulnerability DB', db],
     ['Java DB', javaDb],
-  ]) {
+  ])) {
     if (!meta) continue;
     text += `${title}:\n  Version: ${meta.Version}\n  UpdatedAt: ${meta.UpdatedAt}\n  NextUpdate: ${meta.NextUpdate}\n  DownloadedAt: ${meta.DownloadedAt}\n`;
   }
   process.stdout.write(text);
 }
 
+/**
+ * @param {Flags} flags
+ * @param {string} name
+ * @param {string[]} fallback
+ * @param {string[]} allowed
+ */
 function listFlag(flags, name, fallback, allowed) {
-  const values = flags.get(name) ?? fallback;
+  const values = flagList(flags, name, fallback);
   for (const v of values) {
     if (!allowed.includes(v))
       fatal(
@@ -1237,14 +1554,20 @@ function listFlag(flags, name, fallback, allowed) {
   return values;
 }
 
+/**
+ * @param {Flags} flags
+ * @param {string[]} positionals
+ */
 async function runImage(flags, positionals) {
-  const cacheDir = flags.get('cache-dir') ?? defaultCacheDir();
-  const format = flags.get('format') ?? 'table';
+  const cacheDir = flagString(flags, 'cache-dir') ?? defaultCacheDir();
+  const format = flagString(flags, 'format') ?? 'table';
   if (!FORMATS.includes(format)) fatal(`flag error: report flag error: unknown format: ${format}`);
-  const timeoutText = flags.get('timeout') ?? '5m0s';
+  const timeoutText = flagString(flags, 'timeout') ?? '5m0s';
   const timeoutMs = parseGoDuration(timeoutText);
   if (timeoutMs === undefined) {
-    fatal(`invalid argument "${timeoutText}" for "--timeout" flag: time: invalid duration "${timeoutText}"`);
+    return fatal(
+      `invalid argument "${timeoutText}" for "--timeout" flag: time: invalid duration "${timeoutText}"`,
+    );
   }
   const severities = listFlag(flags, 'severity', SEVERITIES, SEVERITIES);
   const scanners = listFlag(flags, 'scanners', ['vuln', 'secret'], SCANNERS);
@@ -1255,16 +1578,17 @@ async function runImage(flags, positionals) {
     ['docker', 'containerd', 'podman', 'remote'],
     ['docker', 'containerd', 'podman', 'remote'],
   );
-  const detectionPriority = flags.get('detection-priority') ?? 'precise';
+  const detectionPriority = flagString(flags, 'detection-priority') ?? 'precise';
   if (!DETECTION_PRIORITIES.includes(detectionPriority)) {
     fatal(
       `flag error: scan flag error: detection priority error: invalid value "${detectionPriority}" (allowed values: ${DETECTION_PRIORITIES.join(',')})`,
     );
   }
   const severitySources = listFlag(flags, 'vuln-severity-source', ['auto'], SEVERITY_SOURCES);
-  const skipFiles = flags.get('skip-files') ?? [];
-  const skipDirs = flags.get('skip-dirs') ?? [];
-  const ignorePolicy = flags.has('ignore-policy') ? loadIgnorePolicy(flags.get('ignore-policy')) : undefined;
+  const skipFiles = flagList(flags, 'skip-files', []);
+  const skipDirs = flagList(flags, 'skip-dirs', []);
+  const ignorePolicyFile = flagString(flags, 'ignore-policy');
+  const ignorePolicy = ignorePolicyFile !== undefined ? loadIgnorePolicy(ignorePolicyFile) : undefined;
   // What the scan was told, whichever way (flag, TRIVY_*, config file): tests read it from STANDIN_LOG.
   invocation.settings = {
     detectionPriority,
@@ -1273,23 +1597,23 @@ async function runImage(flags, positionals) {
     skipDirs,
     ignorePolicy: ignorePolicy?.file,
   };
-  const backend = flags.get('cache-backend') ?? 'fs';
+  const backend = flagString(flags, 'cache-backend') ?? 'fs';
   if (backend !== 'fs' && backend !== 'memory') {
     fatal(
       `run error: init error: unable to initialize cache: the Trivy stand-in supports only the fs and memory cache backends, not "${backend}"`,
     );
   }
-  const dbRepos = flags.get('db-repository') ?? DEFAULT_DB_REPOS;
-  const javaDbRepos = flags.get('java-db-repository') ?? DEFAULT_JAVA_DB_REPOS;
+  const dbRepos = flagList(flags, 'db-repository', DEFAULT_DB_REPOS);
+  const javaDbRepos = flagList(flags, 'java-db-repository', DEFAULT_JAVA_DB_REPOS);
 
-  if (flags.get('download-db-only') || flags.get('download-java-db-only')) {
+  if (flagBool(flags, 'download-db-only') || flagBool(flags, 'download-java-db-only')) {
     if (positionals.length) fatal(`run error: the --download-db-only flag takes no image`);
-    if (flags.get('download-db-only')) downloadDb(cacheDir, 'db', dbRepos);
-    if (flags.get('download-java-db-only')) downloadDb(cacheDir, 'java-db', javaDbRepos);
+    if (flagBool(flags, 'download-db-only')) downloadDb(cacheDir, 'db', dbRepos);
+    if (flagBool(flags, 'download-java-db-only')) downloadDb(cacheDir, 'java-db', javaDbRepos);
     return;
   }
   if (flags.has('server')) fatal('run error: client/server mode is not implemented by the Trivy stand-in');
-  const input = flags.get('input');
+  const input = flagString(flags, 'input');
   if (!input && positionals.length !== 1) fatal(`accepts 1 arg(s), received ${positionals.length}`);
   // With --input, Trivy scans the archive; the image name argument is not used.
   const refText = input ?? positionals[0];
@@ -1310,7 +1634,7 @@ async function runImage(flags, positionals) {
   }
 
   const metaFile = path.join(cacheDir, 'db', 'metadata.json');
-  if (flags.get('skip-db-update')) {
+  if (flagBool(flags, 'skip-db-update')) {
     if (!fs.existsSync(metaFile)) {
       fatal(
         'run error: init error: DB error: failed to download vulnerability DB: --skip-db-update cannot be specified on the first run',
@@ -1329,7 +1653,7 @@ async function runImage(flags, positionals) {
   logInfo(`[vuln] Vulnerability scanning is enabled`);
   // `--vex` (a string list): repo, oci, sbom-ref or a file path; a file that cannot be read is fatal, as in Trivy.
   // The stand-in records the sources but does not emulate VEX Hub or attestation discovery (no network here).
-  const vexSources = flags.get('vex') ?? [];
+  const vexSources = flagList(flags, 'vex', []);
   for (const source of vexSources) {
     if (['repo', 'oci', 'sbom-ref'].includes(source)) continue;
     if (!fs.existsSync(source))
@@ -1337,7 +1661,9 @@ async function runImage(flags, positionals) {
   }
   if (vexSources.length) invocation.vex = vexSources;
 
+  /** @type {ScannedImage | undefined} */
   let image;
+  /** @type {string[]} */
   const sourceErrors = [];
   if (input) {
     image = openArchive(input);
@@ -1353,26 +1679,26 @@ async function runImage(flags, positionals) {
         sourceErrors.push(
           'podman error: unable to initialize Podman client: no podman socket found: stat podman/podman.sock: no such file or directory',
         );
-      } else {
+      } else if (ref) {
         try {
           image = await fetchImage(ref, {
-            usernames: flags.get('username') ?? [],
-            passwords: flags.get('password') ?? [],
-            registryToken: flags.get('registry-token'),
-            insecure: flags.get('insecure') === true,
-            platform: flags.get('platform'),
+            usernames: flagList(flags, 'username', []),
+            passwords: flagList(flags, 'password', []),
+            registryToken: flagString(flags, 'registry-token'),
+            insecure: flagBool(flags, 'insecure') === true,
+            platform: flagString(flags, 'platform'),
             signal: controller.signal,
           });
           break;
         } catch (e) {
-          sourceErrors.push(`remote error: ${e.message}`);
+          sourceErrors.push(`remote error: ${errorMessage(e)}`);
         }
       }
     }
   if (!image) {
     const quoted = imageSources.map((s) => `"${s}"`).join(' ');
     const n = sourceErrors.length;
-    fatal(
+    return fatal(
       `run error: image scan error: scan error: unable to initialize a scan service: unable to initialize an image scan service: ` +
         `unable to find the specified image "${refText}" in [${quoted}]: ${n} error${n === 1 ? '' : 's'} occurred:\n` +
         sourceErrors.map((e) => `\t* ${e}`).join('\n') +
@@ -1389,31 +1715,31 @@ async function runImage(flags, positionals) {
       severities,
       scanners,
       pkgTypes,
-      listAllPkgs: flags.get('list-all-pkgs') ?? true,
-      ignoreUnfixed: flags.get('ignore-unfixed') === true,
-      ignoredIds: readIgnoreFile(flags.get('ignorefile') ?? '.trivyignore'),
+      listAllPkgs: flagBool(flags, 'list-all-pkgs') ?? true,
+      ignoreUnfixed: flagBool(flags, 'ignore-unfixed') === true,
+      ignoredIds: readIgnoreFile(flagString(flags, 'ignorefile') ?? '.trivyignore'),
       skipFiles,
       skipDirs,
       ignorePolicy,
       disabledSecretRules: scanners.includes('secret')
-        ? readSecretConfig(flags.get('secret-config'))
+        ? readSecretConfig(flagString(flags, 'secret-config'))
         : new Set(),
     });
   } catch (e) {
-    fatal(`run error: image scan error: scan error: ${e.message}`);
+    return fatal(`run error: image scan error: scan error: ${errorMessage(e)}`);
   }
   if (format !== 'json')
     fatal(`run error: report error: the Trivy stand-in writes only --format json, not ${format}`);
   const text = `${JSON.stringify(report, null, 2)}\n`;
-  const output = flags.get('output');
+  const output = flagString(flags, 'output');
   if (output) {
     try {
       fs.writeFileSync(output, text);
     } catch (e) {
-      fatal(`run error: failed to create an output file: ${e.message}`);
+      fatal(`run error: failed to create an output file: ${errorMessage(e)}`);
     }
   } else process.stdout.write(text);
-  const exitCode = Number(flags.get('exit-code') ?? 0);
+  const exitCode = Number(flagString(flags, 'exit-code') ?? 0);
   const found = report.Results.some((r) => r.Vulnerabilities?.length || r.Secrets?.length);
   if (exitCode && found) process.exitCode = exitCode;
 }
@@ -1423,27 +1749,29 @@ async function main() {
   if (name && OTHER_COMMANDS.has(name)) fatal(`the Trivy stand-in does not implement "trivy ${name}"`);
   if (name && !COMMANDS[name]) fatal(`unknown command "${name}" for "trivy"`);
   const spec = name ? COMMANDS[name] : ROOT;
+  if (!spec) return fatal(`unknown command "${name}" for "trivy"`);
   const parsed = parseArgs(rest, spec);
   applyConfigFile(parsed);
   const { flags, positionals } = parsed;
-  quiet = flags.get('quiet') === true;
+  quiet = flagBool(flags, 'quiet') === true;
   invocation.command = name ?? 'trivy';
-  const cacheDir = flags.get('cache-dir') ?? defaultCacheDir();
-  if (flags.get('help')) {
+  const cacheDir = flagString(flags, 'cache-dir') ?? defaultCacheDir();
+  if (flagBool(flags, 'help')) {
     process.stdout.write(`Usage:\n  trivy ${name ?? ''} [flags]\n\n(Trivy stand-in for tests)\n`);
     return;
   }
   if (!name || name === 'version') {
-    if (name === 'version' || flags.get('version')) return printVersion(cacheDir, flags.get('format'));
+    if (name === 'version' || flagBool(flags, 'version'))
+      return printVersion(cacheDir, flagString(flags, 'format'));
     if (positionals.length) fatal(`unknown command "${positionals[0]}" for "trivy"`);
     process.stdout.write('Usage:\n  trivy [command]\n');
     return;
   }
-  if (flags.get('version')) return printVersion(cacheDir, flags.get('format'));
+  if (flagBool(flags, 'version')) return printVersion(cacheDir, flagString(flags, 'format'));
   await runImage(flags, positionals);
 }
 
 main().then(
   () => process.exit(),
-  (e) => fatal(e?.stack ?? String(e)),
+  (/** @type {unknown} */ e) => fatal((e instanceof Error ? e.stack : undefined) ?? String(e)),
 );
