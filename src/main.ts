@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { resolveCredentials, parseRegistryAuth } from './auth/resolve-credentials.js';
-import { defaultDockerConfigFile, writeDockerConfig } from './auth/docker-config.js';
+import { defaultDockerConfigFile, trivyEnvFor, writeDockerConfig } from './auth/docker-config.js';
 import { actionsBaselineStore } from './baseline/baseline-store.js';
 import {
   baselineDelta,
@@ -17,6 +17,8 @@ import { newFindingTest } from './findings/compare.js';
 import { attachOrigins, expandReportGlobs, mergeReports, readReports } from './findings/load-reports.js';
 import { mergeResults } from './findings/merge-results.js';
 import { readInputs } from './inputs.js';
+import { prepareTrivy } from './install/prepare-trivy.js';
+import type { IsolatedScanFiles } from './install/trivy-isolation.js';
 import { checkTrivyPath } from './install/trivy-path.js';
 import { fixedClock, systemClock, type Clock } from './infra/clock.js';
 import { runProcess } from './infra/exec.js';
@@ -46,7 +48,7 @@ import { checkFanIn } from './scale/fan-in.js';
 import { pinnedRef } from './scale/plan.js';
 import { planShards } from './scale/shards.js';
 import { resolveDigests, scanTargets } from './scan/scan-targets.js';
-import { describeTrivySettings, loadTrivySettings } from './scan/trivy-settings.js';
+import { describeTrivySettings, loadTrivySettings, type TrivySettings } from './scan/trivy-settings.js';
 import { adviseBaseImages } from './targets/base-image-candidates.js';
 import { findBaseImageCandidates } from './targets/base-image-tags.js';
 import { inspectLocalImages } from './targets/inspect-local-images.js';
@@ -160,25 +162,29 @@ export async function run(): Promise<void> {
       });
       const settingsNote = describeTrivySettings(trivySettings, config.trivy);
       if (settingsNote) notes.push(settingsNote);
-      const scanDeps = {
+      // Every Trivy process: an allow-listed environment plus the private Docker config (infra/child-env.ts), and a
+      // private working directory, config and ignore file; the scans' config holds only the validated part of
+      // `trivy-config`. Installed and its DBs prepared once, for the scans and the base image candidates alike.
+      const trivy = await prepareTrivy(config, {
         logger,
         clock,
         http,
         runProcess,
-        env: process.env,
-        dockerConfigDir,
-        credentials,
-        reportFiles,
-        trivySettings,
-      };
-      const scanned = await scanTargets(config, targets.targets, scanDeps);
+        apiUrl: process.env.GITHUB_API_URL,
+        trivyEnv: trivyEnvFor(dockerConfigDir, process.env, logger),
+        scanFiles: isolatedScanFiles(trivySettings),
+      });
+      const scanDeps = { logger, clock, http, runProcess, credentials, reportFiles, trivySettings, trivy };
+      const scanned = await logGroup(logger, `Scanning ${plural(targets.targets.length, 'image')}`, () =>
+        scanTargets(config, targets.targets, scanDeps),
+      );
       // An archive that could not be read is reported like an image Trivy failed on.
       const unreadable = local.failures.map(({ target, error }): ImageResult => ({
         target,
         status: 'failed',
         error,
         findings: [],
-        trivyVersion: scanned.trivyVersion,
+        trivyVersion: trivy.version,
       }));
       for (const f of local.failures) logger.warning(f.error);
       // The same shape as a fan-in job's: one image per digest, all its tags and origins kept.
@@ -191,8 +197,8 @@ export async function run(): Promise<void> {
       ]);
       images = merged.images;
       skipped = merged.skipped;
-      trivyVersion = scanned.trivyVersion;
-      dbUpdatedAt = scanned.dbUpdatedAt;
+      trivyVersion = trivy.version;
+      dbUpdatedAt = trivy.dbUpdatedAt;
 
       // Newer tags of the Dockerfile FROM images, scanned apart: advice only, never in the gate, SARIF or `images`.
       const basePlans = await findBaseImageCandidates(images, config.baseImageCandidates, {
@@ -204,10 +210,9 @@ export async function run(): Promise<void> {
         githubToken: config.githubToken,
       });
       if (basePlans.length > 0) {
-        const candidateScans = await scanTargets(
-          config,
-          basePlans.flatMap((p) => p.candidates),
-          scanDeps,
+        const candidates = basePlans.flatMap((p) => p.candidates);
+        const candidateScans = await logGroup(logger, `Scanning ${plural(candidates.length, 'image')}`, () =>
+          scanTargets(config, candidates, scanDeps),
         );
         baseImageAdvice = adviseBaseImages(basePlans, candidateScans.images);
       }
@@ -367,6 +372,15 @@ function gitHubContext(logger: Logger): GitHubRunContext | undefined {
 /** `IMAGE_SCAN_GATE_NOW` pins the clock (reproducible runs, and tests of ignores that expire between runs). */
 function clockFromEnv(env: NodeJS.ProcessEnv): Clock {
   return env.IMAGE_SCAN_GATE_NOW ? fixedClock(env.IMAGE_SCAN_GATE_NOW) : systemClock;
+}
+
+/** The validated settings Trivy's scans read, as the files the isolation writes for them. */
+function isolatedScanFiles(settings: TrivySettings): IsolatedScanFiles {
+  return {
+    configYaml: settings.configYaml,
+    ...(settings.ignorePolicy && { ignorePolicy: settings.ignorePolicy.text }),
+    ...(settings.secretConfig && { secretConfig: settings.secretConfig.text }),
+  };
 }
 
 function tool() {

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { trivyEnvFor } from '../auth/docker-config.js';
 import { registryCredentialsOf, type HostCredential } from '../auth/host-credential.js';
 import type { Config } from '../config.js';
 import { errorMessage } from '../errors.js';
@@ -11,13 +10,11 @@ import { parseTrivyReport } from '../findings/trivy-report.js';
 import type { Clock } from '../infra/clock.js';
 import type { RunProcess } from '../infra/exec.js';
 import type { HttpClient } from '../infra/http.js';
-import { logGroup, type Logger } from '../infra/logger.js';
+import type { Logger } from '../infra/logger.js';
 import { systemTimer, type Timer } from '../infra/timer.js';
 import { plural } from '../infra/wording.js';
 import { OUTPUT_NAMES } from '../infra/output-dir.js';
-import { actionsDbCache, prepareTrivyDatabases, readTrivyVersion } from '../install/trivy-db.js';
-import { installTrivy } from '../install/trivy-installer.js';
-import { prepareTrivyIsolation, type TrivyIsolation } from '../install/trivy-isolation.js';
+import type { PreparedTrivy } from '../install/prepare-trivy.js';
 import { countBySeverity, type ImageResult, type ResultsFile, type Target } from '../model.js';
 import { createRegistryClient } from '../registry/client.js';
 import { RegistryAuthError } from '../registry/errors.js';
@@ -40,9 +37,8 @@ export interface ScanDeps {
   clock: Clock;
   http: HttpClient;
   runProcess: RunProcess;
-  env: NodeJS.ProcessEnv;
-  /** The private Docker config with one entry per registry (written by the auth stage). */
-  dockerConfigDir: string;
+  /** Installed, its DBs current, its private directory and environment ready (install/prepare-trivy.ts). */
+  trivy: PreparedTrivy;
   credentials: readonly HostCredential[];
   /** `reports` given alongside a scan: earlier results offered for reuse. */
   reportFiles: readonly string[];
@@ -54,80 +50,16 @@ export interface ScanDeps {
 
 export interface ScanOutput {
   images: ImageResult[];
-  trivyVersion: string;
-  dbUpdatedAt?: string;
 }
 
 /**
- * Installs Trivy and its DBs once, then scans each unique digest once — `parallel` at a time, each with its time
- * limit — reusing earlier results for digests already scanned with the same Trivy and DB build. A failing image is
- * a result with Trivy's own error, never an exception that stops the others.
+ * Scans each unique digest once with the prepared Trivy — `parallel` at a time, each with its time limit — reusing
+ * earlier results for digests already scanned with the same Trivy and DB build. A failing image is a result with
+ * Trivy's own error, never an exception that stops the others.
  */
 export async function scanTargets(config: Config, targets: Target[], deps: ScanDeps): Promise<ScanOutput> {
   const { logger } = deps;
-  // Every Trivy process: an allow-listed environment plus the private Docker config (infra/child-env.ts), and a
-  // private working directory, config and ignore file (install/trivy-isolation.ts); the scans' config holds only the
-  // validated part of `trivy-config`.
-  const trivyEnv = trivyEnvFor(deps.dockerConfigDir, deps.env, logger);
-  const isolation = await prepareTrivyIsolation(config.tempDir, {
-    configYaml: deps.trivySettings.configYaml,
-    ...(deps.trivySettings.ignorePolicy && { ignorePolicy: deps.trivySettings.ignorePolicy.text }),
-    ...(deps.trivySettings.secretConfig && { secretConfig: deps.trivySettings.secretConfig.text }),
-  });
-
-  const installed = await logGroup(logger, 'Installing Trivy', () =>
-    installTrivy(config.trivy, {
-      logger,
-      http: deps.http,
-      apiUrl: deps.env.GITHUB_API_URL,
-      githubToken: config.githubToken,
-      runProcess: deps.runProcess,
-      tempDir: config.tempDir,
-      cwd: isolation.cwd,
-    }),
-  );
-  const cacheDir = path.join(config.tempDir, 'image-scan-gate-trivy-cache');
-  const { version, dbUpdatedAt } = await logGroup(
-    logger,
-    "Preparing Trivy's vulnerability databases",
-    async () => {
-      const db = await prepareTrivyDatabases({
-        trivyPath: installed.path,
-        cacheDir,
-        trivy: config.trivy,
-        needJavaDb: config.trivy.pkgTypes.includes('library'),
-        runProcess: deps.runProcess,
-        logger,
-        cache: config.trivy.cacheDb ? actionsDbCache(logger) : undefined,
-        clock: deps.clock,
-        env: trivyEnv,
-        isolation,
-      });
-      const version = await readTrivyVersion(installed.path, deps.runProcess, cacheDir, isolation);
-      return { version, dbUpdatedAt: db.dbUpdatedAt ?? version.dbUpdatedAt };
-    },
-  );
-  logger.info(`Trivy ${version.version}${dbUpdatedAt ? `, vulnerability DB built ${dbUpdatedAt}` : ''}.`);
-  return logGroup(logger, `Scanning ${plural(targets.length, 'image')}`, () =>
-    scanWithTrivy(config, targets, deps, { installed, cacheDir, trivyEnv, isolation, version, dbUpdatedAt }),
-  );
-}
-
-async function scanWithTrivy(
-  config: Config,
-  targets: Target[],
-  deps: ScanDeps,
-  trivy: {
-    installed: { path: string };
-    cacheDir: string;
-    trivyEnv: Record<string, string>;
-    isolation: TrivyIsolation;
-    version: { version: string };
-    dbUpdatedAt: string | undefined;
-  },
-): Promise<ScanOutput> {
-  const { logger } = deps;
-  const { installed, cacheDir, trivyEnv, isolation, version, dbUpdatedAt } = trivy;
+  const { version, dbUpdatedAt } = deps.trivy;
   // Same digest under several tags (or repositories): scanned once, the result shared. A registry that refuses the
   // credentials is not asked again by Trivy: it would be refused the same way, and its error would bury the reason.
   const { targets: withDigests, refused } = await resolveDigests(targets, deps);
@@ -143,7 +75,7 @@ async function scanWithTrivy(
   const keyParts: ResultKeyParts | undefined =
     config.cacheResults && dbUpdatedAt && trivyVex.length === 0
       ? {
-          trivyVersion: version.version,
+          trivyVersion: version,
           dbUpdatedAt,
           scanners: config.trivy.scanners,
           pkgTypes: config.trivy.pkgTypes,
@@ -181,11 +113,11 @@ async function scanWithTrivy(
     async (target): Promise<ImageResult> => {
       started.set(target, progress.started(target.ref, target.digest));
       const outcome = await scanImage(target, {
-        trivyPath: installed.path,
-        cacheDir,
+        trivyPath: deps.trivy.path,
+        cacheDir: deps.trivy.cacheDir,
         reportDir,
-        env: trivyEnv,
-        isolation,
+        env: deps.trivy.env,
+        isolation: deps.trivy.isolation,
         timeoutMs: config.trivy.timeoutMs,
         scanners: config.trivy.scanners,
         pkgTypes: config.trivy.pkgTypes,
@@ -195,7 +127,7 @@ async function scanWithTrivy(
         listAllPkgs: needPackages,
         runProcess: deps.runProcess,
       });
-      const base = { target, trivyVersion: version.version, ...(dbUpdatedAt && { dbUpdatedAt }) };
+      const base = { target, trivyVersion: version, ...(dbUpdatedAt && { dbUpdatedAt }) };
       if (!outcome.ok) {
         return {
           ...base,
@@ -269,7 +201,7 @@ async function scanWithTrivy(
           status: 'failed',
           error: errorMessage(s.reason),
           findings: [],
-          trivyVersion: version.version,
+          trivyVersion: version,
         },
   );
 
@@ -284,13 +216,13 @@ async function scanWithTrivy(
     const error = refused.get(target.ref);
     return error === undefined
       ? []
-      : [{ target, status: 'failed', error, findings: [], trivyVersion: version.version }];
+      : [{ target, status: 'failed', error, findings: [], trivyVersion: version }];
   });
   const images = [...plan.reuse, ...scanned, ...refusedResults].flatMap((result) => [
     result,
     ...(aliasesOf.get(result.target.ref) ?? []).map((alias) => ({ ...result, target: alias })),
   ]);
-  return { images, trivyVersion: version.version, ...(dbUpdatedAt && { dbUpdatedAt }) };
+  return { images };
 }
 
 /**
