@@ -33,6 +33,7 @@ import {
   type PlannedShard,
   type ResultsFile,
   type SkippedTarget,
+  type Target,
 } from './model.js';
 import { describePolicy } from './policy/effective-policy.js';
 import { evaluatePolicy, type PolicyVerdict } from './policy/evaluate.js';
@@ -47,7 +48,14 @@ import { STATE } from './post.js';
 import { checkFanIn } from './scale/fan-in.js';
 import { pinnedRef } from './scale/plan.js';
 import { planShards } from './scale/shards.js';
-import { resolveDigests, scanTargets } from './scan/scan-targets.js';
+import {
+  openResultStore,
+  planScans,
+  resolveDigests,
+  resultReuseKey,
+  withAliases,
+} from './scan/plan-scans.js';
+import { scanTargets } from './scan/scan-targets.js';
 import { describeTrivySettings, loadTrivySettings, type TrivySettings } from './scan/trivy-settings.js';
 import { adviseBaseImages } from './targets/base-image-candidates.js';
 import { findBaseImageCandidates } from './targets/base-image-tags.js';
@@ -174,10 +182,28 @@ export async function run(): Promise<void> {
         trivyEnv: trivyEnvFor(dockerConfigDir, process.env, logger),
         scanFiles: isolatedScanFiles(trivySettings),
       });
-      const scanDeps = { logger, clock, http, runProcess, credentials, reportFiles, trivySettings, trivy };
-      const scanned = await logGroup(logger, `Scanning ${plural(targets.targets.length, 'image')}`, () =>
-        scanTargets(config, targets.targets, scanDeps),
-      );
+      // Each list of images: digests looked up, one scan per digest, earlier results reused, the rest scanned, and
+      // each result shared with the other tags of its digest.
+      const scanImages = (list: Target[]): Promise<ImageResult[]> =>
+        logGroup(logger, `Scanning ${plural(list.length, 'image')}`, async () => {
+          const resolved = await resolveDigests(list, { logger, http, clock, credentials });
+          const reuseKey = resultReuseKey(config, trivy, trivySettings, logger);
+          const store = reuseKey && (await openResultStore(config, reportFiles, trivySettings, logger));
+          const plan = await planScans(config, resolved, {
+            logger,
+            trivyVersion: trivy.version,
+            ...(store && reuseKey && { reuse: { store, key: reuseKey } }),
+          });
+          const scanned = await scanTargets(config, plan, {
+            logger,
+            runProcess,
+            trivy,
+            trivySettings,
+            ...(store && { store }),
+          });
+          return withAliases(plan, scanned);
+        });
+      const scanned = await scanImages(targets.targets);
       // An archive that could not be read is reported like an image Trivy failed on.
       const unreadable = local.failures.map(({ target, error }): ImageResult => ({
         target,
@@ -191,7 +217,7 @@ export async function run(): Promise<void> {
       const merged = mergeResults([
         {
           ...emptyResults(startedAt),
-          images: [...scanned.images, ...unreadable],
+          images: [...scanned, ...unreadable],
           skipped: targets.skipped,
         },
       ]);
@@ -210,11 +236,8 @@ export async function run(): Promise<void> {
         githubToken: config.githubToken,
       });
       if (basePlans.length > 0) {
-        const candidates = basePlans.flatMap((p) => p.candidates);
-        const candidateScans = await logGroup(logger, `Scanning ${plural(candidates.length, 'image')}`, () =>
-          scanTargets(config, candidates, scanDeps),
-        );
-        baseImageAdvice = adviseBaseImages(basePlans, candidateScans.images);
+        const candidateScans = await scanImages(basePlans.flatMap((p) => p.candidates));
+        baseImageAdvice = adviseBaseImages(basePlans, candidateScans);
       }
     }
 
