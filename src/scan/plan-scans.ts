@@ -1,7 +1,7 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { registryCredentialsOf, type HostCredential } from '../auth/host-credential.js';
-import type { Config } from '../config.js';
+import type { Config, TrivyConfig } from '../config.js';
 import { errorMessage } from '../errors.js';
 import { readReportFile } from '../findings/results-file.js';
 import type { Clock } from '../infra/clock.js';
@@ -145,7 +145,10 @@ function groupByDigest(targets: Target[]): { primaries: Target[]; aliasesOf: Map
  * carry suppressions those sources have since withdrawn, so no reuse then.
  */
 export function resultReuseKey(
-  config: Pick<Config, 'cacheResults' | 'trivy'>,
+  config: {
+    cacheResults: Config['cacheResults'];
+    trivy: Pick<TrivyConfig, 'vexSources' | 'scanners' | 'pkgTypes' | 'platform'>;
+  },
   trivy: Pick<PreparedTrivy, 'version' | 'dbUpdatedAt'>,
   settings: Pick<TrivySettings, 'fingerprint'>,
   logger: Logger,
