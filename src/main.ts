@@ -21,8 +21,8 @@ import { prepareTrivy } from './install/prepare-trivy.js';
 import type { IsolatedScanFiles } from './install/trivy-isolation.js';
 import { checkTrivyPath } from './install/trivy-path.js';
 import { fixedClock, systemClock, type Clock } from './infra/clock.js';
-import { runProcess } from './infra/exec.js';
-import { createHttpClient } from './infra/http.js';
+import { runProcess, type RunProcess } from './infra/exec.js';
+import { createHttpClient, type HttpClient } from './infra/http.js';
 import { actionsLogger, inertLogText, logGroup, type ActionsLogger, type Logger } from './infra/logger.js';
 import { prepareOutputDir } from './infra/output-dir.js';
 import { plural } from './infra/wording.js';
@@ -64,15 +64,39 @@ import { resolveListedTargets } from './targets/listed-images.js';
 import { findFileTargets, resolveTargets } from './targets/resolve-targets.js';
 import { TOOL_VERSION } from './version.js';
 
+/** The seams of the main step; production's are the runner's (productionDeps), a test passes its own. */
+export interface RunDeps {
+  logger: ActionsLogger;
+  clock: Clock;
+  http: HttpClient;
+  runProcess: RunProcess;
+  /** An error ends the step: its message as the step's error, exit code 1. */
+  setFailed: (message: string) => void;
+  /** The gate failed: exit code 1 (the verdict annotation is already written). */
+  failStep: () => void;
+}
+
+function productionDeps(env: NodeJS.ProcessEnv = process.env): RunDeps {
+  const clock = clockFromEnv(env);
+  return {
+    logger: actionsLogger,
+    clock,
+    http: createHttpClient({ clock, userAgent: `image-scan-gate/${TOOL_VERSION}` }),
+    runProcess,
+    setFailed: (message) => core.setFailed(message),
+    failStep: () => {
+      process.exitCode = core.ExitCode.Failure;
+    },
+  };
+}
+
 /**
  * The main step: inputs → install → auth → targets → scan → findings → policy → reports → publish. Orchestration
  * only; each stage lives in its own folder. One try/catch: a ConfigurationError is the user's to fix and is shown as
  * it is; anything else is a bug or an outage and is reported with its message (stack in debug).
  */
-export async function run(): Promise<void> {
-  const logger = actionsLogger;
-  const clock = clockFromEnv(process.env);
-  const http = createHttpClient({ clock, userAgent: `image-scan-gate/${TOOL_VERSION}` });
+export async function run(deps: RunDeps = productionDeps()): Promise<void> {
+  const { logger, clock, http, runProcess } = deps;
   const startedAt = clock.now().toISOString();
   try {
     // 1. Everything that can be refused is checked before any download, registry call or scan.
@@ -308,14 +332,14 @@ export async function run(): Promise<void> {
     }
 
     // 3. The gate: outside any group, and its annotation is never one GitHub drops.
-    applyGate(verdict, logger);
+    applyGate(verdict, logger, deps.failStep);
   } catch (e) {
     if (e instanceof ConfigurationError) {
       // Through the log sink's escaping too: messages may quote a file, a registry's or Trivy's text.
-      core.setFailed(inertLogText(e.message));
+      deps.setFailed(inertLogText(e.message));
     } else {
-      core.debug(e instanceof Error && e.stack ? e.stack : String(e));
-      core.setFailed(inertLogText(`Image Scan Gate failed: ${errorMessage(e)}`));
+      logger.debug(e instanceof Error && e.stack ? e.stack : String(e));
+      deps.setFailed(inertLogText(`Image Scan Gate failed: ${errorMessage(e)}`));
     }
   }
 }
@@ -324,7 +348,7 @@ export async function run(): Promise<void> {
 const GATE_REASONS_SHOWN = 50;
 const GATE_REASON_CHARS = 1000;
 
-function applyGate(verdict: PolicyVerdict, logger: ActionsLogger): void {
+function applyGate(verdict: PolicyVerdict, logger: ActionsLogger, failStep: () => void): void {
   const { result } = verdict;
   const problems = verdict.violations.length ? verdict.violations : verdict.warnings;
   const reasons = problems
@@ -342,7 +366,7 @@ function applyGate(verdict: PolicyVerdict, logger: ActionsLogger): void {
   } else if (result === 'fail') {
     // core.setFailed, through the logger's sink: the reasons name images and findings.
     logger.verdict('error', `Image Scan Gate: the policy failed.${because}`);
-    process.exitCode = core.ExitCode.Failure;
+    failStep();
   } else if (result === 'warn') {
     const what = verdict.violations.length
       ? 'the policy would fail (gate: warn)'
