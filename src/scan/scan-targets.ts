@@ -134,7 +134,10 @@ export async function scanTargets(config: Config, plan: ScanPlan, deps: ScanDeps
       } else progress.finished(n, s.item.ref, describe(s.value));
     },
   ).finally(() => progress.stop());
+  // Named in the order of the plan, not the order the scans happened to finish: the same run, the same warning.
+  const planned = new Map(plan.scan.map((t, i) => [t.ref, i]));
   for (const { cause, fix, images } of registryFailures.values()) {
+    images.sort((x, y) => (planned.get(x) ?? 0) - (planned.get(y) ?? 0));
     const named =
       images.length === 1 ? images[0] : `${images[0]} and ${plural(images.length - 1, 'more image')}`;
     logger.warning(`${cause}${fix ? `\nFix: ${fix}` : ''}\nFailed for ${named}.`);
