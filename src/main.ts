@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { resolveCredentials, parseRegistryAuth } from './auth/resolve-credentials.js';
-import { defaultDockerConfigFile, writeDockerConfig } from './auth/docker-config.js';
+import { defaultDockerConfigFile, trivyEnvFor, writeDockerConfig } from './auth/docker-config.js';
 import { actionsBaselineStore } from './baseline/baseline-store.js';
 import {
   baselineDelta,
@@ -17,10 +17,12 @@ import { newFindingTest } from './findings/compare.js';
 import { attachOrigins, expandReportGlobs, mergeReports, readReports } from './findings/load-reports.js';
 import { mergeResults } from './findings/merge-results.js';
 import { readInputs } from './inputs.js';
+import { prepareTrivy } from './install/prepare-trivy.js';
+import type { IsolatedScanFiles } from './install/trivy-isolation.js';
 import { checkTrivyPath } from './install/trivy-path.js';
 import { fixedClock, systemClock, type Clock } from './infra/clock.js';
-import { runProcess } from './infra/exec.js';
-import { createHttpClient } from './infra/http.js';
+import { runProcess, type RunProcess } from './infra/exec.js';
+import { createHttpClient, type HttpClient } from './infra/http.js';
 import { actionsLogger, inertLogText, logGroup, type ActionsLogger, type Logger } from './infra/logger.js';
 import { prepareOutputDir } from './infra/output-dir.js';
 import { plural } from './infra/wording.js';
@@ -31,6 +33,7 @@ import {
   type PlannedShard,
   type ResultsFile,
   type SkippedTarget,
+  type Target,
 } from './model.js';
 import { describePolicy } from './policy/effective-policy.js';
 import { evaluatePolicy, type PolicyVerdict } from './policy/evaluate.js';
@@ -45,8 +48,15 @@ import { STATE } from './post.js';
 import { checkFanIn } from './scale/fan-in.js';
 import { pinnedRef } from './scale/plan.js';
 import { planShards } from './scale/shards.js';
-import { resolveDigests, scanTargets } from './scan/scan-targets.js';
-import { describeTrivySettings, loadTrivySettings } from './scan/trivy-settings.js';
+import {
+  openResultStore,
+  planScans,
+  resolveDigests,
+  resultReuseKey,
+  withAliases,
+} from './scan/plan-scans.js';
+import { scanTargets } from './scan/scan-targets.js';
+import { describeTrivySettings, loadTrivySettings, type TrivySettings } from './scan/trivy-settings.js';
 import { adviseBaseImages } from './targets/base-image-candidates.js';
 import { findBaseImageCandidates } from './targets/base-image-tags.js';
 import { inspectLocalImages } from './targets/inspect-local-images.js';
@@ -54,15 +64,39 @@ import { resolveListedTargets } from './targets/listed-images.js';
 import { findFileTargets, resolveTargets } from './targets/resolve-targets.js';
 import { TOOL_VERSION } from './version.js';
 
+/** The seams of the main step; production's are the runner's (productionDeps), a test passes its own. */
+export interface RunDeps {
+  logger: ActionsLogger;
+  clock: Clock;
+  http: HttpClient;
+  runProcess: RunProcess;
+  /** An error ends the step: its message as the step's error, exit code 1. */
+  setFailed: (message: string) => void;
+  /** The gate failed: exit code 1 (the verdict annotation is already written). */
+  failStep: () => void;
+}
+
+function productionDeps(env: NodeJS.ProcessEnv = process.env): RunDeps {
+  const clock = clockFromEnv(env);
+  return {
+    logger: actionsLogger,
+    clock,
+    http: createHttpClient({ clock, userAgent: `image-scan-gate/${TOOL_VERSION}` }),
+    runProcess,
+    setFailed: (message) => core.setFailed(message),
+    failStep: () => {
+      process.exitCode = core.ExitCode.Failure;
+    },
+  };
+}
+
 /**
  * The main step: inputs → install → auth → targets → scan → findings → policy → reports → publish. Orchestration
  * only; each stage lives in its own folder. One try/catch: a ConfigurationError is the user's to fix and is shown as
  * it is; anything else is a bug or an outage and is reported with its message (stack in debug).
  */
-export async function run(): Promise<void> {
-  const logger = actionsLogger;
-  const clock = clockFromEnv(process.env);
-  const http = createHttpClient({ clock, userAgent: `image-scan-gate/${TOOL_VERSION}` });
+export async function run(deps: RunDeps = productionDeps()): Promise<void> {
+  const { logger, clock, http, runProcess } = deps;
   const startedAt = clock.now().toISOString();
   try {
     // 1. Everything that can be refused is checked before any download, registry call or scan.
@@ -160,39 +194,61 @@ export async function run(): Promise<void> {
       });
       const settingsNote = describeTrivySettings(trivySettings, config.trivy);
       if (settingsNote) notes.push(settingsNote);
-      const scanDeps = {
+      // Every Trivy process: an allow-listed environment plus the private Docker config (infra/child-env.ts), and a
+      // private working directory, config and ignore file; the scans' config holds only the validated part of
+      // `trivy-config`. Installed and its DBs prepared once, for the scans and the base image candidates alike.
+      const trivy = await prepareTrivy(config, {
         logger,
         clock,
         http,
         runProcess,
-        env: process.env,
-        dockerConfigDir,
-        credentials,
-        reportFiles,
-        trivySettings,
-      };
-      const scanned = await scanTargets(config, targets.targets, scanDeps);
+        apiUrl: process.env.GITHUB_API_URL,
+        trivyEnv: trivyEnvFor(dockerConfigDir, process.env, logger),
+        scanFiles: isolatedScanFiles(trivySettings),
+      });
+      // Each list of images: digests looked up, one scan per digest, earlier results reused, the rest scanned, and
+      // each result shared with the other tags of its digest.
+      const scanImages = (list: Target[]): Promise<ImageResult[]> =>
+        logGroup(logger, `Scanning ${plural(list.length, 'image')}`, async () => {
+          const resolved = await resolveDigests(list, { logger, http, clock, credentials });
+          const reuseKey = resultReuseKey(config, trivy, trivySettings, logger);
+          const store = reuseKey && (await openResultStore(config, reportFiles, trivySettings, logger));
+          const plan = await planScans(config, resolved, {
+            logger,
+            trivyVersion: trivy.version,
+            ...(store && reuseKey && { reuse: { store, key: reuseKey } }),
+          });
+          const scanned = await scanTargets(config, plan, {
+            logger,
+            runProcess,
+            trivy,
+            trivySettings,
+            ...(store && { store }),
+          });
+          return withAliases(plan, scanned);
+        });
+      const scanned = await scanImages(targets.targets);
       // An archive that could not be read is reported like an image Trivy failed on.
       const unreadable = local.failures.map(({ target, error }): ImageResult => ({
         target,
         status: 'failed',
         error,
         findings: [],
-        trivyVersion: scanned.trivyVersion,
+        trivyVersion: trivy.version,
       }));
       for (const f of local.failures) logger.warning(f.error);
       // The same shape as a fan-in job's: one image per digest, all its tags and origins kept.
       const merged = mergeResults([
         {
           ...emptyResults(startedAt),
-          images: [...scanned.images, ...unreadable],
+          images: [...scanned, ...unreadable],
           skipped: targets.skipped,
         },
       ]);
       images = merged.images;
       skipped = merged.skipped;
-      trivyVersion = scanned.trivyVersion;
-      dbUpdatedAt = scanned.dbUpdatedAt;
+      trivyVersion = trivy.version;
+      dbUpdatedAt = trivy.dbUpdatedAt;
 
       // Newer tags of the Dockerfile FROM images, scanned apart: advice only, never in the gate, SARIF or `images`.
       const basePlans = await findBaseImageCandidates(images, config.baseImageCandidates, {
@@ -204,12 +260,8 @@ export async function run(): Promise<void> {
         githubToken: config.githubToken,
       });
       if (basePlans.length > 0) {
-        const candidateScans = await scanTargets(
-          config,
-          basePlans.flatMap((p) => p.candidates),
-          scanDeps,
-        );
-        baseImageAdvice = adviseBaseImages(basePlans, candidateScans.images);
+        const candidateScans = await scanImages(basePlans.flatMap((p) => p.candidates));
+        baseImageAdvice = adviseBaseImages(basePlans, candidateScans);
       }
     }
 
@@ -280,14 +332,14 @@ export async function run(): Promise<void> {
     }
 
     // 3. The gate: outside any group, and its annotation is never one GitHub drops.
-    applyGate(verdict, logger);
+    applyGate(verdict, logger, deps.failStep);
   } catch (e) {
     if (e instanceof ConfigurationError) {
       // Through the log sink's escaping too: messages may quote a file, a registry's or Trivy's text.
-      core.setFailed(inertLogText(e.message));
+      deps.setFailed(inertLogText(e.message));
     } else {
-      core.debug(e instanceof Error && e.stack ? e.stack : String(e));
-      core.setFailed(inertLogText(`Image Scan Gate failed: ${errorMessage(e)}`));
+      logger.debug(e instanceof Error && e.stack ? e.stack : String(e));
+      deps.setFailed(inertLogText(`Image Scan Gate failed: ${errorMessage(e)}`));
     }
   }
 }
@@ -296,7 +348,7 @@ export async function run(): Promise<void> {
 const GATE_REASONS_SHOWN = 50;
 const GATE_REASON_CHARS = 1000;
 
-function applyGate(verdict: PolicyVerdict, logger: ActionsLogger): void {
+function applyGate(verdict: PolicyVerdict, logger: ActionsLogger, failStep: () => void): void {
   const { result } = verdict;
   const problems = verdict.violations.length ? verdict.violations : verdict.warnings;
   const reasons = problems
@@ -314,7 +366,7 @@ function applyGate(verdict: PolicyVerdict, logger: ActionsLogger): void {
   } else if (result === 'fail') {
     // core.setFailed, through the logger's sink: the reasons name images and findings.
     logger.verdict('error', `Image Scan Gate: the policy failed.${because}`);
-    process.exitCode = core.ExitCode.Failure;
+    failStep();
   } else if (result === 'warn') {
     const what = verdict.violations.length
       ? 'the policy would fail (gate: warn)'
@@ -367,6 +419,15 @@ function gitHubContext(logger: Logger): GitHubRunContext | undefined {
 /** `IMAGE_SCAN_GATE_NOW` pins the clock (reproducible runs, and tests of ignores that expire between runs). */
 function clockFromEnv(env: NodeJS.ProcessEnv): Clock {
   return env.IMAGE_SCAN_GATE_NOW ? fixedClock(env.IMAGE_SCAN_GATE_NOW) : systemClock;
+}
+
+/** The validated settings Trivy's scans read, as the files the isolation writes for them. */
+function isolatedScanFiles(settings: TrivySettings): IsolatedScanFiles {
+  return {
+    configYaml: settings.configYaml,
+    ...(settings.ignorePolicy && { ignorePolicy: settings.ignorePolicy.text }),
+    ...(settings.secretConfig && { secretConfig: settings.secretConfig.text }),
+  };
 }
 
 function tool() {

@@ -6,7 +6,7 @@ import { startGitHubApi, type GitHubApi } from '../../test-support/github-api.js
 import { startRegistry, type TestRegistry } from '../../test-support/registry.js';
 import { startReleaseMirror, type ReleaseMirror } from '../../test-support/release-mirror.js';
 import { runAction, type ActionRun } from '../../test-support/run-action.js';
-import { pullRequestEvent, readStandinLog, scansIn, tempDir } from './fixtures.js';
+import { pullRequestEvent, readStandinLog, scansIn, tempDir, type StandinInvocation } from './fixtures.js';
 import { expectNoLeak, markedCredentialInputs } from './hardening-harness.js';
 
 // Base image advice, run as the runner runs it against the real registry: a Dockerfile FROM base/alpine:3.18.4
@@ -50,6 +50,7 @@ afterAll(async () => {
 interface Run extends ActionRun {
   results: ResultsFile;
   scanned: string[];
+  trivyCalls: StandinInvocation[];
 }
 
 let logs = 0;
@@ -87,8 +88,9 @@ async function scan(opts: { github?: GitHubApi; inputs?: Record<string, string> 
   const file = run.outputs['results-file'];
   const results = (file ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined) as ResultsFile;
   // The image Trivy was asked to scan is its last argument.
-  const scanned = scansIn(readStandinLog(log)).map((i) => i.argv.at(-1) ?? '');
-  return { ...run, results, scanned };
+  const trivyCalls = readStandinLog(log);
+  const scanned = scansIn(trivyCalls).map((i) => i.argv.at(-1) ?? '');
+  return { ...run, results, scanned, trivyCalls };
 }
 
 describe('on a pull request, newer tags of the FROM image are scanned apart and the best one recommended', () => {
@@ -120,6 +122,23 @@ describe('on a pull request, newer tags of the FROM image are scanned apart and 
       '3.18.10',
       '3.18.6',
       '3.18.5',
+    ]);
+  });
+
+  test('the candidates are scanned with the Trivy and DB prepared for the run: installed and checked once', () => {
+    const calls = (flag: string) => run.trivyCalls.filter((i) => i.argv.includes(flag));
+    expect(calls('--download-db-only')).toHaveLength(1);
+    expect(calls('--version')).toHaveLength(1);
+    const groups = run.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('::group::'))
+      .map((l) => l.slice('::group::'.length));
+    expect(groups.filter((g) => g === 'Installing Trivy')).toHaveLength(1);
+    expect(groups.filter((g) => g === "Preparing Trivy's vulnerability databases")).toHaveLength(1);
+    // The image itself, then its three candidates, each in a scanning group of its own.
+    expect(groups.filter((g) => g.startsWith('Scanning '))).toEqual([
+      'Scanning 1 image',
+      'Scanning 3 images',
     ]);
   });
 

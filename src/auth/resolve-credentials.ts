@@ -135,7 +135,7 @@ function singleHostCredential(
 /**
  * A cloud provider that cannot produce a credential (no AWS credentials, no service principal, Entra or ECR
  * refusing) fails its own registry, not the run: the credential carries the reason and that registry's images fail
- * with it (scan/scan-targets.ts). A mistake in the entry itself is still a ConfigurationError, refused up front.
+ * with it (scan/plan-scans.ts). A mistake in the entry itself is still a ConfigurationError, refused up front.
  */
 async function providerOrFailure(
   entry: RegistryAuthEntry,
