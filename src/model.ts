@@ -128,7 +128,7 @@ export interface InstalledPackage {
   pkgPath?: string;
 }
 
-export type ImageStatus = 'scanned' | 'reused' | 'failed' | 'skipped';
+export type ImageStatus = 'scanned' | 'reused' | 'failed';
 
 export interface ImageResult {
   target: Target;

@@ -95,15 +95,6 @@ async function inherit(config: DockerConfigFile, from: string, logger?: Logger):
     logger?.debug(`Docker config ${from}: its credsStore is not used by the scan (per-host logins only).`);
 }
 
-/** Post step: remove the private config. Never fails the job. */
-export async function removeDockerConfig(dir: string): Promise<void> {
-  try {
-    await rm(dir, { recursive: true, force: true });
-  } catch {
-    // already gone or not ours to remove: nothing a user could do about it
-  }
-}
-
 /**
  * What the action adds to Trivy's allow-listed environment (infra/child-env.ts): DOCKER_CONFIG pointing at the
  * private config, nothing else. TRIVY_* variables set in the job never reach Trivy — the global credential ones

@@ -35,7 +35,7 @@ export interface MergedResults {
   trivyVersions: string[];
 }
 
-const STATUS_RANK: Record<ImageStatus, number> = { scanned: 3, reused: 2, failed: 1, skipped: 0 };
+const STATUS_RANK: Record<ImageStatus, number> = { scanned: 3, reused: 2, failed: 1 };
 
 export function mergeResults(files: readonly ResultsFile[]): MergedResults {
   const all = files.flatMap((f) => f.images);
@@ -44,8 +44,7 @@ export function mergeResults(files: readonly ResultsFile[]): MergedResults {
   for (const image of all)
     if (hasFindings(image)) for (const ref of refsOf(image.target)) scannedRefs.add(ref);
   const attempted = new Set<string>();
-  for (const image of all)
-    if (image.status !== 'skipped') for (const ref of refsOf(image.target)) attempted.add(ref);
+  for (const image of all) for (const ref of refsOf(image.target)) attempted.add(ref);
 
   const groups = new Map<string, ImageResult[]>();
   for (const image of all) {

@@ -97,7 +97,7 @@ export const imageResultSchema = z.object({
   digest: z.string().optional(),
   imageId: z.string().optional(),
   os: z.object({ family: z.string(), name: z.string(), eosl: z.boolean().optional() }).optional(),
-  status: z.enum(['scanned', 'reused', 'failed', 'skipped']),
+  status: z.enum(['scanned', 'reused', 'failed']),
   error: z.string().optional(),
   findings: z.array(finding),
   packages: z

@@ -75,7 +75,6 @@ export function evaluatePolicy(
 
   for (const image of sortImages(images)) {
     const ref = image.target.ref;
-    if (image.status === 'skipped') continue;
     if (image.status === 'failed') {
       (policy.scanErrors === 'fail' ? violations : warnings).push(scanError(image, policy.scanErrors));
       continue;

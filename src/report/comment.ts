@@ -268,22 +268,19 @@ function verdictCell(image: ImageView, result: 'pass' | 'fail' | 'warn' | undefi
     }
     case 'scan-failed':
       return '⚠️ scan failed';
-    case 'skipped':
-      return 'skipped';
     case 'pass':
       return result && gated ? '✅' : '—';
   }
 }
 
 function imagesPart(view: ReportView, images: readonly ImageView[], level: Level, budget: number): string {
-  const listed = images.filter((i) => i.outcome !== 'skipped');
-  if (listed.length === 0) return '';
-  const notPassing = listed.filter((i) => i.outcome !== 'pass');
-  const passing = listed.filter((i) => i.outcome === 'pass');
+  if (images.length === 0) return '';
+  const notPassing = images.filter((i) => i.outcome !== 'pass');
+  const passing = images.filter((i) => i.outcome === 'pass');
   const result = view.results.verdict?.result;
 
   if (level.failing === 'list') {
-    const parts = [`**Images** (${listed.length})`];
+    const parts = [`**Images** (${images.length})`];
     if (notPassing.length) {
       parts.push(
         '',
@@ -312,9 +309,9 @@ function imagesPart(view: ReportView, images: readonly ImageView[], level: Level
     ]);
   };
 
-  const out = [`**Images** (${listed.length})`];
+  const out = [`**Images** (${images.length})`];
   if (level.passing === 'rows' && passing.length <= FOLD_PASSING_OVER) {
-    out.push('', header, ...listed.map(row));
+    out.push('', header, ...images.map(row));
     return out.join('\n');
   }
   if (notPassing.length) out.push('', header, ...notPassing.map(row));
@@ -377,7 +374,7 @@ function failedPart(images: readonly ImageView[], level: Level): string {
 }
 
 function skippedPart(view: ReportView, images: readonly ImageView[], level: Level): string {
-  const skipped = skippedImages(view, images);
+  const skipped = skippedImages(view);
   if (skipped.length === 0) return '';
   const lines = skipped
     .slice(0, level.skippedRows)

@@ -247,19 +247,16 @@ function imageVerdictCell(
       return `${result === 'warn' ? '⚠️' : '❌'} ${failedScan ? 'scan failed' : result === 'warn' ? 'violates' : 'fail'}`;
     case 'scan-failed':
       return '⚠️ scan failed';
-    case 'skipped':
-      return 'skipped';
     case 'pass':
       return result && gated ? '✅ pass' : result ? 'no violations' : '—';
   }
 }
 
 function imagesTable(view: ReportView, images: readonly ImageView[], level: Level): string {
-  const listed = images.filter((i) => i.outcome !== 'skipped');
-  if (listed.length === 0) return '';
+  if (images.length === 0) return '';
   const columns = severityColumns(view.severities);
   const result = view.results.verdict?.result;
-  const rows = listed
+  const rows = images
     .filter((i) => !level.collapsePassing || i.outcome !== 'pass')
     .map((i) => {
       const scanned = i.result.status !== 'failed';
@@ -275,9 +272,9 @@ function imagesTable(view: ReportView, images: readonly ImageView[], level: Leve
         imageVerdictCell(i, result, view.gate !== 'off'),
       ]);
     });
-  const passing = listed.length - rows.length;
+  const passing = images.length - rows.length;
   const lines = [
-    `### Images (${listed.length})`,
+    `### Images (${images.length})`,
     '',
     tableHeader(
       ['Image', 'Digest', 'OS', ...columns.map((s) => `${severityEmoji(s)} ${s[0]}`), 'Fixable', 'Verdict'],
@@ -342,7 +339,7 @@ function imageDetails(image: ImageView, severities: readonly Severity[]): string
 }
 
 function skippedSection(view: ReportView, images: readonly ImageView[], level: Level): string {
-  const skipped = skippedImages(view, images);
+  const skipped = skippedImages(view);
   if (skipped.length === 0) return '';
   const where = skippedWhereCells(skipped);
   const rows = skipped

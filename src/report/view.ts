@@ -45,7 +45,7 @@ export interface ReportView {
 }
 
 /** How one image came out, as every view shows it. */
-export type ImageOutcome = 'violating' | 'scan-failed' | 'pass' | 'skipped';
+export type ImageOutcome = 'violating' | 'scan-failed' | 'pass';
 
 export interface ImageView {
   result: ImageResult;
@@ -87,7 +87,7 @@ export function compareFindings(a: Finding, b: Finding): number {
   );
 }
 
-const OUTCOME_RANK: Record<ImageOutcome, number> = { violating: 3, 'scan-failed': 2, pass: 1, skipped: 0 };
+const OUTCOME_RANK: Record<ImageOutcome, number> = { violating: 3, 'scan-failed': 2, pass: 1 };
 
 /** Most severe image first: failing the gate, then failed to scan, then by visible counts from CRITICAL down. */
 export function compareImageSeverity(a: ImageView, b: ImageView): number {
@@ -118,13 +118,7 @@ export function imageViews(view: ReportView): ImageView[] {
       .sort(compareFindings);
     const violations = violationsByImage.get(ref) ?? [];
     const outcome: ImageOutcome =
-      violations.length > 0
-        ? 'violating'
-        : result.status === 'failed'
-          ? 'scan-failed'
-          : result.status === 'skipped'
-            ? 'skipped'
-            : 'pass';
+      violations.length > 0 ? 'violating' : result.status === 'failed' ? 'scan-failed' : 'pass';
     return {
       result,
       ref,
@@ -150,18 +144,13 @@ export interface SkippedView {
   origins?: Origin[];
 }
 
-/** Discovery's skipped targets and any result marked skipped, with the reason. */
-export function skippedImages(view: ReportView, images: readonly ImageView[]): SkippedView[] {
-  return [
-    ...view.results.skipped.map((s) => ({
-      ref: s.ref,
-      reason: s.reason,
-      ...(s.origins ? { origins: s.origins } : {}),
-    })),
-    ...images
-      .filter((i) => i.outcome === 'skipped')
-      .map((i) => ({ ref: i.ref, reason: i.result.error ?? 'skipped' })),
-  ];
+/** Discovery's skipped targets, with the reason. */
+export function skippedImages(view: ReportView): SkippedView[] {
+  return view.results.skipped.map((s) => ({
+    ref: s.ref,
+    reason: s.reason,
+    ...(s.origins ? { origins: s.origins } : {}),
+  }));
 }
 
 export interface FixableFinding {
@@ -191,7 +180,7 @@ export function topFixableFindings(images: readonly ImageView[], limit: number):
 }
 
 export interface RunTotals {
-  images: number; // results, skipped ones excluded
+  images: number;
   violating: number;
   scanFailed: number; // failed to scan (whether or not that fails the gate)
   skipped: number;
@@ -200,10 +189,10 @@ export interface RunTotals {
 
 export function runTotals(view: ReportView, images: readonly ImageView[]): RunTotals {
   return {
-    images: images.filter((i) => i.outcome !== 'skipped').length,
+    images: images.length,
     violating: images.filter((i) => i.outcome === 'violating').length,
     scanFailed: images.filter((i) => i.result.status === 'failed').length,
-    skipped: skippedImages(view, images).length,
+    skipped: view.results.skipped.length,
     violations: view.results.verdict?.violations.length ?? 0,
   };
 }
