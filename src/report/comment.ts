@@ -202,7 +202,7 @@ function render(
     imagesPart(view, images, level, budget),
     topFixable(images, level),
     failedPart(images, level),
-    skippedPart(view, images, level),
+    skippedPart(view, level),
     vexCommentLine(view.results.verdict, level.idsPerReason),
     footer(view),
   ];
@@ -373,7 +373,7 @@ function failedPart(images: readonly ImageView[], level: Level): string {
   return [`**Failed to scan** (${failed.length})`, '', ...blocks].join('\n');
 }
 
-function skippedPart(view: ReportView, images: readonly ImageView[], level: Level): string {
+function skippedPart(view: ReportView, level: Level): string {
   const skipped = skippedImages(view);
   if (skipped.length === 0) return '';
   const lines = skipped

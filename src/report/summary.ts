@@ -164,7 +164,7 @@ function renderParts(view: ReportView, images: readonly ImageView[], totals: Run
     topFixableSection(images, level),
   ];
   const tail = [
-    skippedSection(view, images, level),
+    skippedSection(view, level),
     rewrittenSection(images, level.skippedRows),
     ignoresSection(view, level),
     vexSummarySection(view.results.verdict, level.ignoreRows),
@@ -338,7 +338,7 @@ function imageDetails(image: ImageView, severities: readonly Severity[]): string
   ].join('\n');
 }
 
-function skippedSection(view: ReportView, images: readonly ImageView[], level: Level): string {
+function skippedSection(view: ReportView, level: Level): string {
   const skipped = skippedImages(view);
   if (skipped.length === 0) return '';
   const where = skippedWhereCells(skipped);
