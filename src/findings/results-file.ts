@@ -244,7 +244,8 @@ export function serializeResults(file: ResultsFile): string {
   }
   const out = checked.data;
   if (out.verdict?.policy !== undefined) out.verdict.policy = sortKeys(out.verdict.policy);
-  // Compact: results files of large estates run to hundreds of MB, and `mode: report` parses every byte (use jq to read).
+  // Compact: results files of large estates run to hundreds of MB, and `mode: report` parses every byte (use jq to
+  // read).
   return `${JSON.stringify(out)}\n`;
 }
 
@@ -270,7 +271,7 @@ function resultsFileFromJson(raw: unknown, source: string, input: ResultsInput =
   const match = typeof schema === 'string' ? SCHEMA_PATTERN.exec(schema) : null;
   if (!match) {
     throw new ConfigurationError(
-      // The file's own value is not echoed: a report may come from anywhere (../shared/SECURITY.md rule 3).
+      // The file's own value is not echoed: a report may come from anywhere, and file content is never echoed.
       `${input}: ${source} is not an Image Scan Gate results file (its "schema" is ` +
         `${schema === undefined ? 'missing' : 'something else'}, expected "${RESULTS_SCHEMA}").`,
       input,

@@ -2,8 +2,8 @@ import { ConfigurationError } from '../errors.js';
 
 // SHA-256 of official Trivy release archives, shipped in the action on purpose: a checksum fetched from the same
 // release as the archive proves nothing once the release itself is compromised (the March 2026 incident:
-// GHSA-69fq-xp46-6x23). Source: /work/shared/trivy/CHECKSUMS.md — each value found, identical, in at least two
-// independent public pin lists. Add a release here only after the same cross-check.
+// GHSA-69fq-xp46-6x23). Each value was found, identical, in at least two independent public pin lists. Add a release
+// here only after the same cross-check.
 
 export const DEFAULT_TRIVY_VERSION = '0.74.0';
 

@@ -92,7 +92,8 @@ export function parseStoredResult(text: string, key: string, logger?: Logger): I
     if (parsed.success) return parsed.data;
     logger?.debug(`cached result ${key} is not a valid image result; scanning again`);
   } catch (e) {
-    // Not JSON.parse's message: it quotes the file, which another job may have written (SECURITY.md rule 3).
+    // Not JSON.parse's message: it quotes the file, which another job may have written, and file content is never
+    // echoed.
     logger?.debug(`cached result ${key} is not JSON (${jsonSyntaxProblem(e, text)}); scanning again`);
   }
   return undefined;
