@@ -1,3 +1,4 @@
+import { megabytes } from '../infra/wording.js';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Clock } from '../infra/clock.js';
@@ -233,8 +234,4 @@ function describeFile(file: object, index: number, count: number): string {
 function describeError(error: unknown): string {
   const status = httpStatusOf(error);
   return status ? `GitHub answered ${status} (${gitHubMessageOf(error)})` : gitHubMessageOf(error);
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }

@@ -1,3 +1,4 @@
+import { compareText } from '../infra/text-order.js';
 import { GITHUB_ANNOTATIONS_PER_LEVEL } from '../infra/github-limits.js';
 import { explainScanError } from '../findings/scan-error.js';
 import {
@@ -10,7 +11,7 @@ import {
 } from '../model.js';
 import { deltaAnnotationLine } from './delta.js';
 import { describeCounts, plural, truncate } from './markdown.js';
-import { compareText, imageViews, type ImageView, type ReportView } from './view.js';
+import { imageViews, type ImageView, type ReportView } from './view.js';
 
 // Annotations on the lines that reference an image (Dockerfile FROM, compose/k8s image:). GitHub shows at most
 // 10 errors, 10 warnings and 10 notices per step, so several images on one line make one annotation, the

@@ -1,3 +1,5 @@
+import { compareText } from '../infra/text-order.js';
+import { workflowRunUrl } from '../infra/run-url.js';
 import { createHash } from 'node:crypto';
 import type { Severity } from '../model.js';
 import {
@@ -21,7 +23,6 @@ import {
   compareImageSeverity,
   imageViews,
   runTotals,
-  runUrl,
   runWideViolations,
   skippedImages,
   topFixableFindings,
@@ -103,7 +104,7 @@ function sortKeys(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(
     Object.entries(value as Record<string, unknown>)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .sort(([a], [b]) => compareText(a, b))
       .map(([k, v]) => [k, sortKeys(v)]),
   );
 }
@@ -386,7 +387,7 @@ function skippedPart(view: ReportView, level: Level): string {
 
 function footer(view: ReportView): string {
   const links: string[] = [];
-  const run = runUrl(view.run);
+  const run = workflowRunUrl(view.run);
   if (run) links.push(link(`Run ${view.run.runId}`, run));
   const summary = view.run.jobSummaryUrl ?? run;
   if (summary) links.push(link('Job summary', summary));

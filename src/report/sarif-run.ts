@@ -1,3 +1,4 @@
+import { compareText } from '../infra/text-order.js';
 import {
   SEVERITY_RANK,
   isVulnerability,
@@ -74,12 +75,6 @@ function cvssOf(f: Finding): number {
   return f.cvss?.score ?? f.cvssV3OfSource ?? -1;
 }
 
-function compareText(a: string | undefined, b: string | undefined): number {
-  const x = a ?? '';
-  const y = b ?? '';
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
 /**
  * The order results are kept in when a run is over a limit: findings still open before suppressed ones (they are
  * what the Security tab is for), then the most severe, the highest CVSS, then by id and package so output is stable.
@@ -93,9 +88,9 @@ export function compareRunFindings(a: RunFinding, b: RunFinding): number {
     cvssOf(y) - cvssOf(x) ||
     compareText(x.id, y.id) ||
     compareText(x.pkg, y.pkg) ||
-    compareText(x.pkgPath, y.pkgPath) ||
-    compareText(x.target, y.target) ||
-    compareText(x.installed, y.installed) ||
+    compareText(x.pkgPath ?? '', y.pkgPath ?? '') ||
+    compareText(x.target ?? '', y.target ?? '') ||
+    compareText(x.installed ?? '', y.installed ?? '') ||
     compareText(a.fingerprint, b.fingerprint)
   );
 }

@@ -1,3 +1,5 @@
+import { compareText } from '../infra/text-order.js';
+import { megabytes } from '../infra/wording.js';
 import { gzipSync } from 'node:zlib';
 import { findingFingerprint } from '../findings/finding-identity.js';
 import type { ImageResult, Severity, Target } from '../model.js';
@@ -174,7 +176,7 @@ export function buildSarifFiles(images: readonly ImageResult[], opts: SarifOptio
   }
 
   // Stable file contents whatever order the images were scanned in.
-  sized.sort((a, b) => compareIds(a.run.automationDetails.id, b.run.automationDetails.id));
+  sized.sort((a, b) => compareText(a.run.automationDetails.id, b.run.automationDetails.id));
   return { files: packRuns(sized, maxRunsPerFile, maxGzipBytes), warnings };
 }
 
@@ -223,7 +225,7 @@ function runFindings(
   for (const rf of all) {
     if (seen.has(rf.fingerprint)) continue;
     seen.add(rf.fingerprint);
-    const refs = [...(refsByFingerprint.get(rf.fingerprint) ?? [])].sort(compareIds);
+    const refs = [...(refsByFingerprint.get(rf.fingerprint) ?? [])].sort(compareText);
     const named =
       refs.length > IMAGES_NAMED_PER_RESULT
         ? [
@@ -238,12 +240,12 @@ function runFindings(
 
 /** A merged run names every image in it, so the Security tab can tell which tags were scanned. */
 function mergedRunProperties(images: readonly ImageResult[]): SarifRun['properties'] {
-  const names = [...new Set(images.map((i) => i.target.ref))].sort(compareIds);
+  const names = [...new Set(images.map((i) => i.target.ref))].sort(compareText);
   const digests = [
     ...new Set(
       images.flatMap((i) => (i.digest ? [`${i.target.registry}/${i.target.repository}@${i.digest}`] : [])),
     ),
-  ].sort(compareIds);
+  ].sort(compareText);
   return { imageName: names[0], imageNames: names, ...(digests.length ? { repoDigests: digests } : {}) };
 }
 
@@ -433,14 +435,6 @@ function sanitise(text: string): string {
   return text.replace(/[^A-Za-z0-9._\-/:@+]/g, '_').replace(/\/{2,}/g, '/');
 }
 
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 function count(n: number): string {
   return n.toLocaleString('en-US');
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1_000_000).toLocaleString('en-US', { maximumFractionDigits: 1 })} MB`;
 }

@@ -1,3 +1,4 @@
+import { workflowRunUrl } from '../infra/run-url.js';
 import type { Severity } from '../model.js';
 import {
   codeBlock,
@@ -26,7 +27,6 @@ import {
   compareImageSeverity,
   imageViews,
   runTotals,
-  runUrl,
   skippedImages,
   topFixableFindings,
   trivyFacts,
@@ -456,7 +456,7 @@ function footer(view: ReportView): string {
   facts.push(version ? `Trivy ${escapeText(version)}` : 'Trivy version unknown');
   if (dbUpdatedAt) facts.push(`DB updated ${formatAge(dbUpdatedAt, view.now)}`);
   facts.push(`${escapeText(view.results.tool.name)} ${escapeText(view.results.tool.version)}`);
-  const run = runUrl(view.run);
+  const run = workflowRunUrl(view.run);
   if (run) facts.push(link('run', run));
   if (view.run.securityTabUrl) facts.push(link('Security tab', view.run.securityTabUrl));
   return `---\n<sub>${facts.join(' · ')}</sub>`;

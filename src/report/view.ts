@@ -1,4 +1,5 @@
 import type { GateMode } from '../config.js';
+import { compareText } from '../infra/text-order.js';
 import {
   SEVERITY_RANK,
   countBySeverity,
@@ -60,20 +61,8 @@ export interface ImageView {
   outcome: ImageOutcome;
 }
 
-/** The run page; the job summary is shown there too. */
-export function runUrl(run: RunContext): string | undefined {
-  if (run.runId === undefined || run.runId === '') return undefined;
-  const base = `${run.serverUrl.replace(/\/+$/, '')}/${run.repository}/actions/runs/${run.runId}`;
-  return run.runAttempt !== undefined && run.runAttempt !== '' ? `${base}/attempts/${run.runAttempt}` : base;
-}
-
 export function ignoreKey(image: string, findingId: string, pkg: string): string {
   return `${image}\u0000${findingId}\u0000${pkg}`;
-}
-
-/** Ordinal, locale-independent order: the same output on every runner, and much faster than localeCompare. */
-export function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Worst first: severity, then CVSS score, then fixable before unfixable, then id (stable output). */
