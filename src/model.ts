@@ -4,14 +4,10 @@
 export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-/** Higher is worse. UNKNOWN ranks lowest, as Trivy orders it. */
-export const SEVERITY_RANK: Record<Severity, number> = {
-  CRITICAL: 4,
-  HIGH: 3,
-  MEDIUM: 2,
-  LOW: 1,
-  UNKNOWN: 0,
-};
+/** Higher is worse, following SEVERITIES (worst first). UNKNOWN ranks lowest, as Trivy orders it. */
+export const SEVERITY_RANK = Object.fromEntries(
+  SEVERITIES.map((severity, i) => [severity, SEVERITIES.length - 1 - i]),
+) as Record<Severity, number>;
 
 export type SeverityCounts = Record<Severity, number>;
 

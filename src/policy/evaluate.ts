@@ -1,3 +1,4 @@
+import { findingKey } from '../findings/finding-identity.js';
 import { scanErrorHeadline } from '../findings/scan-error.js';
 import {
   isFixable,
@@ -382,10 +383,10 @@ export function suppressionLookup(
 ): (image: string, finding: Finding) => AppliedIgnore | undefined {
   const index = new Map<string, AppliedIgnore>();
   for (const a of verdict.ignored) {
-    const key = `${a.image}\u0000${a.findingId}\u0000${a.pkg}`;
+    const key = findingKey(a.image, a.findingId, a.pkg);
     if (!index.has(key)) index.set(key, a);
   }
-  return (image, finding) => index.get(`${image}\u0000${finding.id}\u0000${finding.pkg}`);
+  return (image, finding) => index.get(findingKey(image, finding.id, finding.pkg));
 }
 
 /**

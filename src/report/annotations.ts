@@ -2,6 +2,7 @@ import { compareText } from '../infra/text-order.js';
 import { GITHUB_ANNOTATIONS_PER_LEVEL } from '../infra/github-limits.js';
 import { explainScanError } from '../findings/scan-error.js';
 import {
+  SEVERITIES,
   SEVERITY_RANK,
   emptyCounts,
   isFixable,
@@ -122,7 +123,7 @@ function compareGroups(a: Group, b: Group): number {
   if (byLevel) return byLevel;
   const ca = groupCounts(a).counts;
   const cb = groupCounts(b).counts;
-  for (const s of ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const) {
+  for (const s of SEVERITIES) {
     if (ca[s] !== cb[s]) return cb[s] - ca[s];
   }
   if ((a.file === undefined) !== (b.file === undefined)) return a.file === undefined ? 1 : -1;

@@ -1,7 +1,6 @@
 import { compareText } from '../infra/text-order.js';
 import { workflowRunUrl } from '../infra/run-url.js';
 import { createHash } from 'node:crypto';
-import type { Severity } from '../model.js';
 import {
   codeBlock,
   codeSpan,
@@ -23,6 +22,7 @@ import {
   compareImageSeverity,
   imageViews,
   runTotals,
+  severityColumns,
   runWideViolations,
   skippedImages,
   topFixableFindings,
@@ -253,10 +253,6 @@ function reasons(view: ReportView, level: Level): string {
   const more = ordered.length - lines.length;
   if (more > 0) lines.push(`- …and ${plural(more, 'more violation')} in the job summary`);
   return [`**Why**`, '', ...lines].join('\n');
-}
-
-function severityColumns(severities: readonly Severity[]): Severity[] {
-  return (['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const).filter((s) => severities.includes(s));
 }
 
 function verdictCell(image: ImageView, result: 'pass' | 'fail' | 'warn' | undefined, gated: boolean): string {

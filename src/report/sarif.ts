@@ -1,7 +1,7 @@
 import { compareText } from '../infra/text-order.js';
 import { megabytes } from '../infra/wording.js';
 import { gzipSync } from 'node:zlib';
-import { findingFingerprint } from '../findings/finding-identity.js';
+import { findingFingerprint, findingKey } from '../findings/finding-identity.js';
 import type { ImageResult, Severity, Target } from '../model.js';
 import {
   SARIF_DRIVER_NAME,
@@ -91,7 +91,7 @@ export function buildSarifFiles(images: readonly ImageResult[], opts: SarifOptio
   const shown = new Set(opts.severities);
   const suppressions = new Map<string, { reason?: string }>();
   for (const s of opts.suppressed ?? []) {
-    suppressions.set(suppressionKey(s.image, s.findingId, s.pkg), s.reason ? { reason: s.reason } : {});
+    suppressions.set(findingKey(s.image, s.findingId, s.pkg), s.reason ? { reason: s.reason } : {});
   }
 
   // One run per category: the tags (and platforms) of one repository share it, their findings merged. GitHub keeps
@@ -185,10 +185,6 @@ function clampLimit(value: number | undefined, githubLimit: number): number {
   return Math.min(Math.floor(value), githubLimit);
 }
 
-function suppressionKey(image: string, findingId: string, pkg: string): string {
-  return `${image}\u0000${findingId}\u0000${pkg}`;
-}
-
 /** Images a merged result's message names (`max-images-per-repository: 0` may merge hundreds of tags). */
 const IMAGES_NAMED_PER_RESULT = 10;
 
@@ -208,7 +204,7 @@ function runFindings(
     const ref = image.target.ref;
     for (const finding of image.findings) {
       if (!shown.has(finding.severity)) continue;
-      const suppression = suppressions.get(suppressionKey(ref, finding.id, finding.pkg));
+      const suppression = suppressions.get(findingKey(ref, finding.id, finding.pkg));
       if (suppression && !includeSuppressed) continue;
       const fingerprint = findingFingerprint(image.target, finding);
       all.push({ finding, fingerprint, ...(suppression ? { suppression } : {}) });

@@ -27,6 +27,7 @@ import {
   compareImageSeverity,
   imageViews,
   runTotals,
+  severityColumns,
   skippedImages,
   topFixableFindings,
   trivyFacts,
@@ -229,10 +230,6 @@ function failedSection(images: readonly ImageView[], level: Level): string {
     return `**${escapeText(i.ref)}**\n\n${codeBlock(error)}`;
   });
   return [`### Failed to scan (${failed.length})`, ...blocks].join('\n\n');
-}
-
-function severityColumns(severities: readonly Severity[]): Severity[] {
-  return (['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const).filter((s) => severities.includes(s));
 }
 
 function imageVerdictCell(

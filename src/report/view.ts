@@ -1,6 +1,8 @@
+import { findingKey } from '../findings/finding-identity.js';
 import type { GateMode } from '../config.js';
 import { compareText } from '../infra/text-order.js';
 import {
+  SEVERITIES,
   SEVERITY_RANK,
   countBySeverity,
   isFixable,
@@ -61,10 +63,6 @@ export interface ImageView {
   outcome: ImageOutcome;
 }
 
-export function ignoreKey(image: string, findingId: string, pkg: string): string {
-  return `${image}\u0000${findingId}\u0000${pkg}`;
-}
-
 /** Worst first: severity, then CVSS score, then fixable before unfixable, then id (stable output). */
 export function compareFindings(a: Finding, b: Finding): number {
   return (
@@ -82,7 +80,7 @@ const OUTCOME_RANK: Record<ImageOutcome, number> = { violating: 3, 'scan-failed'
 export function compareImageSeverity(a: ImageView, b: ImageView): number {
   const byOutcome = OUTCOME_RANK[b.outcome] - OUTCOME_RANK[a.outcome];
   if (byOutcome) return byOutcome;
-  for (const s of ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const) {
+  for (const s of SEVERITIES) {
     if (a.counts[s] !== b.counts[s]) return b.counts[s] - a.counts[s];
   }
   return b.fixable - a.fixable || compareText(a.ref, b.ref);
@@ -92,7 +90,7 @@ export function compareImageSeverity(a: ImageView, b: ImageView): number {
 export function imageViews(view: ReportView): ImageView[] {
   const shown = new Set(view.severities);
   const verdict = view.results.verdict;
-  const ignored = new Set((verdict?.ignored ?? []).map((i) => ignoreKey(i.image, i.findingId, i.pkg)));
+  const ignored = new Set((verdict?.ignored ?? []).map((i) => findingKey(i.image, i.findingId, i.pkg)));
   const violationsByImage = new Map<string, Violation[]>();
   for (const v of verdict?.violations ?? []) {
     if (v.image === undefined) continue;
@@ -103,7 +101,7 @@ export function imageViews(view: ReportView): ImageView[] {
   return view.results.images.map((result) => {
     const ref = result.target.ref;
     const findings = result.findings
-      .filter((f) => shown.has(f.severity) && !ignored.has(ignoreKey(ref, f.id, f.pkg)))
+      .filter((f) => shown.has(f.severity) && !ignored.has(findingKey(ref, f.id, f.pkg)))
       .sort(compareFindings);
     const violations = violationsByImage.get(ref) ?? [];
     const outcome: ImageOutcome =
@@ -193,4 +191,9 @@ export function trivyFacts(view: ReportView): { version?: string; dbUpdatedAt?: 
   const db = view.dbUpdatedAt ?? view.results.dbUpdatedAt ?? first?.dbUpdatedAt;
   const dbDate = db ? new Date(db) : undefined;
   return { version, dbUpdatedAt: dbDate && !Number.isNaN(dbDate.getTime()) ? dbDate : undefined };
+}
+
+/** The table columns for the severities the run reports, worst first. */
+export function severityColumns(severities: readonly Severity[]): Severity[] {
+  return SEVERITIES.filter((s) => severities.includes(s));
 }
