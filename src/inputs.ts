@@ -17,7 +17,7 @@ import { parseRegistryLocation } from './targets/registry-discovery.js';
 /** Reads one input as the runner gives it (INPUT_<NAME>); '' when absent. */
 export type InputReader = (name: string) => string;
 
-export const actionsInputReader: InputReader = (name) => core.getInput(name);
+const actionsInputReader: InputReader = (name) => core.getInput(name);
 
 /** Parses `registry-auth` (YAML) — injected so inputs.ts stays free of the auth stage's details. */
 export type RegistryAuthParser = (yamlText: string) => RegistryAuthEntry[];

@@ -33,7 +33,7 @@ export const ARCHIVE_FORMATS = ['docker-archive', 'oci-archive', 'oci-dir'] as c
 export type ArchiveFormat = (typeof ARCHIVE_FORMATS)[number];
 
 /** Where Trivy reads an image that is not (or not yet) in a registry; a Target without it is read from the registry. */
-export type LocalImage =
+type LocalImage =
   | { kind: 'daemon'; daemon: ImageDaemon }
   | {
       kind: 'archive';

@@ -13,7 +13,7 @@ import type { HostCredential } from './host-credential.js';
 const DOCKER_HUB_KEYS = ['https://index.docker.io/v1/', DOCKER_HUB];
 const TRIVY_GLOBAL_CREDENTIALS = ['TRIVY_USERNAME', 'TRIVY_PASSWORD', 'TRIVY_REGISTRY_TOKEN'] as const;
 
-export interface DockerAuthEntry {
+interface DockerAuthEntry {
   auth?: string;
   registrytoken?: string;
 }

@@ -160,7 +160,7 @@ export function visibleFindings(findings: readonly Finding[], severities: readon
   return findings.filter((f) => wanted.has(f.severity));
 }
 
-export type ImageOutputVerdict = 'pass' | 'fail' | 'warn' | 'error';
+type ImageOutputVerdict = 'pass' | 'fail' | 'warn' | 'error';
 
 export interface ImageOutput {
   ref: string;

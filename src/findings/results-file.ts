@@ -372,7 +372,7 @@ export function reportFileFromText(text: string, path: string): ReportFile {
 }
 
 /** A raw report of one image, as the scan stage would have produced it. */
-export function imageResultFromTrivyReport(report: ParsedTrivyReport, source: string): ImageResult {
+function imageResultFromTrivyReport(report: ParsedTrivyReport, source: string): ImageResult {
   return {
     target: targetFromReport(report, source),
     ...(report.digest !== undefined && { digest: report.digest }),

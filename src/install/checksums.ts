@@ -26,7 +26,7 @@ export const TRIVY_SHA256: Readonly<Record<string, string>> = {
 };
 
 /** Releases the action refuses whatever the checksum says. */
-export const FORBIDDEN_TRIVY_VERSIONS: Readonly<Record<string, string>> = {
+const FORBIDDEN_TRIVY_VERSIONS: Readonly<Record<string, string>> = {
   '0.69.4':
     'the malicious release published and withdrawn in March 2026 (GHSA-69fq-xp46-6x23, CVE-2026-33634)',
 };

@@ -310,7 +310,7 @@ function violation(
 }
 
 /** `CVE-2023-1 (openssl)`; secrets and misconfigurations name Trivy's target instead of a package. */
-export function findingLabel(f: Finding): string {
+function findingLabel(f: Finding): string {
   const where = f.pkg || f.target;
   return where ? `${f.id} (${where})` : f.id;
 }

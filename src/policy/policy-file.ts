@@ -24,7 +24,7 @@ import { parseYamlWithSchema, type FieldHint } from './positioned-yaml.js';
 export type MaxCounts = Partial<Record<Severity, number>>;
 
 /** Thresholds that can be set at the top level and per image. */
-export interface PolicyRules {
+interface PolicyRules {
   failOn?: FailOn;
   max?: MaxCounts;
   maxCvss?: number;

@@ -11,7 +11,7 @@ import type { GitHubRunContext } from './github-context.js';
 // throws; every refusal becomes one warning that says what to change.
 
 /** GitHub refuses a SARIF upload over 10 MB once gzipped. */
-export const SARIF_GZIP_LIMIT_BYTES = 10 * 1024 * 1024;
+const SARIF_GZIP_LIMIT_BYTES = 10 * 1024 * 1024;
 const DEFAULT_MAX_WAIT_MS = 120_000;
 const FIRST_POLL_DELAY_MS = 1_000;
 const MAX_POLL_DELAY_MS = 15_000;

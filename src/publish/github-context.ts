@@ -4,7 +4,7 @@ import { ConfigurationError } from '../errors.js';
 // Where this run happens on GitHub, read once from the runner's environment and the event payload. Pure: the
 // caller passes `process.env` and a file reader, so every event shape is a table row in a unit test.
 
-export interface PullRequestContext {
+interface PullRequestContext {
   number: number;
   /** The PR branch's head commit (not the merge commit the workflow checked out). */
   headSha: string;

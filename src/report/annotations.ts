@@ -18,9 +18,9 @@ import { imageViews, type ImageView, type ReportView } from './view.js';
 // 10 errors, 10 warnings and 10 notices per step, so several images on one line make one annotation, the
 // worst come first, and what is left out is counted and reported in the summary rather than silently lost.
 
-export type AnnotationLevel = 'error' | 'warning' | 'notice';
+type AnnotationLevel = 'error' | 'warning' | 'notice';
 
-export interface Annotation {
+interface Annotation {
   level: AnnotationLevel;
   message: string;
   title: string;

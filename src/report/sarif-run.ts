@@ -28,8 +28,8 @@ export const SARIF_DRIVER_NAME = 'Trivy';
 /** Versioned: changing what goes into the hash must change the key, or every alert would be re-opened. */
 export const FINGERPRINT_KEY = 'imageScanGate/v1';
 export const MAX_LOCATIONS_PER_RESULT = 1_000;
-export const MAX_TAGS_PER_RULE = 20;
-export const MAX_RULES_PER_RUN = 25_000;
+const MAX_TAGS_PER_RULE = 20;
+const MAX_RULES_PER_RUN = 25_000;
 /** Package rows in a rule's help table; the rest are counted, not listed. */
 const MAX_HELP_ROWS = 20;
 

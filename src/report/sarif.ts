@@ -33,7 +33,7 @@ export const GITHUB_SARIF_LIMITS = {
   tagsPerRule: 20,
 } as const;
 
-export interface SuppressedFinding {
+interface SuppressedFinding {
   /** The image's normalised ref (Target.ref), as the verdict's ignores name it. */
   image: string;
   findingId: string;
@@ -272,7 +272,7 @@ function sizeRun(run: SarifRun, maxGzipBytes: number): SizedRun {
 }
 
 /** Undefined when the run is small enough to measure exactly at little cost. */
-export function estimateGzipBytes(run: SarifRun): number | undefined {
+function estimateGzipBytes(run: SarifRun): number | undefined {
   const rules = run.tool.driver.rules ?? [];
   const results = run.results;
   if (rules.length + results.length <= 2 * SAMPLE_SIZE) return undefined;
@@ -398,12 +398,12 @@ export function buildClosingSarifFiles(
   return files;
 }
 
-export function sarifLog(runs: SarifRun[]): SarifLog {
+function sarifLog(runs: SarifRun[]): SarifLog {
   return { version: SARIF_VERSION, $schema: SARIF_SCHEMA, runs };
 }
 
 /** Gzipped size of a file holding these runs, serialised as the uploader does (compact JSON, default level). */
-export function gzipBytesOf(runs: SarifRun[]): number {
+function gzipBytesOf(runs: SarifRun[]): number {
   return gzipSync(JSON.stringify(sarifLog(runs))).length;
 }
 

@@ -48,7 +48,7 @@ export interface ReportView {
 }
 
 /** How one image came out, as every view shows it. */
-export type ImageOutcome = 'violating' | 'scan-failed' | 'pass';
+type ImageOutcome = 'violating' | 'scan-failed' | 'pass';
 
 export interface ImageView {
   result: ImageResult;
@@ -64,7 +64,7 @@ export interface ImageView {
 }
 
 /** Worst first: severity, then CVSS score, then fixable before unfixable, then id (stable output). */
-export function compareFindings(a: Finding, b: Finding): number {
+function compareFindings(a: Finding, b: Finding): number {
   return (
     SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
     (b.cvss?.score ?? -1) - (a.cvss?.score ?? -1) ||

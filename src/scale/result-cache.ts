@@ -28,7 +28,7 @@ export interface ResultKeyParts {
   settings?: string;
 }
 
-export const RESULT_KEY_PREFIX = 'isg-results-';
+const RESULT_KEY_PREFIX = 'isg-results-';
 
 export function resultKey(digest: string, parts: ResultKeyParts): string {
   const canonical = [
@@ -86,7 +86,7 @@ export function directoryResultStore(dir: string, logger?: Logger): ResultStore 
   };
 }
 
-export function parseStoredResult(text: string, key: string, logger?: Logger): ImageResult | undefined {
+function parseStoredResult(text: string, key: string, logger?: Logger): ImageResult | undefined {
   try {
     const parsed = imageResultSchema.safeParse(JSON.parse(text));
     if (parsed.success) return parsed.data;

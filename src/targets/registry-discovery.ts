@@ -86,7 +86,7 @@ function byNewest(a: { createdAt?: string; tag: string }, b: { createdAt?: strin
 }
 
 /** Tags sharing a digest become one image: its tag is the newest (name as tiebreak), `tags` lists them all. */
-export function mergeByDigest(
+function mergeByDigest(
   images: readonly CatalogImage[],
 ): { tag: string; tags: string[]; digest?: string; createdAt?: string }[] {
   const sorted = [...images].sort(byNewest);
