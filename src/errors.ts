@@ -17,7 +17,7 @@ export function errorMessage(e: unknown): string {
 }
 
 // Errors about files name the file, line and column; they never echo its content beyond a short excerpt of one line
-// of a workspace file (../shared/SECURITY.md rule 3).
+// of a workspace file: the file is untrusted.
 const EXCERPT_MAX_CHARS = 80;
 
 /** The first line of `text`, cut to at most `max` characters (code points), ending with `…` when cut. */

@@ -4,6 +4,7 @@ import * as core from '@actions/core';
 import type { Config, FailOn, GateInputs, GateMode, Mode, RegistryAuthEntry } from './config.js';
 import { ConfigurationError } from './errors.js';
 import { redactUrl } from './infra/http.js';
+import { assertTrivyVersionAllowed, DEFAULT_TRIVY_VERSION } from './install/checksums.js';
 import { MAX_SHARDS, SEVERITIES, type Severity } from './model.js';
 import { checkTrivyActionInputs } from './inputs/trivy-action-inputs.js';
 import { parsePlanInput, parseShardHeader } from './scale/plan.js';
@@ -16,7 +17,7 @@ import { parseRegistryLocation } from './targets/registry-discovery.js';
 /** Reads one input as the runner gives it (INPUT_<NAME>); '' when absent. */
 export type InputReader = (name: string) => string;
 
-export const actionsInputReader: InputReader = (name) => core.getInput(name);
+const actionsInputReader: InputReader = (name) => core.getInput(name);
 
 /** Parses `registry-auth` (YAML) — injected so inputs.ts stays free of the auth stage's details. */
 export type RegistryAuthParser = (yamlText: string) => RegistryAuthEntry[];
@@ -73,7 +74,7 @@ export function parseInputs(
     registryAuth: registryAuthText.trim() ? deps.parseRegistryAuth(registryAuthText) : [],
     githubToken,
     trivy: {
-      version: trivyVersion(get('trivy-version') || '0.74.0'),
+      version: trivyVersion(get('trivy-version') || DEFAULT_TRIVY_VERSION),
       downloadUrl: url(
         get,
         'trivy-download-url',
@@ -455,16 +456,11 @@ function trivyVersion(raw: string): string {
   if (v === 'latest') return v;
   if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(v)) {
     throw new ConfigurationError(
-      `\`trivy-version\` is "${raw}"; use an exact version such as 0.74.0, or latest.`,
+      `\`trivy-version\` is "${raw}"; use an exact version such as ${DEFAULT_TRIVY_VERSION}, or latest.`,
       'trivy-version',
     );
   }
-  if (v === '0.69.4') {
-    throw new ConfigurationError(
-      '`trivy-version` 0.69.4 is the malicious release withdrawn in March 2026 (GHSA-69fq-xp46-6x23); use 0.74.0.',
-      'trivy-version',
-    );
-  }
+  assertTrivyVersionAllowed(v);
   return v;
 }
 

@@ -4,14 +4,10 @@
 export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-/** Higher is worse. UNKNOWN ranks lowest, as Trivy orders it. */
-export const SEVERITY_RANK: Record<Severity, number> = {
-  CRITICAL: 4,
-  HIGH: 3,
-  MEDIUM: 2,
-  LOW: 1,
-  UNKNOWN: 0,
-};
+/** Higher is worse, following SEVERITIES (worst first). UNKNOWN ranks lowest, as Trivy orders it. */
+export const SEVERITY_RANK = Object.fromEntries(
+  SEVERITIES.map((severity, i) => [severity, SEVERITIES.length - 1 - i]),
+) as Record<Severity, number>;
 
 export type SeverityCounts = Record<Severity, number>;
 
@@ -37,7 +33,7 @@ export const ARCHIVE_FORMATS = ['docker-archive', 'oci-archive', 'oci-dir'] as c
 export type ArchiveFormat = (typeof ARCHIVE_FORMATS)[number];
 
 /** Where Trivy reads an image that is not (or not yet) in a registry; a Target without it is read from the registry. */
-export type LocalImage =
+type LocalImage =
   | { kind: 'daemon'; daemon: ImageDaemon }
   | {
       kind: 'archive';
@@ -128,7 +124,7 @@ export interface InstalledPackage {
   pkgPath?: string;
 }
 
-export type ImageStatus = 'scanned' | 'reused' | 'failed' | 'skipped';
+export type ImageStatus = 'scanned' | 'reused' | 'failed';
 
 export interface ImageResult {
   target: Target;

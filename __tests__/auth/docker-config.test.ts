@@ -5,7 +5,6 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {
   defaultDockerConfigFile,
   dockerConfigFor,
-  removeDockerConfig,
   trivyEnvFor,
   writeDockerConfig,
 } from '../../src/auth/docker-config.js';
@@ -100,14 +99,6 @@ describe('writeDockerConfig', () => {
       inheritFrom: path.join(root, 'none.json'),
     });
     expect(Object.keys(JSON.parse(await readFile(file, 'utf8')).auths)).toEqual(['ghcr.io']);
-  });
-
-  test('removeDockerConfig removes it and tolerates a second call', async () => {
-    const dir = path.join(root, 'gone');
-    await writeDockerConfig(dir, creds);
-    await removeDockerConfig(dir);
-    await expect(stat(dir)).rejects.toThrow();
-    await expect(removeDockerConfig(dir)).resolves.toBeUndefined();
   });
 });
 

@@ -22,7 +22,7 @@ export const MARKERS = {
   azureClientSecret: 'MARKER-azure-client-secret-8d14c6',
 } as const;
 
-export const ALL_MARKERS: readonly string[] = Object.values(MARKERS);
+const ALL_MARKERS: readonly string[] = Object.values(MARKERS);
 
 /**
  * Credential inputs carrying markers: `registry-username`/`registry-password` for the one host the images share,

@@ -575,7 +575,6 @@ describe('scan errors and the gate mode', () => {
       ['fail-on'],
       ['scan-error'],
     ],
-    ['a skipped image is neither', [image(NGINX, [], { status: 'skipped' })], undefined, {}, 'pass', [], []],
     [
       'a reused result is evaluated like a scan',
       [{ ...bad, status: 'reused' }],

@@ -116,11 +116,12 @@ describe('readGitHubContext', () => {
 });
 
 describe('githubLinks', () => {
-  test('a pull request: the Security tab filtered to the PR, and the run', () => {
+  test('a pull request: the Security tab filtered to the PR, and the run (its first attempt)', () => {
     const env = { ...baseEnv, GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF: 'refs/pull/17/merge' };
     const links = githubLinks(readGitHubContext(env, read(prPayload(17, 'acme/shop'))), 'Image Scan Gate');
     expect(links).toEqual({
-      runUrl: 'https://github.com/acme/shop/actions/runs/4242',
+      // The attempt even when it is the first: a bare run URL shows the latest attempt once the run is re-run.
+      runUrl: 'https://github.com/acme/shop/actions/runs/4242/attempts/1',
       securityUrl: 'https://github.com/acme/shop/security/code-scanning?query=pr%3A17',
       pullRequestUrl: 'https://github.com/acme/shop/pull/17',
     });

@@ -497,12 +497,6 @@ describe('what the user asked to see', () => {
       },
     ]);
   });
-
-  test('skipped images write nothing', () => {
-    const skipped = appImage('1', [makeFinding({ id: 'CVE-1' })]);
-    skipped.status = 'skipped';
-    expect(buildSarifFiles([skipped], base)).toEqual({ files: [], warnings: [] });
-  });
 });
 
 describe("GitHub's limits", () => {

@@ -13,7 +13,7 @@ import type { HostCredential } from './host-credential.js';
 const DOCKER_HUB_KEYS = ['https://index.docker.io/v1/', DOCKER_HUB];
 const TRIVY_GLOBAL_CREDENTIALS = ['TRIVY_USERNAME', 'TRIVY_PASSWORD', 'TRIVY_REGISTRY_TOKEN'] as const;
 
-export interface DockerAuthEntry {
+interface DockerAuthEntry {
   auth?: string;
   registrytoken?: string;
 }
@@ -93,15 +93,6 @@ async function inherit(config: DockerConfigFile, from: string, logger?: Logger):
   }
   if (credsStore)
     logger?.debug(`Docker config ${from}: its credsStore is not used by the scan (per-host logins only).`);
-}
-
-/** Post step: remove the private config. Never fails the job. */
-export async function removeDockerConfig(dir: string): Promise<void> {
-  try {
-    await rm(dir, { recursive: true, force: true });
-  } catch {
-    // already gone or not ours to remove: nothing a user could do about it
-  }
 }
 
 /**

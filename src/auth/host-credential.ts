@@ -25,8 +25,6 @@ export class CredentialProviderError extends Error {
   }
 }
 
-export type RegistryProvider = 'ecr' | 'gar' | 'acr' | 'ghcr';
-
 /** The same credential in the shape the registry client takes (discovery, digest look-ups). */
 export function registryCredentialsOf(
   c: HostCredential | undefined,

@@ -60,7 +60,7 @@ export async function readExplicitBaseline(
   };
 }
 
-/** Artifacts may be downloaded to RUNNER_TEMP or the workspace (../shared/SECURITY.md rule 2); nowhere else. */
+/** Artifacts the workflow names may be downloaded to RUNNER_TEMP or the workspace; nowhere else. */
 async function checkBaselineLocations(patterns: readonly string[], workspace: string, tempDir: string) {
   const roots = await Promise.all(
     [workspace, tempDir].map(async (dir) => [path.resolve(dir), await realpath(dir).catch(() => dir)]),

@@ -1,3 +1,4 @@
+import { compareText } from '../infra/text-order.js';
 import {
   SEVERITY_RANK,
   type DeltaFinding,
@@ -165,8 +166,4 @@ function deltaFinding(f: Finding): DeltaFinding {
     ...(f.title !== undefined && { title: f.title }),
     ...(f.url !== undefined && { url: f.url }),
   };
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -20,6 +20,14 @@ export function findingFingerprint(
   );
 }
 
+/**
+ * A finding of one image within one run: the image's ref, the finding's ID and its package. Ignores are applied
+ * and looked up by it (policy, summary, SARIF suppressions), so they all agree on which finding an ignore dropped.
+ */
+export function findingKey(image: string, findingId: string, pkg: string): string {
+  return `${image}\u0000${findingId}\u0000${pkg}`;
+}
+
 // crypto.hash (Node >= 20.12) is a one-shot digest, several times faster than createHash over 100,000 findings.
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
 

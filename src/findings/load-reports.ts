@@ -7,8 +7,9 @@ import type { Logger } from '../infra/logger.js';
 import { plural } from '../infra/wording.js';
 import { isInsideDir, quotePath } from '../infra/workspace-files.js';
 import type { ResultsFile, Target } from '../model.js';
-import { mergeResults, type MergedResults } from './merge-results.js';
+import { mergeResults, refsOf, type MergedResults } from './merge-results.js';
 import { readReportFile, type ReportFile } from './results-file.js';
+import { mergeOrigins } from '../targets/merge-targets.js';
 
 /**
  * Expands the `reports` globs (relative to the workspace). Each entry must match at least one file, so a typo or a
@@ -128,24 +129,11 @@ export function attachOrigins<T extends { target: Target; digest?: string }>(
       ]),
     ];
     if (found.length === 0) return image;
-    const seen = new Set(image.target.origins.map((o) => `${o.file}:${o.line}:${o.column ?? ''}`));
-    const origins = [...image.target.origins];
-    for (const o of found.flatMap((t) => t.origins)) {
-      const key = `${o.file}:${o.line}:${o.column ?? ''}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      origins.push(o);
-    }
+    const origins = mergeOrigins(
+      [...image.target.origins],
+      found.flatMap((t) => t.origins),
+    );
     const sources = [...new Set([...image.target.sources, ...found.flatMap((t) => t.sources)])];
     return { ...image, target: { ...image.target, origins, sources } };
   });
-}
-
-/** The image's own ref and `registry/repository:tag` for each other tag sharing its digest. */
-function refsOf(target: Target): string[] {
-  const refs = new Set([target.ref]);
-  if (target.registry && target.repository) {
-    for (const tag of target.tags ?? []) refs.add(`${target.registry}/${target.repository}:${tag}`);
-  }
-  return [...refs];
 }

@@ -5,7 +5,6 @@ import {
   type Finding,
   type ImageResult,
   type ImageStatus,
-  type Origin,
   type ResultsFile,
   type Severity,
   type SeverityCounts,
@@ -15,6 +14,8 @@ import {
   type Verdict,
 } from '../model.js';
 import { imageVerdicts, suppressionLookup } from '../policy/evaluate.js';
+import { compareText } from '../infra/text-order.js';
+import { mergeOrigins } from '../targets/merge-targets.js';
 
 // Fan-in for `mode: report`: the results files of several shards (or runs) become one list of images, as if one
 // run had scanned them all. Pure; the same files in any order give the same output.
@@ -35,7 +36,7 @@ export interface MergedResults {
   trivyVersions: string[];
 }
 
-const STATUS_RANK: Record<ImageStatus, number> = { scanned: 3, reused: 2, failed: 1, skipped: 0 };
+const STATUS_RANK: Record<ImageStatus, number> = { scanned: 3, reused: 2, failed: 1 };
 
 export function mergeResults(files: readonly ResultsFile[]): MergedResults {
   const all = files.flatMap((f) => f.images);
@@ -44,8 +45,7 @@ export function mergeResults(files: readonly ResultsFile[]): MergedResults {
   for (const image of all)
     if (hasFindings(image)) for (const ref of refsOf(image.target)) scannedRefs.add(ref);
   const attempted = new Set<string>();
-  for (const image of all)
-    if (image.status !== 'skipped') for (const ref of refsOf(image.target)) attempted.add(ref);
+  for (const image of all) for (const ref of refsOf(image.target)) attempted.add(ref);
 
   const groups = new Map<string, ImageResult[]>();
   for (const image of all) {
@@ -66,9 +66,9 @@ export function mergeResults(files: readonly ResultsFile[]): MergedResults {
     if (attempted.has(s.ref)) continue;
     const seen = skippedByRef.get(s.ref);
     if (!seen) {
-      skippedByRef.set(s.ref, { ...s, ...(s.origins && { origins: unionOrigins([], s.origins) }) });
+      skippedByRef.set(s.ref, { ...s, ...(s.origins && { origins: mergeOrigins([], s.origins) }) });
     } else if (s.origins?.length) {
-      seen.origins = unionOrigins(seen.origins ?? [], s.origins);
+      seen.origins = mergeOrigins(seen.origins ?? [], s.origins);
     }
   }
   const skipped = [...skippedByRef.values()].sort((a, b) => compareText(a.ref, b.ref));
@@ -97,11 +97,11 @@ function mergeGroup(group: ImageResult[]): ImageResult {
   );
   if (rest.length === 0) return best;
 
-  const origins = unionOrigins([], best.target.origins);
+  const origins = mergeOrigins([], best.target.origins);
   const sources: TargetSource[] = [...best.target.sources];
   const tags = new Set<string>(best.target.tags ?? []);
   for (const other of rest) {
-    unionOrigins(origins, other.target.origins);
+    mergeOrigins(origins, other.target.origins);
     for (const s of other.target.sources) if (!sources.includes(s)) sources.push(s);
     for (const t of [other.target.tag, ...(other.target.tags ?? [])]) if (t) tags.add(t);
   }
@@ -120,29 +120,16 @@ function compareImages(a: ImageResult, b: ImageResult): number {
 }
 
 /** Every ref an image answers to: its own and `registry/repository:tag` for each other tag sharing its digest. */
-function refsOf(target: Target): string[] {
-  const refs = [target.ref];
+export function refsOf(target: Target): string[] {
+  const refs = new Set([target.ref]);
   if (target.registry && target.repository) {
-    for (const tag of target.tags ?? []) refs.push(`${target.registry}/${target.repository}:${tag}`);
+    for (const tag of target.tags ?? []) refs.add(`${target.registry}/${target.repository}:${tag}`);
   }
-  return refs;
+  return [...refs];
 }
 
 function repositoryOf(target: Target): string {
   return target.registry && target.repository ? `${target.registry}/${target.repository}` : target.ref;
-}
-
-function unionOrigins(into: Origin[], more: readonly Origin[]): Origin[] {
-  for (const o of more) {
-    if (!into.some((x) => x.file === o.file && x.line === o.line && x.column === o.column))
-      into.push({ ...o });
-  }
-  return into;
-}
-
-/** Code-point order: the same on every machine, unlike localeCompare. */
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export interface CountSummary {
@@ -173,7 +160,7 @@ export function visibleFindings(findings: readonly Finding[], severities: readon
   return findings.filter((f) => wanted.has(f.severity));
 }
 
-export type ImageOutputVerdict = 'pass' | 'fail' | 'warn' | 'error';
+type ImageOutputVerdict = 'pass' | 'fail' | 'warn' | 'error';
 
 export interface ImageOutput {
   ref: string;

@@ -97,7 +97,7 @@ export const imageResultSchema = z.object({
   digest: z.string().optional(),
   imageId: z.string().optional(),
   os: z.object({ family: z.string(), name: z.string(), eosl: z.boolean().optional() }).optional(),
-  status: z.enum(['scanned', 'reused', 'failed', 'skipped']),
+  status: z.enum(['scanned', 'reused', 'failed']),
   error: z.string().optional(),
   findings: z.array(finding),
   packages: z
@@ -244,7 +244,8 @@ export function serializeResults(file: ResultsFile): string {
   }
   const out = checked.data;
   if (out.verdict?.policy !== undefined) out.verdict.policy = sortKeys(out.verdict.policy);
-  // Compact: results files of large estates run to hundreds of MB, and `mode: report` parses every byte (use jq to read).
+  // Compact: results files of large estates run to hundreds of MB, and `mode: report` parses every byte (use jq to
+  // read).
   return `${JSON.stringify(out)}\n`;
 }
 
@@ -270,7 +271,7 @@ function resultsFileFromJson(raw: unknown, source: string, input: ResultsInput =
   const match = typeof schema === 'string' ? SCHEMA_PATTERN.exec(schema) : null;
   if (!match) {
     throw new ConfigurationError(
-      // The file's own value is not echoed: a report may come from anywhere (../shared/SECURITY.md rule 3).
+      // The file's own value is not echoed: a report may come from anywhere, and file content is never echoed.
       `${input}: ${source} is not an Image Scan Gate results file (its "schema" is ` +
         `${schema === undefined ? 'missing' : 'something else'}, expected "${RESULTS_SCHEMA}").`,
       input,
@@ -371,7 +372,7 @@ export function reportFileFromText(text: string, path: string): ReportFile {
 }
 
 /** A raw report of one image, as the scan stage would have produced it. */
-export function imageResultFromTrivyReport(report: ParsedTrivyReport, source: string): ImageResult {
+function imageResultFromTrivyReport(report: ParsedTrivyReport, source: string): ImageResult {
   return {
     target: targetFromReport(report, source),
     ...(report.digest !== undefined && { digest: report.digest }),

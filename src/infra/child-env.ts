@@ -1,7 +1,8 @@
-// The environment of every process the action starts, built in one place from an allow-list (SECURITY.md rules 1
-// and 8). A deny-list would let through whatever secret the runner or an earlier step adds next (INPUT_*,
-// ACTIONS_RUNTIME_TOKEN, AWS_*, GITHUB_TOKEN...) and every TRIVY_* variable that silently changes what Trivy reports.
-// A child gets only what it needs to run, to reach the network and a container daemon, plus what its caller adds.
+// The environment of every process the action starts, built in one place from an allow-list (no secret reaches a
+// child, and nothing in the job's environment changes what Trivy reports). A deny-list would let through whatever
+// secret the runner or an earlier step adds next (INPUT_*, ACTIONS_RUNTIME_TOKEN, AWS_*, GITHUB_TOKEN...) and every
+// TRIVY_* variable that silently changes what Trivy reports. A child gets only what it needs to run, to reach the
+// network and a container daemon, plus what its caller adds.
 
 /** Exact names a child may inherit (compared case-insensitively: Windows spells them Path, SystemRoot...). */
 const INHERITED = new Set(

@@ -27,7 +27,7 @@ export interface ProcessResult {
 
 export type RunProcess = (req: ProcessRequest) => Promise<ProcessResult>;
 
-/** Bounds on what is kept of a child's output: a flood costs memory once, never the run (SECURITY.md rule 5). */
+/** Bounds on what is kept of a child's output: a flood costs memory once, never the run. */
 const MAX_STDOUT_BYTES = 1024 * 1024;
 const MAX_STDERR_BYTES = 16 * 1024;
 /** Node's timers cannot wait longer (2^31 − 1 ms, ≈ 24.8 days); a longer wait would fire at once. */

@@ -25,7 +25,7 @@ export interface HttpResponse {
 
 export type HttpClient = (req: HttpRequest) => Promise<HttpResponse>;
 
-export class HttpError extends Error {
+class HttpError extends Error {
   constructor(
     message: string,
     readonly status?: number,
@@ -93,7 +93,7 @@ export function createHttpClient(options: { clock?: Clock; userAgent?: string } 
  * built-in fetch ignores. With a proxy set, requests go through undici's env-aware agent; without one, through the
  * built-in fetch as before.
  */
-export function proxyFromEnv(env: NodeJS.ProcessEnv): Dispatcher | undefined {
+function proxyFromEnv(env: NodeJS.ProcessEnv): Dispatcher | undefined {
   const proxy = env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy;
   return proxy ? new EnvHttpProxyAgent() : undefined;
 }

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { ConfigurationError } from '../errors.js';
 import { isInsideDir, quotePath } from './workspace-files.js';
 
-// `output-dir` usually lies in the checkout, which a pull request controls: a committed symlink at it, at
-// `reports/` below it or at a file the action writes would send the action's writes anywhere on the runner
-// (../shared/SECURITY.md rule 2). So the directory is checked, and created, before any work.
+// `output-dir` usually lies in the checkout, which a pull request controls: a committed symlink at it, at `reports/`
+// below it or at a file the action writes would send the action's writes anywhere on the runner (files the action
+// writes stay inside the workspace or RUNNER_TEMP). So the directory is checked, and created, before any work.
 
 /** The files and the folder the action writes under `output-dir`. */
 export const OUTPUT_NAMES = {

@@ -3,11 +3,11 @@ import { lstat, open, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigurationError } from '../errors.js';
 
-// Repository files are untrusted (../shared/SECURITY.md rules 2 and 3): a pull request controls their content, their
-// names and whether they are symlinks. Every repository file the action reads (policy, ignore files, files matched
-// by `discover-files`) goes through here: the path and every symlink in it must resolve inside the workspace, the
-// file must be a regular file, and at most MAX_REPOSITORY_FILE_BYTES are read. A refusal names the input and the
-// path, never the content.
+// Repository files are untrusted (paths stay inside the workspace, content is never echoed): a pull request controls
+// their content, their names and whether they are symlinks. Every repository file the action reads (policy, ignore
+// files, files matched by `discover-files`) goes through here: the path and every symlink in it must resolve inside
+// the workspace, the file must be a regular file, and at most MAX_REPOSITORY_FILE_BYTES are read. A refusal names
+// the input and the path, never the content.
 
 /** Policy files, ignore files and manifests are hand-written and small; more is a mistake or an attack. */
 export const MAX_REPOSITORY_FILE_BYTES = 5 * 1024 * 1024;

@@ -51,7 +51,7 @@ const GUIDANCE: Record<string, (value: string, get: Read) => string> = {
     'remove it: Trivy is downloaded from `trivy-download-url` and verified against the SHA-256 the action ships; no token is needed',
 };
 
-/** Secrets: named in the message, never quoted (SECURITY.md rule 1). */
+/** Secrets: named in the message, never quoted (a secret never reaches the log). */
 const SECRET_INPUTS = new Set(['github-pat', 'token-setup-trivy']);
 
 /** trivy-action's input names that this action does not have (the README's migration table lists them all). */
@@ -67,7 +67,8 @@ export function checkTrivyActionInputs(get: Read): void {
   const lines = found.map((name) => {
     const value = oneLine(get(name));
     const subject = SECRET_INPUTS.has(name) ? `\`${name}\`` : `\`${name}: ${value}\``;
-    // exit-code's advice reads as one sentence with the value: "`exit-code: 1` with `severity: HIGH` is `fail-on: high` here".
+    // exit-code's advice reads as one sentence with the value: "`exit-code: 1` with `severity: HIGH` is `fail-on:
+    // high` here".
     const joiner = name === 'exit-code' ? ' ' : ': ';
     return `- ${subject}${joiner}${GUIDANCE[name](value, get)}.`;
   });

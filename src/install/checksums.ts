@@ -2,8 +2,8 @@ import { ConfigurationError } from '../errors.js';
 
 // SHA-256 of official Trivy release archives, shipped in the action on purpose: a checksum fetched from the same
 // release as the archive proves nothing once the release itself is compromised (the March 2026 incident:
-// GHSA-69fq-xp46-6x23). Source: /work/shared/trivy/CHECKSUMS.md — each value found, identical, in at least two
-// independent public pin lists. Add a release here only after the same cross-check.
+// GHSA-69fq-xp46-6x23). Each value was found, identical, in at least two independent public pin lists. Add a release
+// here only after the same cross-check.
 
 export const DEFAULT_TRIVY_VERSION = '0.74.0';
 
@@ -26,7 +26,7 @@ export const TRIVY_SHA256: Readonly<Record<string, string>> = {
 };
 
 /** Releases the action refuses whatever the checksum says. */
-export const FORBIDDEN_TRIVY_VERSIONS: Readonly<Record<string, string>> = {
+const FORBIDDEN_TRIVY_VERSIONS: Readonly<Record<string, string>> = {
   '0.69.4':
     'the malicious release published and withdrawn in March 2026 (GHSA-69fq-xp46-6x23, CVE-2026-33634)',
 };

@@ -10,8 +10,9 @@ import type { Logger } from '../infra/logger.js';
 import type { TrivyIsolation } from './trivy-isolation.js';
 import { parseVersionJson, trivyFatalText } from './trivy-output.js';
 
-// Trivy's DBs are downloaded once per run, before the parallel scans (which then run with --skip-db-update and
-// the memory cache backend, FACTS.md "Parallel recipe"), and kept in the Actions cache between runs.
+// Trivy's DBs are downloaded once per run, before the parallel scans (which then run with --skip-db-update and the
+// memory cache backend, so parallel scans never contend for the fs cache lock), and kept in the Actions cache
+// between runs.
 
 /** The Actions cache as a seam, so tests need no cache service. */
 export interface DbCache {

@@ -42,9 +42,9 @@ const TOOL_NAME = 'trivy';
  * must match `trivy-checksum`, the table shipped in the action, or (weaker, with a warning) the release's own
  * checksums file. A mismatch deletes the download and caches nothing.
  *
- * The tool cache is untrusted: another job may have written it (SECURITY.md rule 7). A hash stored next to the
- * binary would be only as trustworthy as the cache itself, so the cache keeps the release archive beside the
- * binary, and a cache hit re-checks that archive against the same trusted SHA-256 a download is checked against
+ * The tool cache is untrusted: another job may have written it, and what runs must match a SHA-256 the action
+ * trusts. A hash stored next to the binary would be only as trustworthy as the cache itself, so the cache keeps
+ * the release archive beside the binary, and a cache hit re-checks that archive against the same trusted SHA-256 a download is checked against
  * (pin or `trivy-checksum`), extracts it afresh into RUNNER_TEMP and runs that copy — never the cached binary, which
  * could be swapped between a check and its use. A cached binary that differs from its verified archive was replaced:
  * that is reported and the cache entry re-installed from the archive.

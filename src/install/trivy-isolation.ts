@@ -1,13 +1,14 @@
 import { mkdtemp, open } from 'node:fs/promises';
 import path from 'node:path';
 
-// Trivy reads `trivy.yaml`, `.trivyignore` (and `trivy-secret.yaml`) from its working directory by default, and
-// a pull request controls the workspace. A `severity:` there would shrink what the gate sees and a `.trivyignore`
-// would hide findings before the action could report them as ignored (SECURITY.md rule 8). So every Trivy process
-// runs in a private empty directory, and scans also name a private config and ignore file explicitly: Trivy
-// loads an explicit --config that exists (an empty one sets nothing) and reads --ignorefile instead of the default.
-// Settings the workflow asked for (`trivy-config`, `ignore-policy`) reach Trivy as files the action writes here,
-// from the text it validated (scan/trivy-settings.ts), never as a path into the workspace.
+// Trivy reads `trivy.yaml`, `.trivyignore` (and `trivy-secret.yaml`) from its working directory by default, and a
+// pull request controls the workspace. A `severity:` there would shrink what the gate sees and a `.trivyignore`
+// would hide findings before the action could report them as ignored (the verdict must reflect only the action's own
+// decisions). So every Trivy process runs in a private empty directory, and scans also name a private config and
+// ignore file explicitly: Trivy loads an explicit --config that exists (an empty one sets nothing) and reads
+// --ignorefile instead of the default. Settings the workflow asked for (`trivy-config`, `ignore-policy`) reach Trivy
+// as files the action writes here, from the text it validated (scan/trivy-settings.ts), never as a path into the
+// workspace.
 
 export interface TrivyIsolation {
   /** A private directory with nothing from the workspace in it: every Trivy process's cwd. */

@@ -39,7 +39,8 @@ const TRUNCATED = '…(truncated)…';
 
 /**
  * One image's error text as it travels into the results file, the summary and annotations: at most a dozen lines
- * and a thousand characters. Trivy's (or a wrapper's) stderr is untrusted and may be huge (SECURITY.md rule 5).
+ * and a thousand characters. Trivy's (or a wrapper's) stderr is untrusted and may be huge
+ * (captured text is always bounded).
  * Head and tail are kept: Trivy puts the context first and the registry's own words in its last line.
  */
 export function boundedErrorText(text: string): string {

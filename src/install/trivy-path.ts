@@ -4,9 +4,9 @@ import path from 'node:path';
 import { ConfigurationError } from '../errors.js';
 
 /**
- * `trivy-path` must name an executable file: checked before any registry call, download or scan (SECURITY.md
- * rule 6), so a typo fails the step at once instead of after discovery. A bare name is looked up on PATH, as the
- * process start would.
+ * `trivy-path` must name an executable file: checked before any registry call, download or scan (bad inputs are
+ * refused before any work), so a typo fails the step at once instead of after discovery. A bare name is looked up
+ * on PATH, as the process start would.
  */
 export async function checkTrivyPath(trivyPath: string | undefined, env: NodeJS.ProcessEnv): Promise<void> {
   if (trivyPath === undefined) return;

@@ -11,7 +11,7 @@ import type { ImageOverride, MaxCounts, Policy } from './policy-file.js';
 //   4. the defaults: fail-on CRITICAL, nothing else.
 // `max` is merged per severity at every level.
 
-export type SettingSource = 'input' | 'policy file' | 'default';
+type SettingSource = 'input' | 'policy file' | 'default';
 
 export interface GateRules {
   failOn: FailOn;
@@ -45,7 +45,7 @@ export interface EffectivePolicy {
   file?: string;
 }
 
-export const DEFAULT_FAIL_ON: FailOn = 'CRITICAL';
+const DEFAULT_FAIL_ON: FailOn = 'CRITICAL';
 
 export function effectivePolicy(file: Policy | undefined, inputs: GateInputs): EffectivePolicy {
   const pick = <T>(input: T | undefined, fromFile: T | undefined, fallback: T): [T, SettingSource] =>

@@ -1,3 +1,4 @@
+import { findingKey } from '../findings/finding-identity.js';
 import { scanErrorHeadline } from '../findings/scan-error.js';
 import {
   isFixable,
@@ -75,7 +76,6 @@ export function evaluatePolicy(
 
   for (const image of sortImages(images)) {
     const ref = image.target.ref;
-    if (image.status === 'skipped') continue;
     if (image.status === 'failed') {
       (policy.scanErrors === 'fail' ? violations : warnings).push(scanError(image, policy.scanErrors));
       continue;
@@ -310,7 +310,7 @@ function violation(
 }
 
 /** `CVE-2023-1 (openssl)`; secrets and misconfigurations name Trivy's target instead of a package. */
-export function findingLabel(f: Finding): string {
+function findingLabel(f: Finding): string {
   const where = f.pkg || f.target;
   return where ? `${f.id} (${where})` : f.id;
 }
@@ -383,10 +383,10 @@ export function suppressionLookup(
 ): (image: string, finding: Finding) => AppliedIgnore | undefined {
   const index = new Map<string, AppliedIgnore>();
   for (const a of verdict.ignored) {
-    const key = `${a.image}\u0000${a.findingId}\u0000${a.pkg}`;
+    const key = findingKey(a.image, a.findingId, a.pkg);
     if (!index.has(key)) index.set(key, a);
   }
-  return (image, finding) => index.get(`${image}\u0000${finding.id}\u0000${finding.pkg}`);
+  return (image, finding) => index.get(findingKey(image, finding.id, finding.pkg));
 }
 
 /**

@@ -121,7 +121,7 @@ export function parseIgnoreFile(text: string, file: string): IgnoreRule[] {
 }
 
 /** The ignore file looked for when the `ignore-file` input is not given, in this order. */
-export const DEFAULT_IGNORE_FILES = ['.trivyignore.yaml', '.trivyignore'] as const;
+const DEFAULT_IGNORE_FILES = ['.trivyignore.yaml', '.trivyignore'] as const;
 
 /**
  * Reads every file the `ignore-file` input lists (each must exist; their rules merged in the order given, each rule

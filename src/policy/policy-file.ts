@@ -8,7 +8,7 @@ import { isCalendarDate, type IgnoreRule } from './ignore-rules.js';
 import { globProblem } from './glob.js';
 import { parseYamlWithSchema, type FieldHint } from './positioned-yaml.js';
 
-// The policy file (PRODUCT.md "Policy file"): YAML, validated strictly, every error naming file:line:col and key.
+// The policy file (the `policy` input): YAML, validated strictly, every error naming file:line:col and key.
 //
 //   fail-on: high                    # critical | high | medium | low | unknown | none (any case)
 //   max: { critical: 0, high: 10 }   # per image: fail when an image has MORE findings of that severity
@@ -24,7 +24,7 @@ import { parseYamlWithSchema, type FieldHint } from './positioned-yaml.js';
 export type MaxCounts = Partial<Record<Severity, number>>;
 
 /** Thresholds that can be set at the top level and per image. */
-export interface PolicyRules {
+interface PolicyRules {
   failOn?: FailOn;
   max?: MaxCounts;
   maxCvss?: number;

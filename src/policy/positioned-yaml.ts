@@ -164,7 +164,7 @@ function describeIssue<T>(
 }
 
 /** `ignore[1].expires`, `images[0].max.high`; '' for the root. */
-export function formatPath(path: readonly PathSegment[]): string {
+function formatPath(path: readonly PathSegment[]): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;

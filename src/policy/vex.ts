@@ -24,7 +24,7 @@ import { parsePurl, type IgnoreRule, type VexProduct, type VexImageSelector } fr
 //     (not_affected) and `fixed`/`first_fixed` (fixed), `flags[].label` (justification) and `threats[]` of category
 //     `impact` (impact statement), each for its `product_ids`.
 
-export type VexFormat = 'OpenVEX' | 'CycloneDX' | 'CSAF';
+type VexFormat = 'OpenVEX' | 'CycloneDX' | 'CSAF';
 type VexStatus = 'not_affected' | 'fixed';
 
 /** The statements of one document that suppress findings, as ignore rules (`vex` set on each). */

@@ -1,3 +1,4 @@
+import { megabytes } from '../infra/wording.js';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Clock } from '../infra/clock.js';
@@ -10,7 +11,7 @@ import type { GitHubRunContext } from './github-context.js';
 // throws; every refusal becomes one warning that says what to change.
 
 /** GitHub refuses a SARIF upload over 10 MB once gzipped. */
-export const SARIF_GZIP_LIMIT_BYTES = 10 * 1024 * 1024;
+const SARIF_GZIP_LIMIT_BYTES = 10 * 1024 * 1024;
 const DEFAULT_MAX_WAIT_MS = 120_000;
 const FIRST_POLL_DELAY_MS = 1_000;
 const MAX_POLL_DELAY_MS = 15_000;
@@ -233,8 +234,4 @@ function describeFile(file: object, index: number, count: number): string {
 function describeError(error: unknown): string {
   const status = httpStatusOf(error);
   return status ? `GitHub answered ${status} (${gitHubMessageOf(error)})` : gitHubMessageOf(error);
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }

@@ -1,3 +1,4 @@
+import { workflowRunUrl } from '../infra/run-url.js';
 import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Clock } from '../infra/clock.js';
@@ -62,14 +63,18 @@ export function buildSnapshot(image: ImageResult, ctx: SnapshotContext): Snapsho
   }
   const { github } = ctx;
   const purl = imagePurl(image);
+  const runUrl = workflowRunUrl({
+    serverUrl: github.serverUrl,
+    repository: `${github.repository.owner}/${github.repository.repo}`,
+    runId: github.runId,
+    runAttempt: github.runAttempt,
+  });
   return {
     version: 0,
     job: {
       id: `${github.runId ?? '0'}-${createHash('sha256').update(ref).digest('hex').slice(0, 12)}`,
       correlator: snapshotCorrelator(github, image),
-      ...(github.runId && {
-        html_url: `${github.serverUrl}/${github.repository.owner}/${github.repository.repo}/actions/runs/${github.runId}`,
-      }),
+      ...(runUrl && { html_url: runUrl }),
     },
     sha: github.sha,
     ref: github.ref,

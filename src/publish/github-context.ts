@@ -1,9 +1,10 @@
+import { workflowRunUrl } from '../infra/run-url.js';
 import { ConfigurationError } from '../errors.js';
 
 // Where this run happens on GitHub, read once from the runner's environment and the event payload. Pure: the
 // caller passes `process.env` and a file reader, so every event shape is a table row in a unit test.
 
-export interface PullRequestContext {
+interface PullRequestContext {
   number: number;
   /** The PR branch's head commit (not the merge commit the workflow checked out). */
   headSha: string;
@@ -155,10 +156,12 @@ export interface GitHubLinks {
 
 export function githubLinks(ctx: GitHubRunContext, toolName?: string): GitHubLinks {
   const repoUrl = `${ctx.serverUrl}/${ctx.repository.owner}/${ctx.repository.repo}`;
-  const runUrl = ctx.runId
-    ? `${repoUrl}/actions/runs/${ctx.runId}` +
-      (ctx.runAttempt && ctx.runAttempt !== '1' ? `/attempts/${ctx.runAttempt}` : '')
-    : undefined;
+  const runUrl = workflowRunUrl({
+    serverUrl: ctx.serverUrl,
+    repository: `${ctx.repository.owner}/${ctx.repository.repo}`,
+    runId: ctx.runId,
+    runAttempt: ctx.runAttempt,
+  });
   const filters: string[] = [];
   if (ctx.pullRequest) {
     filters.push(`pr:${ctx.pullRequest.number}`);

@@ -27,7 +27,6 @@ export async function writeSboms(
   const written: string[] = [];
   const missing: string[] = [];
   for (const image of images) {
-    if (image.status === 'skipped') continue;
     if (image.status === 'failed') {
       missing.push(`${image.target.ref} (the scan failed)`);
       continue;

@@ -20,7 +20,7 @@ export interface CatalogImage {
   createdAt?: string;
 }
 
-export interface ListImagesOptions {
+interface ListImagesOptions {
   /** The tag filter: an adapter may leave other tags out before spending requests on them. */
   selectTags?: (tag: string) => boolean;
   /**

@@ -27,12 +27,12 @@ export interface RegistryClientOptions {
   catalogPageSize?: number;
 }
 
-export interface ManifestDescription {
+interface ManifestDescription {
   digest: string;
   mediaType: string;
 }
 
-export interface ImageDescription extends ManifestDescription {
+interface ImageDescription extends ManifestDescription {
   /** The image config's `created` (for an index: its linux/amd64 image, else its first). */
   createdAt?: string;
 }

@@ -1,4 +1,5 @@
-// Where a registry's credentials may be sent (../shared/SECURITY.md rule 1), decided here and nowhere else:
+// Where a registry's credentials may be sent (a secret goes nowhere but its own host), decided here and nowhere
+// else:
 // - requests, pages and redirects: only to the registry's own host (host:port). A `Link: rel="next"`, a Docker Hub
 //   `next` or a GitHub API `Link` naming another host is not followed at all (see `nextPageOnSameHost`); a redirect
 //   to another host is followed without Authorization (infra/http.ts).

@@ -1,4 +1,4 @@
-export const MANIFEST_MEDIA_TYPES = {
+const MANIFEST_MEDIA_TYPES = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',

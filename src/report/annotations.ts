@@ -1,6 +1,8 @@
+import { compareText } from '../infra/text-order.js';
 import { GITHUB_ANNOTATIONS_PER_LEVEL } from '../infra/github-limits.js';
 import { explainScanError } from '../findings/scan-error.js';
 import {
+  SEVERITIES,
   SEVERITY_RANK,
   emptyCounts,
   isFixable,
@@ -10,15 +12,15 @@ import {
 } from '../model.js';
 import { deltaAnnotationLine } from './delta.js';
 import { describeCounts, plural, truncate } from './markdown.js';
-import { compareText, imageViews, type ImageView, type ReportView } from './view.js';
+import { imageViews, type ImageView, type ReportView } from './view.js';
 
 // Annotations on the lines that reference an image (Dockerfile FROM, compose/k8s image:). GitHub shows at most
 // 10 errors, 10 warnings and 10 notices per step, so several images on one line make one annotation, the
 // worst come first, and what is left out is counted and reported in the summary rather than silently lost.
 
-export type AnnotationLevel = 'error' | 'warning' | 'notice';
+type AnnotationLevel = 'error' | 'warning' | 'notice';
 
-export interface Annotation {
+interface Annotation {
   level: AnnotationLevel;
   message: string;
   title: string;
@@ -121,7 +123,7 @@ function compareGroups(a: Group, b: Group): number {
   if (byLevel) return byLevel;
   const ca = groupCounts(a).counts;
   const cb = groupCounts(b).counts;
-  for (const s of ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const) {
+  for (const s of SEVERITIES) {
     if (ca[s] !== cb[s]) return cb[s] - ca[s];
   }
   if ((a.file === undefined) !== (b.file === undefined)) return a.file === undefined ? 1 : -1;

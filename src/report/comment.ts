@@ -1,5 +1,6 @@
+import { compareText } from '../infra/text-order.js';
+import { workflowRunUrl } from '../infra/run-url.js';
 import { createHash } from 'node:crypto';
-import type { Severity } from '../model.js';
 import {
   codeBlock,
   codeSpan,
@@ -21,7 +22,7 @@ import {
   compareImageSeverity,
   imageViews,
   runTotals,
-  runUrl,
+  severityColumns,
   runWideViolations,
   skippedImages,
   topFixableFindings,
@@ -103,7 +104,7 @@ function sortKeys(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(
     Object.entries(value as Record<string, unknown>)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .sort(([a], [b]) => compareText(a, b))
       .map(([k, v]) => [k, sortKeys(v)]),
   );
 }
@@ -202,7 +203,7 @@ function render(
     imagesPart(view, images, level, budget),
     topFixable(images, level),
     failedPart(images, level),
-    skippedPart(view, images, level),
+    skippedPart(view, level),
     vexCommentLine(view.results.verdict, level.idsPerReason),
     footer(view),
   ];
@@ -254,10 +255,6 @@ function reasons(view: ReportView, level: Level): string {
   return [`**Why**`, '', ...lines].join('\n');
 }
 
-function severityColumns(severities: readonly Severity[]): Severity[] {
-  return (['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const).filter((s) => severities.includes(s));
-}
-
 function verdictCell(image: ImageView, result: 'pass' | 'fail' | 'warn' | undefined, gated: boolean): string {
   switch (image.outcome) {
     case 'violating': {
@@ -268,22 +265,19 @@ function verdictCell(image: ImageView, result: 'pass' | 'fail' | 'warn' | undefi
     }
     case 'scan-failed':
       return '⚠️ scan failed';
-    case 'skipped':
-      return 'skipped';
     case 'pass':
       return result && gated ? '✅' : '—';
   }
 }
 
 function imagesPart(view: ReportView, images: readonly ImageView[], level: Level, budget: number): string {
-  const listed = images.filter((i) => i.outcome !== 'skipped');
-  if (listed.length === 0) return '';
-  const notPassing = listed.filter((i) => i.outcome !== 'pass');
-  const passing = listed.filter((i) => i.outcome === 'pass');
+  if (images.length === 0) return '';
+  const notPassing = images.filter((i) => i.outcome !== 'pass');
+  const passing = images.filter((i) => i.outcome === 'pass');
   const result = view.results.verdict?.result;
 
   if (level.failing === 'list') {
-    const parts = [`**Images** (${listed.length})`];
+    const parts = [`**Images** (${images.length})`];
     if (notPassing.length) {
       parts.push(
         '',
@@ -312,9 +306,9 @@ function imagesPart(view: ReportView, images: readonly ImageView[], level: Level
     ]);
   };
 
-  const out = [`**Images** (${listed.length})`];
+  const out = [`**Images** (${images.length})`];
   if (level.passing === 'rows' && passing.length <= FOLD_PASSING_OVER) {
-    out.push('', header, ...listed.map(row));
+    out.push('', header, ...images.map(row));
     return out.join('\n');
   }
   if (notPassing.length) out.push('', header, ...notPassing.map(row));
@@ -376,8 +370,8 @@ function failedPart(images: readonly ImageView[], level: Level): string {
   return [`**Failed to scan** (${failed.length})`, '', ...blocks].join('\n');
 }
 
-function skippedPart(view: ReportView, images: readonly ImageView[], level: Level): string {
-  const skipped = skippedImages(view, images);
+function skippedPart(view: ReportView, level: Level): string {
+  const skipped = skippedImages(view);
   if (skipped.length === 0) return '';
   const lines = skipped
     .slice(0, level.skippedRows)
@@ -389,7 +383,7 @@ function skippedPart(view: ReportView, images: readonly ImageView[], level: Leve
 
 function footer(view: ReportView): string {
   const links: string[] = [];
-  const run = runUrl(view.run);
+  const run = workflowRunUrl(view.run);
   if (run) links.push(link(`Run ${view.run.runId}`, run));
   const summary = view.run.jobSummaryUrl ?? run;
   if (summary) links.push(link('Job summary', summary));

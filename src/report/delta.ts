@@ -1,6 +1,7 @@
+import { compareText } from '../infra/text-order.js';
 import { SEVERITY_RANK, type DeltaFinding, type ImageDelta, type ResultsDelta } from '../model.js';
 import { codeSpan, escapeText, installedToFixed, link, plural, severityEmoji, truncate } from './markdown.js';
-import { compareText, type ReportView } from './view.js';
+import type { ReportView } from './view.js';
 
 // The delta against the base branch (findings/compare.ts), as the PR comment and the job summary lead with it:
 // one line per image — "+3 new (1 critical), −12 fixed, 40 unchanged" — the new findings listed first, the fixed

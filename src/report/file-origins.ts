@@ -6,7 +6,7 @@ import type { ImageView, SkippedView } from './view.js';
 // it was scanned (a Kustomize `images:` override). File names and notes come from the repository: escaped.
 
 /** `deploy/app.yaml:7` (the first origin), `+ 2 more` when there are others. */
-export function whereText(origins: readonly Origin[] | undefined): string {
+function whereText(origins: readonly Origin[] | undefined): string {
   const [first, ...more] = origins ?? [];
   if (!first) return '';
   return `${first.file}:${first.line}${more.length ? ` (+ ${more.length} more)` : ''}`;

@@ -172,7 +172,7 @@ export { plural };
 // ---- Pieces the summary and the comment share, so both say the same thing the same way. ----
 
 /** `✅` / `❌` / `⚠️` for the run's verdict (no verdict: the gate was not evaluated). */
-export function verdictEmoji(result: 'pass' | 'fail' | 'warn' | undefined): string {
+function verdictEmoji(result: 'pass' | 'fail' | 'warn' | undefined): string {
   return result === 'fail' ? '❌' : result === 'warn' ? '⚠️' : result === 'pass' ? '✅' : 'ℹ️';
 }
 

@@ -1,3 +1,4 @@
+import { compareText } from '../infra/text-order.js';
 import {
   SEVERITY_RANK,
   isVulnerability,
@@ -27,8 +28,8 @@ export const SARIF_DRIVER_NAME = 'Trivy';
 /** Versioned: changing what goes into the hash must change the key, or every alert would be re-opened. */
 export const FINGERPRINT_KEY = 'imageScanGate/v1';
 export const MAX_LOCATIONS_PER_RESULT = 1_000;
-export const MAX_TAGS_PER_RULE = 20;
-export const MAX_RULES_PER_RUN = 25_000;
+const MAX_TAGS_PER_RULE = 20;
+const MAX_RULES_PER_RUN = 25_000;
 /** Package rows in a rule's help table; the rest are counted, not listed. */
 const MAX_HELP_ROWS = 20;
 
@@ -74,12 +75,6 @@ function cvssOf(f: Finding): number {
   return f.cvss?.score ?? f.cvssV3OfSource ?? -1;
 }
 
-function compareText(a: string | undefined, b: string | undefined): number {
-  const x = a ?? '';
-  const y = b ?? '';
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
 /**
  * The order results are kept in when a run is over a limit: findings still open before suppressed ones (they are
  * what the Security tab is for), then the most severe, the highest CVSS, then by id and package so output is stable.
@@ -93,9 +88,9 @@ export function compareRunFindings(a: RunFinding, b: RunFinding): number {
     cvssOf(y) - cvssOf(x) ||
     compareText(x.id, y.id) ||
     compareText(x.pkg, y.pkg) ||
-    compareText(x.pkgPath, y.pkgPath) ||
-    compareText(x.target, y.target) ||
-    compareText(x.installed, y.installed) ||
+    compareText(x.pkgPath ?? '', y.pkgPath ?? '') ||
+    compareText(x.target ?? '', y.target ?? '') ||
+    compareText(x.installed ?? '', y.installed ?? '') ||
     compareText(a.fingerprint, b.fingerprint)
   );
 }

@@ -7,11 +7,11 @@ export const SARIF_SCHEMA =
 
 export type SarifLevel = 'error' | 'warning' | 'note' | 'none';
 
-export interface SarifMessage {
+interface SarifMessage {
   text: string;
 }
 
-export interface SarifMultiformatMessage {
+interface SarifMultiformatMessage {
   text: string;
   markdown?: string;
 }
@@ -31,7 +31,7 @@ export interface SarifRule {
   };
 }
 
-export interface SarifRegion {
+interface SarifRegion {
   startLine: number;
   startColumn: number;
   endLine: number;
@@ -61,7 +61,7 @@ export interface SarifResult {
   suppressions?: SarifSuppression[];
 }
 
-export interface SarifToolComponent {
+interface SarifToolComponent {
   name: string;
   fullName?: string;
   version?: string;
@@ -69,13 +69,13 @@ export interface SarifToolComponent {
   rules?: SarifRule[];
 }
 
-export interface SarifNotification {
+interface SarifNotification {
   level: SarifLevel;
   message: SarifMessage;
   descriptor: { id: string };
 }
 
-export interface SarifInvocation {
+interface SarifInvocation {
   executionSuccessful: boolean;
   toolExecutionNotifications?: SarifNotification[];
 }

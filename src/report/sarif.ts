@@ -1,5 +1,7 @@
+import { compareText } from '../infra/text-order.js';
+import { megabytes } from '../infra/wording.js';
 import { gzipSync } from 'node:zlib';
-import { findingFingerprint } from '../findings/finding-identity.js';
+import { findingFingerprint, findingKey } from '../findings/finding-identity.js';
 import type { ImageResult, Severity, Target } from '../model.js';
 import {
   SARIF_DRIVER_NAME,
@@ -31,7 +33,7 @@ export const GITHUB_SARIF_LIMITS = {
   tagsPerRule: 20,
 } as const;
 
-export interface SuppressedFinding {
+interface SuppressedFinding {
   /** The image's normalised ref (Target.ref), as the verdict's ignores name it. */
   image: string;
   findingId: string;
@@ -89,7 +91,7 @@ export function buildSarifFiles(images: readonly ImageResult[], opts: SarifOptio
   const shown = new Set(opts.severities);
   const suppressions = new Map<string, { reason?: string }>();
   for (const s of opts.suppressed ?? []) {
-    suppressions.set(suppressionKey(s.image, s.findingId, s.pkg), s.reason ? { reason: s.reason } : {});
+    suppressions.set(findingKey(s.image, s.findingId, s.pkg), s.reason ? { reason: s.reason } : {});
   }
 
   // One run per category: the tags (and platforms) of one repository share it, their findings merged. GitHub keeps
@@ -174,17 +176,13 @@ export function buildSarifFiles(images: readonly ImageResult[], opts: SarifOptio
   }
 
   // Stable file contents whatever order the images were scanned in.
-  sized.sort((a, b) => compareIds(a.run.automationDetails.id, b.run.automationDetails.id));
+  sized.sort((a, b) => compareText(a.run.automationDetails.id, b.run.automationDetails.id));
   return { files: packRuns(sized, maxRunsPerFile, maxGzipBytes), warnings };
 }
 
 function clampLimit(value: number | undefined, githubLimit: number): number {
   if (value === undefined || !Number.isFinite(value) || value < 1) return githubLimit;
   return Math.min(Math.floor(value), githubLimit);
-}
-
-function suppressionKey(image: string, findingId: string, pkg: string): string {
-  return `${image}\u0000${findingId}\u0000${pkg}`;
 }
 
 /** Images a merged result's message names (`max-images-per-repository: 0` may merge hundreds of tags). */
@@ -206,7 +204,7 @@ function runFindings(
     const ref = image.target.ref;
     for (const finding of image.findings) {
       if (!shown.has(finding.severity)) continue;
-      const suppression = suppressions.get(suppressionKey(ref, finding.id, finding.pkg));
+      const suppression = suppressions.get(findingKey(ref, finding.id, finding.pkg));
       if (suppression && !includeSuppressed) continue;
       const fingerprint = findingFingerprint(image.target, finding);
       all.push({ finding, fingerprint, ...(suppression ? { suppression } : {}) });
@@ -223,7 +221,7 @@ function runFindings(
   for (const rf of all) {
     if (seen.has(rf.fingerprint)) continue;
     seen.add(rf.fingerprint);
-    const refs = [...(refsByFingerprint.get(rf.fingerprint) ?? [])].sort(compareIds);
+    const refs = [...(refsByFingerprint.get(rf.fingerprint) ?? [])].sort(compareText);
     const named =
       refs.length > IMAGES_NAMED_PER_RESULT
         ? [
@@ -238,12 +236,12 @@ function runFindings(
 
 /** A merged run names every image in it, so the Security tab can tell which tags were scanned. */
 function mergedRunProperties(images: readonly ImageResult[]): SarifRun['properties'] {
-  const names = [...new Set(images.map((i) => i.target.ref))].sort(compareIds);
+  const names = [...new Set(images.map((i) => i.target.ref))].sort(compareText);
   const digests = [
     ...new Set(
       images.flatMap((i) => (i.digest ? [`${i.target.registry}/${i.target.repository}@${i.digest}`] : [])),
     ),
-  ].sort(compareIds);
+  ].sort(compareText);
   return { imageName: names[0], imageNames: names, ...(digests.length ? { repoDigests: digests } : {}) };
 }
 
@@ -274,7 +272,7 @@ function sizeRun(run: SarifRun, maxGzipBytes: number): SizedRun {
 }
 
 /** Undefined when the run is small enough to measure exactly at little cost. */
-export function estimateGzipBytes(run: SarifRun): number | undefined {
+function estimateGzipBytes(run: SarifRun): number | undefined {
   const rules = run.tool.driver.rules ?? [];
   const results = run.results;
   if (rules.length + results.length <= 2 * SAMPLE_SIZE) return undefined;
@@ -400,12 +398,12 @@ export function buildClosingSarifFiles(
   return files;
 }
 
-export function sarifLog(runs: SarifRun[]): SarifLog {
+function sarifLog(runs: SarifRun[]): SarifLog {
   return { version: SARIF_VERSION, $schema: SARIF_SCHEMA, runs };
 }
 
 /** Gzipped size of a file holding these runs, serialised as the uploader does (compact JSON, default level). */
-export function gzipBytesOf(runs: SarifRun[]): number {
+function gzipBytesOf(runs: SarifRun[]): number {
   return gzipSync(JSON.stringify(sarifLog(runs))).length;
 }
 
@@ -433,14 +431,6 @@ function sanitise(text: string): string {
   return text.replace(/[^A-Za-z0-9._\-/:@+]/g, '_').replace(/\/{2,}/g, '/');
 }
 
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 function count(n: number): string {
   return n.toLocaleString('en-US');
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1_000_000).toLocaleString('en-US', { maximumFractionDigits: 1 })} MB`;
 }

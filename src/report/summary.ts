@@ -1,3 +1,4 @@
+import { workflowRunUrl } from '../infra/run-url.js';
 import type { Severity } from '../model.js';
 import {
   codeBlock,
@@ -26,7 +27,7 @@ import {
   compareImageSeverity,
   imageViews,
   runTotals,
-  runUrl,
+  severityColumns,
   skippedImages,
   topFixableFindings,
   trivyFacts,
@@ -164,7 +165,7 @@ function renderParts(view: ReportView, images: readonly ImageView[], totals: Run
     topFixableSection(images, level),
   ];
   const tail = [
-    skippedSection(view, images, level),
+    skippedSection(view, level),
     rewrittenSection(images, level.skippedRows),
     ignoresSection(view, level),
     vexSummarySection(view.results.verdict, level.ignoreRows),
@@ -231,10 +232,6 @@ function failedSection(images: readonly ImageView[], level: Level): string {
   return [`### Failed to scan (${failed.length})`, ...blocks].join('\n\n');
 }
 
-function severityColumns(severities: readonly Severity[]): Severity[] {
-  return (['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const).filter((s) => severities.includes(s));
-}
-
 function imageVerdictCell(
   image: ImageView,
   result: 'pass' | 'fail' | 'warn' | undefined,
@@ -247,19 +244,16 @@ function imageVerdictCell(
       return `${result === 'warn' ? '⚠️' : '❌'} ${failedScan ? 'scan failed' : result === 'warn' ? 'violates' : 'fail'}`;
     case 'scan-failed':
       return '⚠️ scan failed';
-    case 'skipped':
-      return 'skipped';
     case 'pass':
       return result && gated ? '✅ pass' : result ? 'no violations' : '—';
   }
 }
 
 function imagesTable(view: ReportView, images: readonly ImageView[], level: Level): string {
-  const listed = images.filter((i) => i.outcome !== 'skipped');
-  if (listed.length === 0) return '';
+  if (images.length === 0) return '';
   const columns = severityColumns(view.severities);
   const result = view.results.verdict?.result;
-  const rows = listed
+  const rows = images
     .filter((i) => !level.collapsePassing || i.outcome !== 'pass')
     .map((i) => {
       const scanned = i.result.status !== 'failed';
@@ -275,9 +269,9 @@ function imagesTable(view: ReportView, images: readonly ImageView[], level: Leve
         imageVerdictCell(i, result, view.gate !== 'off'),
       ]);
     });
-  const passing = listed.length - rows.length;
+  const passing = images.length - rows.length;
   const lines = [
-    `### Images (${listed.length})`,
+    `### Images (${images.length})`,
     '',
     tableHeader(
       ['Image', 'Digest', 'OS', ...columns.map((s) => `${severityEmoji(s)} ${s[0]}`), 'Fixable', 'Verdict'],
@@ -341,8 +335,8 @@ function imageDetails(image: ImageView, severities: readonly Severity[]): string
   ].join('\n');
 }
 
-function skippedSection(view: ReportView, images: readonly ImageView[], level: Level): string {
-  const skipped = skippedImages(view, images);
+function skippedSection(view: ReportView, level: Level): string {
+  const skipped = skippedImages(view);
   if (skipped.length === 0) return '';
   const where = skippedWhereCells(skipped);
   const rows = skipped
@@ -459,7 +453,7 @@ function footer(view: ReportView): string {
   facts.push(version ? `Trivy ${escapeText(version)}` : 'Trivy version unknown');
   if (dbUpdatedAt) facts.push(`DB updated ${formatAge(dbUpdatedAt, view.now)}`);
   facts.push(`${escapeText(view.results.tool.name)} ${escapeText(view.results.tool.version)}`);
-  const run = runUrl(view.run);
+  const run = workflowRunUrl(view.run);
   if (run) facts.push(link('run', run));
   if (view.run.securityTabUrl) facts.push(link('Security tab', view.run.securityTabUrl));
   return `---\n<sub>${facts.join(' · ')}</sub>`;

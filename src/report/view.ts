@@ -1,5 +1,8 @@
+import { findingKey } from '../findings/finding-identity.js';
 import type { GateMode } from '../config.js';
+import { compareText } from '../infra/text-order.js';
 import {
+  SEVERITIES,
   SEVERITY_RANK,
   countBySeverity,
   isFixable,
@@ -45,7 +48,7 @@ export interface ReportView {
 }
 
 /** How one image came out, as every view shows it. */
-export type ImageOutcome = 'violating' | 'scan-failed' | 'pass' | 'skipped';
+type ImageOutcome = 'violating' | 'scan-failed' | 'pass';
 
 export interface ImageView {
   result: ImageResult;
@@ -60,24 +63,8 @@ export interface ImageView {
   outcome: ImageOutcome;
 }
 
-/** The run page; the job summary is shown there too. */
-export function runUrl(run: RunContext): string | undefined {
-  if (run.runId === undefined || run.runId === '') return undefined;
-  const base = `${run.serverUrl.replace(/\/+$/, '')}/${run.repository}/actions/runs/${run.runId}`;
-  return run.runAttempt !== undefined && run.runAttempt !== '' ? `${base}/attempts/${run.runAttempt}` : base;
-}
-
-export function ignoreKey(image: string, findingId: string, pkg: string): string {
-  return `${image}\u0000${findingId}\u0000${pkg}`;
-}
-
-/** Ordinal, locale-independent order: the same output on every runner, and much faster than localeCompare. */
-export function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** Worst first: severity, then CVSS score, then fixable before unfixable, then id (stable output). */
-export function compareFindings(a: Finding, b: Finding): number {
+function compareFindings(a: Finding, b: Finding): number {
   return (
     SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
     (b.cvss?.score ?? -1) - (a.cvss?.score ?? -1) ||
@@ -87,13 +74,13 @@ export function compareFindings(a: Finding, b: Finding): number {
   );
 }
 
-const OUTCOME_RANK: Record<ImageOutcome, number> = { violating: 3, 'scan-failed': 2, pass: 1, skipped: 0 };
+const OUTCOME_RANK: Record<ImageOutcome, number> = { violating: 3, 'scan-failed': 2, pass: 1 };
 
 /** Most severe image first: failing the gate, then failed to scan, then by visible counts from CRITICAL down. */
 export function compareImageSeverity(a: ImageView, b: ImageView): number {
   const byOutcome = OUTCOME_RANK[b.outcome] - OUTCOME_RANK[a.outcome];
   if (byOutcome) return byOutcome;
-  for (const s of ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const) {
+  for (const s of SEVERITIES) {
     if (a.counts[s] !== b.counts[s]) return b.counts[s] - a.counts[s];
   }
   return b.fixable - a.fixable || compareText(a.ref, b.ref);
@@ -103,7 +90,7 @@ export function compareImageSeverity(a: ImageView, b: ImageView): number {
 export function imageViews(view: ReportView): ImageView[] {
   const shown = new Set(view.severities);
   const verdict = view.results.verdict;
-  const ignored = new Set((verdict?.ignored ?? []).map((i) => ignoreKey(i.image, i.findingId, i.pkg)));
+  const ignored = new Set((verdict?.ignored ?? []).map((i) => findingKey(i.image, i.findingId, i.pkg)));
   const violationsByImage = new Map<string, Violation[]>();
   for (const v of verdict?.violations ?? []) {
     if (v.image === undefined) continue;
@@ -114,17 +101,11 @@ export function imageViews(view: ReportView): ImageView[] {
   return view.results.images.map((result) => {
     const ref = result.target.ref;
     const findings = result.findings
-      .filter((f) => shown.has(f.severity) && !ignored.has(ignoreKey(ref, f.id, f.pkg)))
+      .filter((f) => shown.has(f.severity) && !ignored.has(findingKey(ref, f.id, f.pkg)))
       .sort(compareFindings);
     const violations = violationsByImage.get(ref) ?? [];
     const outcome: ImageOutcome =
-      violations.length > 0
-        ? 'violating'
-        : result.status === 'failed'
-          ? 'scan-failed'
-          : result.status === 'skipped'
-            ? 'skipped'
-            : 'pass';
+      violations.length > 0 ? 'violating' : result.status === 'failed' ? 'scan-failed' : 'pass';
     return {
       result,
       ref,
@@ -150,18 +131,13 @@ export interface SkippedView {
   origins?: Origin[];
 }
 
-/** Discovery's skipped targets and any result marked skipped, with the reason. */
-export function skippedImages(view: ReportView, images: readonly ImageView[]): SkippedView[] {
-  return [
-    ...view.results.skipped.map((s) => ({
-      ref: s.ref,
-      reason: s.reason,
-      ...(s.origins ? { origins: s.origins } : {}),
-    })),
-    ...images
-      .filter((i) => i.outcome === 'skipped')
-      .map((i) => ({ ref: i.ref, reason: i.result.error ?? 'skipped' })),
-  ];
+/** Discovery's skipped targets, with the reason. */
+export function skippedImages(view: ReportView): SkippedView[] {
+  return view.results.skipped.map((s) => ({
+    ref: s.ref,
+    reason: s.reason,
+    ...(s.origins ? { origins: s.origins } : {}),
+  }));
 }
 
 export interface FixableFinding {
@@ -191,7 +167,7 @@ export function topFixableFindings(images: readonly ImageView[], limit: number):
 }
 
 export interface RunTotals {
-  images: number; // results, skipped ones excluded
+  images: number;
   violating: number;
   scanFailed: number; // failed to scan (whether or not that fails the gate)
   skipped: number;
@@ -200,10 +176,10 @@ export interface RunTotals {
 
 export function runTotals(view: ReportView, images: readonly ImageView[]): RunTotals {
   return {
-    images: images.filter((i) => i.outcome !== 'skipped').length,
+    images: images.length,
     violating: images.filter((i) => i.outcome === 'violating').length,
     scanFailed: images.filter((i) => i.result.status === 'failed').length,
-    skipped: skippedImages(view, images).length,
+    skipped: view.results.skipped.length,
     violations: view.results.verdict?.violations.length ?? 0,
   };
 }
@@ -215,4 +191,9 @@ export function trivyFacts(view: ReportView): { version?: string; dbUpdatedAt?: 
   const db = view.dbUpdatedAt ?? view.results.dbUpdatedAt ?? first?.dbUpdatedAt;
   const dbDate = db ? new Date(db) : undefined;
   return { version, dbUpdatedAt: dbDate && !Number.isNaN(dbDate.getTime()) ? dbDate : undefined };
+}
+
+/** The table columns for the severities the run reports, worst first. */
+export function severityColumns(severities: readonly Severity[]): Severity[] {
+  return SEVERITIES.filter((s) => severities.includes(s));
 }

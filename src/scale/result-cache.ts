@@ -28,7 +28,7 @@ export interface ResultKeyParts {
   settings?: string;
 }
 
-export const RESULT_KEY_PREFIX = 'isg-results-';
+const RESULT_KEY_PREFIX = 'isg-results-';
 
 export function resultKey(digest: string, parts: ResultKeyParts): string {
   const canonical = [
@@ -86,13 +86,14 @@ export function directoryResultStore(dir: string, logger?: Logger): ResultStore 
   };
 }
 
-export function parseStoredResult(text: string, key: string, logger?: Logger): ImageResult | undefined {
+function parseStoredResult(text: string, key: string, logger?: Logger): ImageResult | undefined {
   try {
     const parsed = imageResultSchema.safeParse(JSON.parse(text));
     if (parsed.success) return parsed.data;
     logger?.debug(`cached result ${key} is not a valid image result; scanning again`);
   } catch (e) {
-    // Not JSON.parse's message: it quotes the file, which another job may have written (SECURITY.md rule 3).
+    // Not JSON.parse's message: it quotes the file, which another job may have written, and file content is never
+    // echoed.
     logger?.debug(`cached result ${key} is not JSON (${jsonSyntaxProblem(e, text)}); scanning again`);
   }
   return undefined;

@@ -1,3 +1,4 @@
+import { compareText } from '../infra/text-order.js';
 import type { Target } from '../model.js';
 import { makePlan, pinnedRef, shardHeader, type Plan } from './plan.js';
 
@@ -85,8 +86,4 @@ function otherTags(t: Target): Target[] {
     .filter((tag) => tag !== own)
     .sort(compareText)
     .map((tag) => ({ ...t, ref: `${t.registry}/${t.repository}:${tag}`, tag }));
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -5,7 +5,7 @@ import { plural } from '../infra/wording.js';
 // The step log of the scan stage: a numbered line when each image starts and ends, and a heartbeat naming what is
 // still running, so a long run can be followed (and a hung image spotted) while it happens.
 
-export const HEARTBEAT_MS = 30_000;
+const HEARTBEAT_MS = 30_000;
 
 export interface ScanProgress {
   /** Logs `[n/total] scanning ref (sha256:…)`; returns the number to pass to `finished`. */

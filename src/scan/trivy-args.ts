@@ -1,9 +1,9 @@
-// Trivy's command line for one image scan. Pure: the same inputs always give the same argv.
-// Every scan asks for everything (all severities, never --severity or --exit-code): the summary, SARIF, comment
-// and gate are all derived from this one report, so they cannot disagree. Trivy's own config and ignore file are
-// private files (install/trivy-isolation.ts): nothing from the workspace changes what Trivy reports except the settings
-// the workflow names (scan/trivy-settings.ts). The DB was downloaded once before the scans, and the memory cache
-// backend lets scans share one --cache-dir without the fs cache lock (FACTS.md).
+// Trivy's command line for one image scan. Pure: the same inputs always give the same argv. Every scan asks for
+// everything (all severities, never --severity or --exit-code): the summary, SARIF, comment and gate are all derived
+// from this one report, so they cannot disagree. Trivy's own config and ignore file are private files
+// (install/trivy-isolation.ts): nothing from the workspace changes what Trivy reports except the settings the
+// workflow names (scan/trivy-settings.ts). The DB was downloaded once before the scans, and the memory cache backend
+// lets scans share one --cache-dir without the fs cache lock (which would serialise them).
 
 import type { ImageDaemon } from '../model.js';
 

@@ -4,14 +4,14 @@ import type { TrivyConfig } from '../config.js';
 import { ConfigurationError, firstLineOf } from '../errors.js';
 import { locateRepositoryFile, quotePath, readRepositoryFile } from '../infra/workspace-files.js';
 
-// Trivy's own settings, given explicitly: `trivy-config` (a trivy.yaml in the repository), `skip-files`, `skip-dirs`,
-// `detection-priority`, `vuln-severity-source` and `ignore-policy`. Every scan still asks Trivy for one full JSON
-// report that every view is derived from, so a config key that would change the report's shape, drop findings
-// before the action sees them, move the caches or DBs, take credentials or TLS settings from a repository file, or
-// run code, is refused naming the key, its line and the input to use instead. Only keys known to be safe for
-// `trivy image` pass (an allow-list: a key this action does not know could be any of the above in a newer Trivy).
-// The accepted part is written to a file in Trivy's private directory (install/trivy-isolation.ts), never read by
-// Trivy from the workspace, and everything here is part of the result-reuse key.
+// Trivy's own settings, given explicitly: `trivy-config` (a trivy.yaml in the repository), `skip-files`,
+// `skip-dirs`, `detection-priority`, `vuln-severity-source` and `ignore-policy`. Every scan still asks Trivy for one
+// full JSON report that every view is derived from, so a config key that would change the report's shape, drop
+// findings before the action sees them, move the caches or DBs, take credentials or TLS settings from a repository
+// file, or run code, is refused naming the key, its line and the input to use instead. Only keys known to be safe
+// for `trivy image` pass (an allow-list: a key this action does not know could be any of the above in a newer
+// Trivy). The accepted part is written to a file in Trivy's private directory (install/trivy-isolation.ts), never
+// read by Trivy from the workspace, and everything here is part of the result-reuse key.
 
 export const DETECTION_PRIORITIES = ['precise', 'comprehensive'] as const;
 export type DetectionPriority = (typeof DETECTION_PRIORITIES)[number];
@@ -188,7 +188,7 @@ export type TrivyConfigEntries = Record<string, string | number | boolean | stri
 
 /**
  * Validates a trivy.yaml and keeps the keys Trivy may have. One ConfigurationError lists every refused key with
- * `file:line`, why, and the input to use. Values are never echoed (SECURITY.md rule 3), only key names.
+ * `file:line`, why, and the input to use. Values are never echoed (the file is untrusted), only key names.
  */
 export function parseTrivyConfigFile(text: string, file: string): TrivyConfigEntries {
   const input = 'trivy-config';
@@ -357,7 +357,8 @@ export function buildTrivySettings(
   const { ignorePolicy, secretConfig } = files;
   const configKeys = Object.keys(entries).sort();
   const nested: Record<string, unknown> = {};
-  // `secret.config` is not written: its private copy sits where Trivy looks by default (trivy-secret.yaml in its cwd).
+  // `secret.config` is not written: its private copy sits where Trivy looks by default (trivy-secret.yaml in its
+  // cwd).
   for (const key of configKeys.filter((k) => k !== SECRET_CONFIG_KEY)) {
     const parts = key.split('.');
     let node = nested;

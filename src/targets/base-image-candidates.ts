@@ -162,8 +162,7 @@ export function adviseBaseImages(
     const results = candidates.map((target): BaseImageCandidate => {
       const r = byRef.get(target.ref);
       const base = { tag: target.tag ?? '', ref: target.ref, ...(r?.digest && { digest: r.digest }) };
-      if (!r || r.status === 'failed' || r.status === 'skipped')
-        return { ...base, status: 'failed', error: r?.error ?? 'not scanned' };
+      if (!r || r.status === 'failed') return { ...base, status: 'failed', error: r?.error ?? 'not scanned' };
       return { ...base, status: 'scanned', tally: tallyOf(r.findings) };
     });
     const best = recommend(

@@ -43,7 +43,7 @@ export function fileFormatOf(relativePath: string, named = false): FileFormat | 
   return undefined;
 }
 
-export interface FileContext {
+interface FileContext {
   /** The glob names this file exactly. */
   named?: boolean;
   /** The `platform` input: Dockerfile platform ARGs resolve for it. */
@@ -53,7 +53,7 @@ export interface FileContext {
 }
 
 /** The pure part: one file's text → the references in it (a kustomization's are read by kustomize.ts). */
-export function findImagesInFile(
+function findImagesInFile(
   relativePath: string,
   text: string,
   context: FileContext = {},

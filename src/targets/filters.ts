@@ -12,7 +12,7 @@ function compileList(entries: readonly string[], input: string): NameMatcher[] {
 }
 
 /** Include/exclude matcher over names; `inputs` name the action inputs for error messages. */
-export function compileNameFilter(
+function compileNameFilter(
   include: readonly string[],
   exclude: readonly string[],
   inputs: { include: string; exclude: string },

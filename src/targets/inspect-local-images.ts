@@ -8,7 +8,7 @@ import type { ArchiveFormat, Target } from '../model.js';
 import { tryParseImageReference } from './reference.js';
 
 // Identity of an image archive or OCI layout, read before the scan so the image is reported under the name and
-// digest a registry scan of the same image records (../shared/SECURITY.md: the files are untrusted, every read is
+// digest a registry scan of the same image records (the files are untrusted: every read is
 // confined and bounded; a problem fails that image only, naming `images` and the entry, and the others go on).
 //
 // - name: `docker save` / buildx type=docker: the manifest.json entry's first RepoTags; OCI layout: the index
@@ -225,7 +225,8 @@ async function metadataBlob(reader: BlobReader, digest: string): Promise<unknown
 
 function blobPath(digest: string): string {
   const m = /^(sha256|sha512):([a-f0-9]{64,128})$/.exec(digest);
-  // Not quoted: the text comes from the archive, which may lie outside the workspace (SECURITY.md rule 3).
+  // Not quoted: the text comes from the archive, which may lie outside the workspace, and such content is never
+  // echoed.
   if (!m) throw new Error('a descriptor in it has a digest that is not sha256:<hex> or sha512:<hex>');
   return `blobs/${m[1]}/${m[2]}`;
 }

@@ -23,7 +23,7 @@ export function mergeTargets(...lists: readonly (readonly Target[])[]): Target[]
         byRef.set(key, [...sameRef, copy]);
         continue;
       }
-      addOrigins(seen.origins, target.origins);
+      mergeOrigins(seen.origins, target.origins);
       for (const source of target.sources) addSource(seen.sources, source);
       if (target.tags?.length) seen.tags = [...new Set([...(seen.tags ?? []), ...target.tags])];
       seen.digest ??= target.digest;
@@ -43,17 +43,26 @@ function mergeKey(t: Target): string {
 
 function copyTarget(t: Target): Target {
   const origins: Origin[] = [];
-  addOrigins(origins, t.origins);
+  mergeOrigins(origins, t.origins);
   const sources: TargetSource[] = [];
   for (const s of t.sources) addSource(sources, s);
   return { ...t, origins, sources, ...(t.tags ? { tags: [...new Set(t.tags)] } : {}) };
 }
 
-function addOrigins(into: Origin[], more: readonly Origin[]): void {
+/** Adds to `into` (and returns it) each origin of `more` at a file position it does not have yet. */
+export function mergeOrigins(into: Origin[], more: readonly Origin[]): Origin[] {
+  const seen = new Set(into.map(originKey));
   for (const o of more) {
-    if (!into.some((x) => x.file === o.file && x.line === o.line && x.column === o.column))
-      into.push({ ...o });
+    const key = originKey(o);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    into.push({ ...o });
   }
+  return into;
+}
+
+function originKey(o: Origin): string {
+  return `${o.file}\u0000${o.line}\u0000${o.column ?? ''}`;
 }
 
 function addSource(into: TargetSource[], source: TargetSource): void {

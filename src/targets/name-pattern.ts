@@ -4,7 +4,7 @@ import { ConfigurationError } from '../errors.js';
 // Patterns on repository and tag names from inputs: a glob, or a regular expression written `/…/flags`. Both are
 // compiled to RE2 (re2js), which matches in time linear in the name, whatever the pattern: a JavaScript RegExp, or
 // the RegExp a glob library builds (`*a*a*a*a*a*b` backtracks for seconds on a 60-character name), would let an
-// input hang the step (../shared/SECURITY.md rule 5). Pure.
+// input hang the step (every regular expression from an input must run in linear time). Pure.
 
 export type NameMatcher = (name: string) => boolean;
 

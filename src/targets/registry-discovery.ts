@@ -7,6 +7,7 @@ import type { SkippedTarget, Target } from '../model.js';
 import type { CatalogImage, RegistryCatalog } from '../registry/catalog.js';
 import { RegistryAuthError, RegistryError, RegistryNotListableError } from '../registry/errors.js';
 import { compileRepositoryFilter, compileTagFilter } from './filters.js';
+import { capUniqueImages } from './max-images.js';
 import { DOCKER_HUB, normaliseRegistryHost } from './reference.js';
 
 // Registry discovery: list repositories (under a namespace), filter them, list each one's tags with digest and
@@ -85,7 +86,7 @@ function byNewest(a: { createdAt?: string; tag: string }, b: { createdAt?: strin
 }
 
 /** Tags sharing a digest become one image: its tag is the newest (name as tiebreak), `tags` lists them all. */
-export function mergeByDigest(
+function mergeByDigest(
   images: readonly CatalogImage[],
 ): { tag: string; tags: string[]; digest?: string; createdAt?: string }[] {
   const sorted = [...images].sort(byNewest);
@@ -189,27 +190,12 @@ export async function discoverRegistryImages(
   const all = found.sort((a, b) =>
     byNewest({ createdAt: a.createdAt, tag: a.ref }, { createdAt: b.createdAt, tag: b.ref }),
   );
-  const targets: Target[] = [];
-  const counted = new Set<string>();
-  const over: Target[] = [];
-  for (const t of all) {
-    const key = t.digest ?? t.ref;
-    if (counted.has(key)) {
-      targets.push(t);
-      continue;
-    }
-    if (counted.size >= cfg.maxImages) {
-      over.push(t);
-      continue;
-    }
-    counted.add(key);
-    targets.push(t);
-  }
+  const { kept: targets, over, found: unique } = capUniqueImages(all, cfg.maxImages);
   if (over.length > 0) {
     const reason = `over max-images (${cfg.maxImages})`;
     for (const t of over) skipped.push({ ref: t.digest ? `${t.ref}@${t.digest}` : t.ref, reason });
     logger.warning(
-      `${cfg.registry}: ${counted.size + over.length} images match; scanning the newest ${cfg.maxImages} (max-images), ` +
+      `${cfg.registry}: ${unique} images match; scanning the newest ${cfg.maxImages} (max-images), ` +
         `${over.length} listed as skipped. Raise max-images or narrow repositories / tags to change this.`,
     );
   }

@@ -6,6 +6,7 @@ import type { SkippedTarget, Target } from '../model.js';
 import { registryCredentialsOf, type HostCredential } from '../auth/host-credential.js';
 import { createCatalog, type CatalogDeps } from '../registry/catalog.js';
 import { discoverFileReferences } from './file-references.js';
+import { capUniqueImages } from './max-images.js';
 import { mergeTargets } from './merge-targets.js';
 import { discoverRegistryImages, parseRegistryLocation } from './registry-discovery.js';
 
@@ -61,22 +62,10 @@ export async function resolveTargets(
   }
   const all = mergeTargets(listed, fromRegistry, fromFiles.targets);
   const max = config.discovery.maxImages;
-  // The cap counts unique images, as discovery does: a digest already kept (another tag or repository of the same
-  // image) is scanned once and costs nothing more.
-  const kept: Target[] = [];
-  const over: Target[] = [];
-  const counted = new Set<string>();
-  for (const t of all) {
-    const key = t.digest ?? t.ref;
-    if (counted.has(key)) kept.push(t);
-    else if (counted.size < max) {
-      counted.add(key);
-      kept.push(t);
-    } else over.push(t);
-  }
+  const { kept, over, found } = capUniqueImages(all, max);
   if (over.length > 0) {
     deps.logger.warning(
-      `${counted.size + new Set(over.map((t) => t.digest ?? t.ref)).size} images found; scanning the first ${max} ` +
+      `${found} images found; scanning the first ${max} ` +
         `(max-images). ${over.length} are listed as skipped in the summary and the results file: raise max-images, ` +
         'narrow the filters, or shard with mode: discover.',
     );

@@ -12,16 +12,16 @@ import { parseEcrHost } from '../../registry/ecr-host.js';
 // aws-actions/configure-aws-credentials, instance profile...). The token is base64 `AWS:<password>`, valid 12 h.
 
 /** What the provider needs of an ECR client; tests pass a client pointed at a local endpoint. */
-export interface EcrClientLike {
+interface EcrClientLike {
   send(command: GetAuthorizationTokenCommand): Promise<GetAuthorizationTokenCommandOutput>;
 }
 
 export type EcrClientFactory = (region: string) => EcrClientLike;
 
-export const defaultEcrClientFactory: EcrClientFactory = (region) => new ECRClient({ region });
+const defaultEcrClientFactory: EcrClientFactory = (region) => new ECRClient({ region });
 
 /** The region of an ECR host (registry/ecr-host.ts knows their shapes, dual-stack included). */
-export function ecrRegion(host: string): string | undefined {
+function ecrRegion(host: string): string | undefined {
   return parseEcrHost(host)?.region;
 }
 

@@ -4,7 +4,7 @@ import { CredentialProviderError } from '../host-credential.js';
 // Google Artifact Registry / Container Registry: user `oauth2accesstoken`, password = an OAuth access token
 // the job already holds (this action does not run the OAuth flow itself).
 
-export const GAR_USERNAME = 'oauth2accesstoken';
+const GAR_USERNAME = 'oauth2accesstoken';
 const TOKEN_VARIABLES = ['GOOGLE_OAUTH_ACCESS_TOKEN', 'CLOUDSDK_AUTH_ACCESS_TOKEN'] as const;
 
 export function garCredential(

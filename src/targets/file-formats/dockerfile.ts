@@ -108,7 +108,7 @@ export function looksLikeDockerfileName(basename: string): boolean {
  * `linux/arm64/v8` → BuildKit's automatic platform ARGs (TARGETPLATFORM, TARGETOS, TARGETARCH, TARGETVARIANT and
  * the BUILD* four, build and target alike), which FROM sees without a declaration.
  */
-export function platformArgs(platform = DEFAULT_BUILD_PLATFORM): Map<string, string> {
+function platformArgs(platform = DEFAULT_BUILD_PLATFORM): Map<string, string> {
   const [os = '', arch = '', variant = ''] = platform.split('/');
   const args = new Map<string, string>();
   for (const prefix of ['BUILD', 'TARGET']) {

@@ -3,7 +3,7 @@ import type { Origin } from '../../model.js';
 // What a per-format parser reports for one file; file-references.ts turns these into Targets.
 
 /** An image reference as written in a file, variables already substituted. */
-export interface FoundReference {
+interface FoundReference {
   image: string;
   origin: Origin;
   /** `--platform` of a Dockerfile FROM, when it is a fixed value. */

@@ -21,7 +21,7 @@ export interface ImageOverride {
   origin: Origin;
 }
 
-export interface KustomizationEntry {
+interface KustomizationEntry {
   /** As written: a file, a directory holding a kustomization, or a remote base. */
   path: string;
   origin: Origin;
