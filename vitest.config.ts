@@ -2,11 +2,11 @@ import os from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // Unit tests are pure and fast; integration tests (*.itg.test.ts) start real local parts (the Debian registry, a
-// release mirror, the bundle as the runner runs it) and run one file at a time. Vitest runs every project that sets
-// `fileParallelism: false` in one queue, one file at a time, after the others; so the two long single-process checks
-// that share nothing with the integration files (the SARIF Multitool validation, .NET, one run over every file, and
-// the dist/ freshness build, ncc --minify) are a project of their own that runs in parallel with the unit files.
-// Vitest's default of one worker per core but one leaves a 2-core machine running a single file at a time: use all.
+// release mirror, the bundle as the runner runs it), each on its own ports and temporary directories, so files run
+// side by side: on a 2-core machine that halves the suite. The two long single-process checks that share nothing with
+// the integration files (the SARIF Multitool validation, .NET, one run over every file, and the dist/ freshness
+// build, ncc --minify) are a project of their own with a long time limit. Vitest's default of one worker per core but
+// one leaves a 2-core machine running a single file at a time: use all.
 const SARIF_VALIDATION = '__tests__/report/sarif.itg.test.ts';
 const DIST_FRESHNESS = '__tests__/project/dist.itg.test.ts';
 
@@ -26,7 +26,7 @@ export default defineConfig({
           name: 'integration',
           include: ['__tests__/**/*.itg.test.ts'],
           exclude: [SARIF_VALIDATION, DIST_FRESHNESS],
-          fileParallelism: false,
+          fileParallelism: true,
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
