@@ -9,7 +9,7 @@ import {
   tarOf,
   writeOciLayoutDir,
 } from '../../test-support/local-image-files.js';
-import { runStandin } from './standin-helpers.js';
+import { offlineImageArgs, runStandin } from './standin-helpers.js';
 
 // `trivy image --input` as Trivy does it (pkg/fanal/image/archive.go): a docker save tarball first, then an OCI
 // layout (a directory, or a .tar it unpacks); the report names the input, takes RepoTags from manifest.json, has
@@ -25,23 +25,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-const scan = (...args: string[]) =>
-  runStandin(
-    [
-      'image',
-      '--format',
-      'json',
-      '--skip-db-update',
-      '--cache-backend',
-      'memory',
-      '--cache-dir',
-      cacheDir,
-      '--quiet',
-      ...args,
-    ],
-    {},
-    home,
-  );
+const scan = (...args: string[]) => runStandin([...offlineImageArgs(cacheDir), '--quiet', ...args], {}, home);
 
 interface Report {
   ArtifactName: string;

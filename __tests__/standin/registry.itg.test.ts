@@ -8,7 +8,7 @@ import {
   type LocalRegistry,
   type PushedImage,
 } from '../../test-support/trivy-standin/push-image.js';
-import { readStandinLog, runStandin } from './standin-helpers.js';
+import { offlineImageArgs, readStandinLog, runStandin } from './standin-helpers.js';
 
 // The stand-in really fetches the image from a real registry (Debian's docker-registry), so the report's digests
 // are those of the pushed image, and refusals carry the registry's own text.
@@ -40,14 +40,7 @@ afterAll(async () => {
 });
 
 const scanArgs = (ref: string, ...extra: string[]) => [
-  'image',
-  '--format',
-  'json',
-  '--skip-db-update',
-  '--cache-backend',
-  'memory',
-  '--cache-dir',
-  cacheDir,
+  ...offlineImageArgs(cacheDir),
   '--quiet',
   ...extra,
   ref,

@@ -5,6 +5,20 @@ import { projectRoot } from '../../test-support/paths.js';
 
 export const standinPath = path.join(projectRoot, 'test-support', 'trivy-standin', 'trivy.mjs');
 
+/** `trivy image` asking for the JSON report offline: the DB already in `cacheDir`, scans sharing it in memory. */
+export function offlineImageArgs(cacheDir: string): string[] {
+  return [
+    'image',
+    '--format',
+    'json',
+    '--skip-db-update',
+    '--cache-backend',
+    'memory',
+    '--cache-dir',
+    cacheDir,
+  ];
+}
+
 /** Runs the stand-in with a clean environment: no TRIVY_* from the developer's shell, HOME in a temp dir. */
 export function runStandin(
   args: string[],

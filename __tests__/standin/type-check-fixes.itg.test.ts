@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { runStandin } from './standin-helpers.js';
+import { offlineImageArgs, runStandin } from './standin-helpers.js';
 
 // Bugs the type checker found when the stand-in got `// @ts-check` (issue 14): each case failed before the fix.
 
@@ -18,19 +18,7 @@ afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 const scan = (args: string[], cwd = home) =>
   runStandin(
-    [
-      'image',
-      '--format',
-      'json',
-      '--skip-db-update',
-      '--cache-backend',
-      'memory',
-      '--cache-dir',
-      cacheDir,
-      '--timeout',
-      '20s',
-      ...args,
-    ],
+    [...offlineImageArgs(cacheDir), '--timeout', '20s', ...args],
     // The stand-in reads trivy.yaml from its working directory; TRIVY_CONFIG points it at the test's file instead.
     cwd === home ? {} : { TRIVY_CONFIG: path.join(cwd, 'trivy.yaml') },
     home,
